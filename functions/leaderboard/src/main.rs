@@ -1,0 +1,6 @@
+//! The `leaderboard` Lambda function: its routes behind API Gateway.
+
+#[tokio::main]
+async fn main() -> Result<(), hdoc_shared::http::LambdaError> {
+    hdoc_shared::http::run_lambda(leaderboard::routes()).await
+}

@@ -1,0 +1,108 @@
+//! `/users`: profiles, one per caller, keyed by GitHub username.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use hdoc_shared::domain::{NewUser, Timestamp, User, UserChanges, UserId};
+use hdoc_shared::{ApiError, AppState, Caller, JsonBody, PageLimits, Path, Query, Result};
+use serde::Deserialize;
+
+const PAGE: PageLimits = PageLimits {
+    default: 100,
+    max: 100,
+};
+
+/// The routes this function serves.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/users", get(list).post(create))
+        .route("/users/{id}", get(show).put(update).delete(remove))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// `GET /users`: oldest profile first.
+#[tracing::instrument(skip_all)]
+async fn list(State(state): State<AppState>, uri: Uri, Query(q): Query<ListQuery>) -> Result<Response> {
+    let page = state.page("users", q.limit.as_deref(), q.cursor.as_deref(), PAGE)?;
+    let users = state.repo.list_users(&page).await?;
+    Ok(state.page_response(&uri, &page, users))
+}
+
+/// `GET /users/{id}`.
+#[tracing::instrument(skip_all, fields(id))]
+async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<User>> {
+    let id = UserId::from_path(&id)?;
+    Ok(Json(state.repo.user(&id).await?.user))
+}
+
+/// `POST /users`: the caller's own profile.
+#[tracing::instrument(skip_all)]
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(new): JsonBody<NewUser>,
+) -> Result<Response> {
+    if new.sets_scores() && !caller.admin {
+        return Err(ApiError::Forbidden("only admins set scores".into()));
+    }
+    let user = state
+        .repo
+        .create_user(&caller.sub, new.into_user(Timestamp::now()))
+        .await?;
+    let location = format!("/users/{}", user.id.as_str());
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(user)).into_response())
+}
+
+/// `PUT /users/{id}`: a partial update by the owner or an admin.
+#[tracing::instrument(skip_all)]
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(changes): JsonBody<UserChanges>,
+) -> Result<Json<User>> {
+    let id = UserId::from_path(&id)?;
+    if changes.sets_scores() && !caller.admin {
+        return Err(ApiError::Forbidden("only admins set scores".into()));
+    }
+    let user = state
+        .repo
+        .update_user(&id, |record| {
+            if !caller.may_change(&record.owner) {
+                return Err(ApiError::Forbidden("only the owner or an admin may change a user".into()));
+            }
+            changes.apply(&mut record.user, Timestamp::now());
+            Ok(())
+        })
+        .await?;
+    Ok(Json(user))
+}
+
+/// `DELETE /users/{id}`: by the owner or an admin.
+#[tracing::instrument(skip_all)]
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let id = UserId::from_path(&id)?;
+    state
+        .repo
+        .delete_user(&id, |record| {
+            if caller.may_change(&record.owner) {
+                Ok(())
+            } else {
+                Err(ApiError::Forbidden("only the owner or an admin may delete a user".into()))
+            }
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

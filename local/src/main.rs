@@ -1,0 +1,74 @@
+//! `cargo run -p hdoc-local`: the whole API on 127.0.0.1:3000.
+
+use hdoc_local::{Options, Storage, jwt};
+use hdoc_shared::Config;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+const USAGE: &str = "\
+hdoc-local: the whole hdoc API on one machine
+
+USAGE: hdoc-local [--port PORT] [--data-dir DIR] [--dynamodb-endpoint URL]
+
+  --port PORT               port on 127.0.0.1 (env HDOC_PORT, default 3000)
+  --data-dir DIR            where the embedded store keeps its data
+                            (env HDOC_DATA_DIR, default ./.data)
+  --dynamodb-endpoint URL   use this DynamoDB endpoint instead of the embedded
+                            engine (env AWS_ENDPOINT_URL_DYNAMODB)
+
+Other settings: HDOC_DEV_JWT_SECRET (dev token secret), HDOC_TABLE,
+HDOC_CORS_ORIGINS, RUST_LOG. Mint a token with
+  curl -X POST localhost:3000/_dev/token -H 'content-type: application/json' -d '{\"sub\":\"alice\"}'
+";
+
+fn env(key: &str) -> Option<String> {
+    std::env::var(key).ok().filter(|value| !value.is_empty())
+}
+
+fn parse_args() -> Result<(u16, PathBuf, Option<String>), String> {
+    let mut port = env("HDOC_PORT");
+    let mut data_dir = env("HDOC_DATA_DIR");
+    let mut endpoint = env("AWS_ENDPOINT_URL_DYNAMODB");
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let slot = match arg.as_str() {
+            "--port" => &mut port,
+            "--data-dir" => &mut data_dir,
+            "--dynamodb-endpoint" => &mut endpoint,
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other}")),
+        };
+        *slot = Some(args.next().ok_or_else(|| format!("{arg} needs a value"))?);
+    }
+    let port = match port {
+        Some(port) => port.parse().map_err(|_| format!("bad port {port}"))?,
+        None => 3000,
+    };
+    let data_dir = data_dir.map_or_else(|| PathBuf::from(".data"), PathBuf::from);
+    Ok((port, data_dir, endpoint))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    hdoc_shared::telemetry::init();
+    let (port, data_dir, endpoint) = parse_args().map_err(|err| format!("{err}\n\n{USAGE}"))?;
+    let storage = match endpoint {
+        Some(url) => Storage::Endpoint(url),
+        None => Storage::Dir(data_dir.clone()),
+    };
+    let running = hdoc_local::start(Options {
+        addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
+        storage: storage.clone(),
+        config: Config::from_env(),
+        jwt_secret: env("HDOC_DEV_JWT_SECRET").unwrap_or_else(|| jwt::DEFAULT_SECRET.to_owned()),
+    })
+    .await?;
+    tracing::info!(address = %running.addr, storage = ?storage, "hdoc-local is serving the API");
+    eprintln!("hdoc-local: http://{} (data: {storage:?}); Ctrl-C stops", running.addr);
+    tokio::signal::ctrl_c().await?;
+    running.shutdown().await;
+    Ok(())
+}

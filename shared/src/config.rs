@@ -1,0 +1,97 @@
+//! Configuration, read once at start-up from the environment.
+
+use std::env;
+
+/// Where the API stores things and how it talks to browsers.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The single DynamoDB table (`HDOC_TABLE`).
+    pub table: String,
+    /// The photo bucket (`HDOC_BUCKET`), used by the reviews function.
+    pub bucket: Option<String>,
+    /// Public base URL under which photos are served (`HDOC_MEDIA_BASE_URL`).
+    pub media_base_url: Option<String>,
+    /// Deployment stage: `local`, `dev`, `staging` or `prod` (`HDOC_STAGE`).
+    pub stage: String,
+    /// Origins allowed by CORS (`HDOC_CORS_ORIGINS`, comma separated; `*` for any).
+    pub cors_origins: Vec<String>,
+    /// DynamoDB endpoint override (`AWS_ENDPOINT_URL_DYNAMODB`), for local runs and tests.
+    pub dynamodb_endpoint: Option<String>,
+    /// S3 endpoint override (`AWS_ENDPOINT_URL_S3`).
+    pub s3_endpoint: Option<String>,
+    /// Key that signs pagination cursors (`HDOC_CURSOR_SECRET`).
+    pub cursor_secret: String,
+}
+
+/// The cursor key used when none is configured; only allowed on the `local` stage.
+pub const DEV_CURSOR_SECRET: &str = "hdoc-local-cursor-secret";
+
+impl Config {
+    /// Reads the configuration from the process environment.
+    ///
+    /// Panics with a clear message when a deployed stage lacks a required
+    /// setting: a Lambda that cannot be configured should fail its cold start.
+    pub fn from_env() -> Self {
+        Self::from_lookup(|key| env::var(key).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Builds a configuration from any key lookup (the environment, or a test's map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let stage = get("HDOC_STAGE").unwrap_or_else(|| "local".to_owned());
+        let local = stage == "local";
+        let required = |key: &str, local_default: &str| match get(key) {
+            Some(value) => value,
+            None if local => local_default.to_owned(),
+            None => panic!("{key} must be set on stage {stage}"),
+        };
+        Self {
+            table: required("HDOC_TABLE", "hdoc"),
+            bucket: get("HDOC_BUCKET"),
+            media_base_url: get("HDOC_MEDIA_BASE_URL"),
+            cors_origins: required("HDOC_CORS_ORIGINS", "*")
+                .split(',')
+                .map(|origin| origin.trim().to_owned())
+                .filter(|origin| !origin.is_empty())
+                .collect(),
+            dynamodb_endpoint: get("AWS_ENDPOINT_URL_DYNAMODB"),
+            s3_endpoint: get("AWS_ENDPOINT_URL_S3"),
+            cursor_secret: required("HDOC_CURSOR_SECRET", DEV_CURSOR_SECRET),
+            stage,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|key| map.get(key).cloned())
+    }
+
+    #[test]
+    fn local_stage_has_defaults() {
+        let config = config(&[]);
+        assert_eq!(config.stage, "local");
+        assert_eq!(config.table, "hdoc");
+        assert_eq!(config.cors_origins, vec!["*"]);
+        assert_eq!(config.cursor_secret, DEV_CURSOR_SECRET);
+    }
+
+    #[test]
+    fn origins_are_split_and_trimmed() {
+        let config = config(&[("HDOC_CORS_ORIGINS", "https://a.example, https://b.example,")]);
+        assert_eq!(config.cors_origins, vec!["https://a.example", "https://b.example"]);
+    }
+
+    #[test]
+    #[should_panic(expected = "HDOC_TABLE must be set on stage prod")]
+    fn deployed_stage_requires_its_settings() {
+        config(&[("HDOC_STAGE", "prod")]);
+    }
+}

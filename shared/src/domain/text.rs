@@ -1,0 +1,79 @@
+//! Small checked building blocks shared by the domain types.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use time::OffsetDateTime;
+use time::macros::format_description;
+
+/// Checks that `value` has `min..=max` characters.
+pub(crate) fn check_len(value: &str, min: usize, max: usize) -> Result<(), String> {
+    let len = value.chars().count();
+    if (min..=max).contains(&len) {
+        Ok(())
+    } else if min == 0 {
+        Err(format!("must be at most {max} characters"))
+    } else {
+        Err(format!("must be {min} to {max} characters"))
+    }
+}
+
+/// Deserializes a field that may be absent (`None`), `null` (`Some(None)`)
+/// or a value (`Some(Some(v))`): in a partial update, null clears the field.
+pub(crate) fn nullable<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A moment, as an RFC 3339 UTC string with second precision (`2026-01-31T12:00:00Z`).
+/// The fixed width makes the string order the time order.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Timestamp(String);
+
+impl Timestamp {
+    pub fn now() -> Self {
+        Self::from_datetime(OffsetDateTime::now_utc())
+    }
+
+    pub fn from_datetime(at: OffsetDateTime) -> Self {
+        let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+        let at = at.to_offset(time::UtcOffset::UTC);
+        Self(at.format(&format).expect("a UTC time formats"))
+    }
+
+    /// Reads back a timestamp this API stored.
+    pub fn parse(raw: &str) -> Option<Self> {
+        OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+            .ok()
+            .map(Self::from_datetime)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_utc_seconds() {
+        let at = time::macros::datetime!(2026-01-31 13:00:00.75 +01:00);
+        assert_eq!(Timestamp::from_datetime(at).as_str(), "2026-01-31T12:00:00Z");
+        assert_eq!(
+            Timestamp::parse("2026-01-31T12:00:00Z").map(|t| t.0),
+            Some("2026-01-31T12:00:00Z".to_owned())
+        );
+        assert_eq!(Timestamp::parse("yesterday"), None);
+    }
+
+    #[test]
+    fn lengths_count_characters() {
+        assert!(check_len("ÅÅ", 1, 2).is_ok());
+        assert_eq!(check_len("", 1, 2), Err("must be 1 to 2 characters".into()));
+        assert_eq!(check_len("abc", 0, 2), Err("must be at most 2 characters".into()));
+    }
+}

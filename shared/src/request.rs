@@ -1,0 +1,253 @@
+//! Parsing what a request brings: JSON bodies, query strings, pages.
+
+use crate::cursor::{CursorKey, Position};
+use crate::error::{ApiError, FieldError};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use http::header;
+use http::request::Parts;
+use serde::de::DeserializeOwned;
+
+/// Bodies above this many bytes are refused with a 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A JSON body parsed into `T`. Unknown fields and wrong types are a 400
+/// that names the field; a non-JSON content type is a 415; over 64 KiB, a 413.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        if !is_json(request.headers()) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|len| len.to_str().ok()?.parse::<usize>().ok());
+        if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
+            return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
+        }
+        let limited = request.map(|body| {
+            axum::body::Body::new(http_body_util::Limited::new(body, MAX_BODY_BYTES))
+        });
+        let bytes = Bytes::from_request(limited, state)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge(MAX_BODY_BYTES))?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+fn is_json(headers: &http::HeaderMap) -> bool {
+    let Some(content_type) = headers.get(header::CONTENT_TYPE) else {
+        return false;
+    };
+    let Ok(content_type) = content_type.to_str() else {
+        return false;
+    };
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
+        || essence.to_ascii_lowercase().ends_with("+json")
+}
+
+/// Parses JSON into `T`, turning serde's complaint into a 400 that names the field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let field = err.path().to_string();
+        let inner = err.into_inner();
+        let message = serde_message(&inner);
+        if inner.is_syntax() || inner.is_eof() {
+            return ApiError::bad_request(format!("malformed JSON: {message}"));
+        }
+        let field = if field == "." { "body".to_owned() } else { field };
+        ApiError::BadRequest {
+            detail: format!("{field}: {message}"),
+            errors: vec![FieldError { field, message }],
+        }
+    })
+}
+
+/// serde_json's message without its " at line 1 column 9" suffix.
+fn serde_message(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" at line ") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
+}
+
+/// A query string parsed into `T`; a repeated or malformed parameter is a 400.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(query)
+            .map(Query)
+            .map_err(|err| ApiError::bad_request(format!("invalid query string: {err}")))
+    }
+}
+
+/// A path parameter; one that does not decode is a 400 like any other bad input.
+#[derive(Debug)]
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Path(value))
+            .map_err(|rejection| ApiError::bad_request(rejection.body_text()))
+    }
+}
+
+/// The page sizes a list allows.
+#[derive(Clone, Copy, Debug)]
+pub struct PageLimits {
+    pub default: u32,
+    pub max: u32,
+}
+
+/// A page of a list the client asked for: how many items, and where to start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    /// The list this page belongs to; cursors from other lists are refused.
+    pub scope: String,
+    pub limit: u32,
+    /// Where to resume, from a verified cursor.
+    pub start: Option<Position>,
+}
+
+impl PageRequest {
+    /// Parses `limit` and `cursor` for the list named `scope`.
+    pub fn parse(
+        scope: impl Into<String>,
+        limit: Option<&str>,
+        cursor: Option<&str>,
+        limits: PageLimits,
+        key: &CursorKey,
+    ) -> Result<Self, ApiError> {
+        let limit = match limit {
+            None => limits.default,
+            Some(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=limits.max).contains(n))
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "limit",
+                        format!("must be an integer from 1 to {}", limits.max),
+                    )
+                })?,
+        };
+        let scope = scope.into();
+        let start = cursor
+            .map(|cursor| {
+                key.open(&scope, cursor)
+                    .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this list issued"))
+            })
+            .transpose()?;
+        Ok(Self {
+            scope,
+            limit,
+            start,
+        })
+    }
+
+    /// How many items came before this page.
+    pub fn offset(&self) -> u64 {
+        self.start.as_ref().map_or(0, |start| start.served)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    struct Body {
+        #[allow(dead_code)]
+        stars: u8,
+    }
+
+    fn field_of(err: ApiError) -> (String, String) {
+        match err {
+            ApiError::BadRequest { errors, detail } => (
+                errors.first().map(|e| e.field.clone()).unwrap_or_default(),
+                detail,
+            ),
+            other => panic!("expected a 400, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn wrong_types_and_unknown_fields_name_the_field() {
+        let (field, detail) = field_of(parse_json::<Body>(br#"{"stars":"5"}"#).unwrap_err());
+        assert_eq!(field, "stars");
+        assert!(detail.contains("invalid type"), "{detail}");
+        assert!(!detail.contains("line"), "{detail}");
+        let (_, detail) = field_of(parse_json::<Body>(br#"{"stars":5,"x":1}"#).unwrap_err());
+        assert!(detail.contains("unknown field `x`"), "{detail}");
+    }
+
+    #[test]
+    fn malformed_json_is_a_bad_request() {
+        let (field, detail) = field_of(parse_json::<Body>(b"{\"stars\":").unwrap_err());
+        assert_eq!(field, "");
+        assert!(detail.starts_with("malformed JSON"), "{detail}");
+    }
+
+    #[test]
+    fn json_content_types() {
+        let mut headers = http::HeaderMap::new();
+        assert!(!is_json(&headers));
+        for (value, ok) in [
+            ("application/json", true),
+            ("application/json; charset=utf-8", true),
+            ("Application/JSON", true),
+            ("application/merge-patch+json", true),
+            ("text/plain", false),
+            ("application/jsonp", false),
+        ] {
+            headers.insert(header::CONTENT_TYPE, value.parse().expect("header"));
+            assert_eq!(is_json(&headers), ok, "{value}");
+        }
+    }
+
+    #[test]
+    fn limits_are_checked() {
+        let key = CursorKey::new("k");
+        let limits = PageLimits {
+            default: 10,
+            max: 100,
+        };
+        let parse = |limit| PageRequest::parse("users", limit, None, limits, &key);
+        assert_eq!(parse(None).expect("default").limit, 10);
+        assert_eq!(parse(Some("100")).expect("max").limit, 100);
+        for bad in ["0", "101", "-1", "ten", "", "1.5", " 5"] {
+            assert!(parse(Some(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cursors_are_bound_to_their_list() {
+        let key = CursorKey::new("k");
+        let limits = PageLimits {
+            default: 10,
+            max: 100,
+        };
+        let cursor = key.seal("users", &Position::default());
+        assert!(PageRequest::parse("users", None, Some(&cursor), limits, &key).is_ok());
+        assert!(PageRequest::parse("leaderboard", None, Some(&cursor), limits, &key).is_err());
+    }
+}
