@@ -56,7 +56,12 @@ pub fn verify(secret: &str, token: &str, now: i64) -> Option<Map<String, Value>>
     let claims: Map<String, Value> =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
     let exp = claims.get("exp")?.as_i64()?;
-    if exp <= now || claims.get("nbf").and_then(Value::as_i64).is_some_and(|nbf| nbf > now) {
+    if exp <= now
+        || claims
+            .get("nbf")
+            .and_then(Value::as_i64)
+            .is_some_and(|nbf| nbf > now)
+    {
         return None;
     }
     Some(
@@ -96,11 +101,20 @@ mod tests {
     fn bad_tokens_are_refused() {
         let token = mint("s", "alice", &[], 1000);
         assert!(verify("other", &token, 1001).is_none(), "wrong secret");
-        assert!(verify("s", &token, 1000 + TOKEN_LIFETIME_SECS).is_none(), "expired");
+        assert!(
+            verify("s", &token, 1000 + TOKEN_LIFETIME_SECS).is_none(),
+            "expired"
+        );
         let (input, _) = token.rsplit_once('.').expect("three parts");
-        assert!(verify("s", &format!("{input}.AAAA"), 1001).is_none(), "bad signature");
-        let none_alg = sign("s", &json!({"sub": "x", "exp": 5000}))
-            .replacen(&URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#), &URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#), 1);
+        assert!(
+            verify("s", &format!("{input}.AAAA"), 1001).is_none(),
+            "bad signature"
+        );
+        let none_alg = sign("s", &json!({"sub": "x", "exp": 5000})).replacen(
+            &URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#),
+            &URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#),
+            1,
+        );
         assert!(verify("s", &none_alg, 1001).is_none(), "alg none");
         assert!(verify("s", "garbage", 1001).is_none());
         let no_exp = sign("s", &json!({"sub": "x"}));

@@ -204,7 +204,11 @@ async fn mint(
     if request.sub.is_empty() || request.sub.len() > 128 {
         return Err(ApiError::invalid("sub", "must be 1 to 128 characters"));
     }
-    if request.groups.iter().any(|group| group.is_empty() || group.contains(' ')) {
+    if request
+        .groups
+        .iter()
+        .any(|group| group.is_empty() || group.contains(' '))
+    {
         return Err(ApiError::invalid("groups", "must be names without spaces"));
     }
     let token = jwt::mint(&secret, &request.sub, &request.groups, now());

@@ -67,7 +67,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     })
     .await?;
     tracing::info!(address = %running.addr, storage = ?storage, "hdoc-local is serving the API");
-    eprintln!("hdoc-local: http://{} (data: {storage:?}); Ctrl-C stops", running.addr);
+    eprintln!(
+        "hdoc-local: http://{} (data: {storage:?}); Ctrl-C stops",
+        running.addr
+    );
     tokio::signal::ctrl_c().await?;
     running.shutdown().await;
     Ok(())

@@ -125,6 +125,9 @@ mod tests {
     fn no_claims_means_no_caller() {
         assert_eq!(Caller::from_parts(&parts(None)), None);
         assert_eq!(Caller::from_parts(&parts(Some(json!({"sub": ""})))), None);
-        assert_eq!(Caller::from_parts(&http::Request::new(()).into_parts().0), None);
+        assert_eq!(
+            Caller::from_parts(&http::Request::new(()).into_parts().0),
+            None
+        );
     }
 }

@@ -86,7 +86,10 @@ mod tests {
     #[test]
     fn origins_are_split_and_trimmed() {
         let config = config(&[("HDOC_CORS_ORIGINS", "https://a.example, https://b.example,")]);
-        assert_eq!(config.cors_origins, vec!["https://a.example", "https://b.example"]);
+        assert_eq!(
+            config.cors_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
     }
 
     #[test]

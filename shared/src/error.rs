@@ -112,7 +112,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         match &self {
-            Self::Internal(cause) => tracing::error!(error = %cause, debug = ?cause, "request failed"),
+            Self::Internal(cause) => {
+                tracing::error!(error = %cause, debug = ?cause, "request failed")
+            }
             Self::Unavailable(cause) => tracing::warn!(error = %cause, "storage unavailable"),
             _ => tracing::info!(status = status.as_u16(), error = %self, "request refused"),
         }
@@ -183,7 +185,11 @@ mod tests {
         let status = response.status();
         let headers = response.headers().clone();
         let body = to_bytes(response.into_body(), 1 << 16).await.expect("body");
-        (status, headers, serde_json::from_slice(&body).expect("json"))
+        (
+            status,
+            headers,
+            serde_json::from_slice(&body).expect("json"),
+        )
     }
 
     #[tokio::test]
@@ -199,8 +205,10 @@ mod tests {
 
     #[tokio::test]
     async fn internal_errors_hide_their_cause() {
-        let (status, _, body) =
-            render(ApiError::internal("table hdoc-prod: ResourceNotFoundException")).await;
+        let (status, _, body) = render(ApiError::internal(
+            "table hdoc-prod: ResourceNotFoundException",
+        ))
+        .await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(body["detail"], "internal error");
         assert!(!body.to_string().contains("hdoc-prod"));

@@ -130,9 +130,7 @@ async fn preflight_no_content(request: Request, next: Next) -> Response {
 
 fn request_id(request: &Request) -> &str {
     match request.extensions().get::<RequestContext>() {
-        Some(RequestContext::ApiGatewayV2(context)) => {
-            context.request_id.as_deref().unwrap_or("-")
-        }
+        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.as_deref().unwrap_or("-"),
         _ => "-",
     }
 }
@@ -179,7 +177,10 @@ mod tests {
     #[test]
     fn the_cursor_replaces_the_old_one_and_keeps_the_rest() {
         let uri: http::Uri = "/articles?tag=aws&cursor=old&limit=5".parse().expect("uri");
-        assert_eq!(with_cursor(&uri, "new"), "/articles?tag=aws&limit=5&cursor=new");
+        assert_eq!(
+            with_cursor(&uri, "new"),
+            "/articles?tag=aws&limit=5&cursor=new"
+        );
         let uri: http::Uri = "/users".parse().expect("uri");
         assert_eq!(with_cursor(&uri, "c"), "/users?cursor=c");
     }

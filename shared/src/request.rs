@@ -30,9 +30,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
             return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
         }
-        let limited = request.map(|body| {
-            axum::body::Body::new(http_body_util::Limited::new(body, MAX_BODY_BYTES))
-        });
+        let limited = request
+            .map(|body| axum::body::Body::new(http_body_util::Limited::new(body, MAX_BODY_BYTES)));
         let bytes = Bytes::from_request(limited, state)
             .await
             .map_err(|_| ApiError::PayloadTooLarge(MAX_BODY_BYTES))?;
@@ -62,7 +61,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if inner.is_syntax() || inner.is_eof() {
             return ApiError::bad_request(format!("malformed JSON: {message}"));
         }
-        let field = if field == "." { "body".to_owned() } else { field };
+        let field = if field == "." {
+            "body".to_owned()
+        } else {
+            field
+        };
         ApiError::BadRequest {
             detail: format!("{field}: {message}"),
             errors: vec![FieldError { field, message }],
@@ -192,17 +195,17 @@ mod tests {
 
     #[test]
     fn wrong_types_and_unknown_fields_name_the_field() {
-        let (field, detail) = field_of(parse_json::<Body>(br#"{"stars":"5"}"#).unwrap_err());
+        let (field, detail) = field_of(parse_json::<Body>(br#"{"stars":"5"}"#).expect_err("invalid"));
         assert_eq!(field, "stars");
         assert!(detail.contains("invalid type"), "{detail}");
         assert!(!detail.contains("line"), "{detail}");
-        let (_, detail) = field_of(parse_json::<Body>(br#"{"stars":5,"x":1}"#).unwrap_err());
+        let (_, detail) = field_of(parse_json::<Body>(br#"{"stars":5,"x":1}"#).expect_err("invalid"));
         assert!(detail.contains("unknown field `x`"), "{detail}");
     }
 
     #[test]
     fn malformed_json_is_a_bad_request() {
-        let (field, detail) = field_of(parse_json::<Body>(b"{\"stars\":").unwrap_err());
+        let (field, detail) = field_of(parse_json::<Body>(b"{\"stars\":").expect_err("invalid"));
         assert_eq!(field, "");
         assert!(detail.starts_with("malformed JSON"), "{detail}");
     }

@@ -1,1 +1,9 @@
+//! The integration suite: the whole API over HTTP (and in the Lambda shape),
+//! on the embedded engine or on the endpoint in `HDOC_TEST_DYNAMODB_ENDPOINT`.
 
+mod bad_input;
+mod capacity;
+mod conventions;
+mod lambda;
+mod leaderboard;
+mod users;

@@ -26,7 +26,11 @@ struct TopQuery {
 
 /// `GET /leaderboard`: highest total first, ties by id, ranked from 1.
 #[tracing::instrument(skip_all)]
-async fn top(State(state): State<AppState>, uri: Uri, Query(q): Query<TopQuery>) -> Result<Response> {
+async fn top(
+    State(state): State<AppState>,
+    uri: Uri,
+    Query(q): Query<TopQuery>,
+) -> Result<Response> {
     let page = state.page("leaderboard", q.limit.as_deref(), q.cursor.as_deref(), PAGE)?;
     let ranked = state.repo.top_scores(&page).await?;
     Ok(state.page_response(&uri, &page, ranked))

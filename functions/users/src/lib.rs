@@ -30,7 +30,11 @@ struct ListQuery {
 
 /// `GET /users`: oldest profile first.
 #[tracing::instrument(skip_all)]
-async fn list(State(state): State<AppState>, uri: Uri, Query(q): Query<ListQuery>) -> Result<Response> {
+async fn list(
+    State(state): State<AppState>,
+    uri: Uri,
+    Query(q): Query<ListQuery>,
+) -> Result<Response> {
     let page = state.page("users", q.limit.as_deref(), q.cursor.as_deref(), PAGE)?;
     let users = state.repo.list_users(&page).await?;
     Ok(state.page_response(&uri, &page, users))
@@ -58,7 +62,12 @@ async fn create(
         .create_user(&caller.sub, new.into_user(Timestamp::now()))
         .await?;
     let location = format!("/users/{}", user.id.as_str());
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(user)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(user),
+    )
+        .into_response())
 }
 
 /// `PUT /users/{id}`: a partial update by the owner or an admin.
@@ -77,7 +86,9 @@ async fn update(
         .repo
         .update_user(&id, |record| {
             if !caller.may_change(&record.owner) {
-                return Err(ApiError::Forbidden("only the owner or an admin may change a user".into()));
+                return Err(ApiError::Forbidden(
+                    "only the owner or an admin may change a user".into(),
+                ));
             }
             changes.apply(&mut record.user, Timestamp::now());
             Ok(())
@@ -100,7 +111,9 @@ async fn remove(
             if caller.may_change(&record.owner) {
                 Ok(())
             } else {
-                Err(ApiError::Forbidden("only the owner or an admin may delete a user".into()))
+                Err(ApiError::Forbidden(
+                    "only the owner or an admin may delete a user".into(),
+                ))
             }
         })
         .await?;

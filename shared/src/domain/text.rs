@@ -26,6 +26,16 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
+/// Deserializes a field that may be absent (`None`) but, when present, must
+/// hold a value: `null` is refused, for fields that cannot be cleared.
+pub(crate) fn present<'de, T, D>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 /// A moment, as an RFC 3339 UTC string with second precision (`2026-01-31T12:00:00Z`).
 /// The fixed width makes the string order the time order.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -62,7 +72,10 @@ mod tests {
     #[test]
     fn timestamps_are_utc_seconds() {
         let at = time::macros::datetime!(2026-01-31 13:00:00.75 +01:00);
-        assert_eq!(Timestamp::from_datetime(at).as_str(), "2026-01-31T12:00:00Z");
+        assert_eq!(
+            Timestamp::from_datetime(at).as_str(),
+            "2026-01-31T12:00:00Z"
+        );
         assert_eq!(
             Timestamp::parse("2026-01-31T12:00:00Z").map(|t| t.0),
             Some("2026-01-31T12:00:00Z".to_owned())
@@ -74,6 +87,9 @@ mod tests {
     fn lengths_count_characters() {
         assert!(check_len("ÅÅ", 1, 2).is_ok());
         assert_eq!(check_len("", 1, 2), Err("must be 1 to 2 characters".into()));
-        assert_eq!(check_len("abc", 0, 2), Err("must be at most 2 characters".into()));
+        assert_eq!(
+            check_len("abc", 0, 2),
+            Err("must be at most 2 characters".into())
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! Users: profiles keyed by GitHub username, with scores for the leaderboard.
 
-use super::text::{Timestamp, check_len, nullable};
+use super::text::{Timestamp, check_len, nullable, present};
 use crate::error::ApiError;
 use serde::{Deserialize, Serialize};
 
@@ -278,6 +278,7 @@ impl NewUser {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UserChanges {
+    #[serde(default, deserialize_with = "present")]
     pub name: Option<Name>,
     #[serde(default, deserialize_with = "nullable")]
     pub twitter_profile: Option<Option<TwitterHandle>>,
@@ -285,7 +286,9 @@ pub struct UserChanges {
     pub bio: Option<Option<Bio>>,
     #[serde(default, deserialize_with = "nullable")]
     pub avatar_url: Option<Option<WebUrl>>,
+    #[serde(default, deserialize_with = "present")]
     pub github_score: Option<Score>,
+    #[serde(default, deserialize_with = "present")]
     pub twitter_score: Option<Score>,
 }
 
@@ -332,12 +335,19 @@ mod tests {
         for bad in ["", "-bob", "bob-", "bo b", "bob_1", "böb", &"x".repeat(40)] {
             assert!(UserId::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(UserId::parse("AlIce").map(|id| id.key()), Ok("alice".into()));
+        assert_eq!(
+            UserId::parse("AlIce").map(|id| id.key()),
+            Ok("alice".into())
+        );
     }
 
     #[test]
     fn scores_must_be_whole_and_in_range() {
-        for bad in [r#"{"githubScore":3.5}"#, r#"{"githubScore":"5"}"#, r#"{"githubScore":-1}"#] {
+        for bad in [
+            r#"{"githubScore":3.5}"#,
+            r#"{"githubScore":"5"}"#,
+            r#"{"githubScore":-1}"#,
+        ] {
             assert!(parse_json::<UserChanges>(bad.as_bytes()).is_err(), "{bad}");
         }
         let too_big = format!(r#"{{"githubScore":{}}}"#, MAX_SCORE + 1);
@@ -348,8 +358,17 @@ mod tests {
 
     #[test]
     fn derived_and_fixed_fields_are_refused() {
-        for body in [r#"{"totalScore":1}"#, r#"{"id":"x"}"#, r#"{"githubProfile":"x"}"#] {
-            assert!(parse_json::<UserChanges>(body.as_bytes()).is_err(), "{body}");
+        for body in [
+            r#"{"totalScore":1}"#,
+            r#"{"id":"x"}"#,
+            r#"{"githubProfile":"x"}"#,
+            r#"{"name":null}"#,
+            r#"{"githubScore":null}"#,
+        ] {
+            assert!(
+                parse_json::<UserChanges>(body.as_bytes()).is_err(),
+                "{body}"
+            );
         }
     }
 

@@ -41,10 +41,20 @@ pub struct Usage {
 pub struct Meter(Mutex<Usage>);
 
 impl Meter {
-    fn record<'a>(&self, operation: &'static str, consumed: impl IntoIterator<Item = &'a ConsumedCapacity>) {
-        let units: f64 = consumed.into_iter().filter_map(ConsumedCapacity::capacity_units).sum();
+    fn record<'a>(
+        &self,
+        operation: &'static str,
+        consumed: impl IntoIterator<Item = &'a ConsumedCapacity>,
+    ) {
+        let units: f64 = consumed
+            .into_iter()
+            .filter_map(ConsumedCapacity::capacity_units)
+            .sum();
         tracing::debug!(operation, capacity = units, "dynamodb call");
-        let mut usage = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut usage = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         usage.capacity += units;
         *usage.calls.entry(operation).or_default() += 1;
     }

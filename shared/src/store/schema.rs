@@ -61,7 +61,11 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), crate::Api
                 .index_name(index.name)
                 .key_schema(key(index.partition_key, KeyType::Hash))
                 .key_schema(key(index.sort_key, KeyType::Range))
-                .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
                 .build()
                 .expect("index definition is complete"),
         );

@@ -13,9 +13,7 @@ use super::{Item, Page, Repository, failed_conditions};
 use crate::domain::{RankedUser, Timestamp, User, UserId};
 use crate::error::ApiError;
 use crate::request::PageRequest;
-use aws_sdk_dynamodb::types::{
-    Delete, Put, ReturnConsumedCapacity, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{Delete, Put, ReturnConsumedCapacity, TransactWriteItem};
 
 const PROFILE: &str = "PROFILE";
 const USERS: &str = "USERS";
@@ -70,7 +68,10 @@ fn to_item(record: &UserRecord) -> Item {
         ("version".to_owned(), n(record.version)),
     ]);
     let optional = [
-        ("twitterProfile", user.twitter_profile.as_ref().map(|v| v.as_str())),
+        (
+            "twitterProfile",
+            user.twitter_profile.as_ref().map(|v| v.as_str()),
+        ),
         ("bio", user.bio.as_ref().map(|v| v.as_str())),
         ("avatarUrl", user.avatar_url.as_ref().map(|v| v.as_str())),
     ];
@@ -144,7 +145,8 @@ impl Repository {
             .await;
         match result {
             Ok(out) => {
-                self.meter.record("TransactWriteItems", out.consumed_capacity());
+                self.meter
+                    .record("TransactWriteItems", out.consumed_capacity());
                 Ok(record.user)
             }
             Err(err) => match failed_conditions(&err).as_deref() {
@@ -152,7 +154,9 @@ impl Repository {
                     "the id {} is taken",
                     record.user.id.as_str()
                 ))),
-                Some([_, true]) => Err(ApiError::Conflict("the caller already has a profile".into())),
+                Some([_, true]) => Err(ApiError::Conflict(
+                    "the caller already has a profile".into(),
+                )),
                 _ => Err(err.into()),
             },
         }
@@ -162,7 +166,10 @@ impl Repository {
     #[tracing::instrument(skip_all, fields(id = id.as_str()))]
     pub async fn user(&self, id: &UserId) -> Result<UserRecord, ApiError> {
         let item = self.get(user_pk(id), PROFILE).await?;
-        item.as_ref().map(from_item).transpose()?.ok_or_else(|| not_found(id))
+        item.as_ref()
+            .map(from_item)
+            .transpose()?
+            .ok_or_else(|| not_found(id))
     }
 
     /// The id of the profile that `sub` owns, if it has one.
@@ -250,7 +257,8 @@ impl Repository {
             .await;
         match result {
             Ok(out) => {
-                self.meter.record("TransactWriteItems", out.consumed_capacity());
+                self.meter
+                    .record("TransactWriteItems", out.consumed_capacity());
                 Ok(())
             }
             Err(err) if failed_conditions(&err).is_some_and(|f| f.first() == Some(&true)) => Err(
@@ -315,7 +323,12 @@ mod tests {
 
     #[test]
     fn leaderboard_keys_sort_highest_total_first_then_id() {
-        let mut users = [user("b", 5, 0), user("A", 2, 3), user("c", 9, 1), user("z", 0, 0)];
+        let mut users = [
+            user("b", 5, 0),
+            user("A", 2, 3),
+            user("c", 9, 1),
+            user("z", 0, 0),
+        ];
         users.sort_by_key(leaderboard_key);
         let order: Vec<_> = users.iter().map(|u| u.id.as_str()).collect();
         assert_eq!(order, ["c", "A", "b", "z"]);

@@ -1,0 +1,232 @@
+//! Every route, fed malformed, oversized, wrongly typed and unauthorized
+//! requests: each gets its documented status and changes nothing.
+
+use hdoc_tests::{TestApp, json_of, problem};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// What the API shows of its state: every user, and the leaderboard.
+async fn snapshot(app: &TestApp) -> (Value, Value) {
+    (
+        json_of(app.get("/users").await, 200).await,
+        json_of(app.get("/leaderboard?limit=100").await, 200).await,
+    )
+}
+
+/// Sends a raw body with a content type.
+async fn raw(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    app.request(method, path, Some(token))
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn assert_refuses_bad_bodies(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    valid: Value,
+) {
+    let before = snapshot(app).await;
+    let json = "application/json";
+    let cases: Vec<(&str, Vec<u8>, &str, u16)> = vec![
+        ("malformed", b"{\"name\": ".to_vec(), json, 400),
+        ("not an object", b"[1,2]".to_vec(), json, 400),
+        ("empty", Vec::new(), json, 400),
+        (
+            "oversized",
+            format!("{{\"name\": \"{}\"}}", "x".repeat(70 * 1024)).into_bytes(),
+            json,
+            413,
+        ),
+        (
+            "not json",
+            valid.to_string().into_bytes(),
+            "text/plain",
+            415,
+        ),
+        (
+            "form",
+            b"name=x".to_vec(),
+            "application/x-www-form-urlencoded",
+            415,
+        ),
+    ];
+    for (case, body, content_type, status) in cases {
+        let response = raw(app, method.clone(), path, token, content_type, body).await;
+        let problem = problem(response, status).await;
+        assert!(
+            !problem.to_string().contains("hdoc-test"),
+            "{case}: leaks the table: {problem}"
+        );
+    }
+    let mut wrong_types = Vec::new();
+    for (field, _) in valid.as_object().expect("object") {
+        for wrong in [json!(12), json!(["x"]), json!({"a": 1}), json!(true)] {
+            let mut body = valid.clone();
+            body[field] = wrong;
+            wrong_types.push((field.clone(), body));
+        }
+    }
+    let mut unknown = valid.clone();
+    unknown["isAdmin"] = json!(true);
+    wrong_types.push(("isAdmin".into(), unknown));
+    for (field, body) in wrong_types {
+        let response = app
+            .send_json(method.clone(), path, Some(token), &body)
+            .await;
+        if response.status() == 200 || response.status() == 201 {
+            // A number is a valid type for no text field, but a string field given
+            // a number must be refused; anything that got through is a bug.
+            panic!("{field}: {body} was accepted");
+        }
+        let problem = problem(response, 400).await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains(&field)),
+            "{field}: {problem}"
+        );
+        assert_eq!(problem["errors"][0]["field"], field.as_str());
+    }
+    let response = app.send_json(method.clone(), path, None, &valid).await;
+    problem(response, 401).await;
+    assert_eq!(
+        snapshot(app).await,
+        before,
+        "{method} {path} changed something"
+    );
+}
+
+#[tokio::test]
+async fn post_users_refuses_bad_input() {
+    let app = TestApp::spawn().await;
+    app.user("sub-0", "existing").await;
+    let token = app.token("sub-1", &[]).await;
+    let valid = json!({"githubProfile": "newbie", "name": "Newbie", "bio": "b"});
+    assert_refuses_bad_bodies(&app, Method::POST, "/users", &token, valid).await;
+    let before = snapshot(&app).await;
+    for (field, value) in [
+        ("githubProfile", json!("-bad")),
+        ("githubProfile", json!("a".repeat(40))),
+        ("githubProfile", json!("")),
+        ("name", json!("")),
+        ("name", json!("n".repeat(101))),
+        ("twitterProfile", json!("has space")),
+        ("avatarUrl", json!("ftp://x")),
+        ("bio", json!("b".repeat(1001))),
+        ("githubScore", json!(-1)),
+    ] {
+        let mut body = json!({"githubProfile": "newbie", "name": "Newbie"});
+        body[field] = value;
+        let response = app
+            .send_json(Method::POST, "/users", Some(&token), &body)
+            .await;
+        let problem = problem(response, 400).await;
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
+    let missing = json!({"name": "No id"});
+    problem(
+        app.send_json(Method::POST, "/users", Some(&token), &missing)
+            .await,
+        400,
+    )
+    .await;
+    let scored = json!({"githubProfile": "newbie", "name": "N", "githubScore": 5});
+    problem(
+        app.send_json(Method::POST, "/users", Some(&token), &scored)
+            .await,
+        403,
+    )
+    .await;
+    let derived = json!({"githubProfile": "newbie", "name": "N", "totalScore": 5});
+    problem(
+        app.send_json(Method::POST, "/users", Some(&token), &derived)
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(snapshot(&app).await, before);
+}
+
+#[tokio::test]
+async fn put_users_refuses_bad_input() {
+    let app = TestApp::spawn().await;
+    let token = app.user("sub-1", "alice").await;
+    let valid = json!({"name": "Alice", "bio": "b", "twitterProfile": "alice"});
+    assert_refuses_bad_bodies(&app, Method::PUT, "/users/alice", &token, valid).await;
+    let before = snapshot(&app).await;
+    for body in [
+        json!({"id": "bob"}),
+        json!({"githubProfile": "bob"}),
+        json!({"githubScore": 1.5}),
+        json!({"name": null}),
+    ] {
+        problem(
+            app.send_json(Method::PUT, "/users/alice", Some(&token), &body)
+                .await,
+            400,
+        )
+        .await;
+    }
+    problem(
+        app.send_json(
+            Method::PUT,
+            "/users/-bad-",
+            Some(&token),
+            &json!({"name": "x"}),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert_eq!(snapshot(&app).await, before);
+}
+
+#[tokio::test]
+async fn delete_and_get_users_refuse_bad_input() {
+    let app = TestApp::spawn().await;
+    let token = app.user("sub-1", "alice").await;
+    let before = snapshot(&app).await;
+    problem(
+        app.request(Method::DELETE, "/users/alice", None)
+            .send()
+            .await
+            .expect("delete"),
+        401,
+    )
+    .await;
+    problem(
+        app.request(Method::DELETE, "/users/alice", Some("x.y.z"))
+            .send()
+            .await
+            .expect("delete"),
+        401,
+    )
+    .await;
+    problem(
+        app.request(Method::DELETE, "/users/bad_id", Some(&token))
+            .send()
+            .await
+            .expect("delete"),
+        400,
+    )
+    .await;
+    problem(app.get("/users/bad_id").await, 400).await;
+    problem(app.get(&format!("/users/{}", "a".repeat(40))).await, 400).await;
+    problem(app.get("/users/%FF").await, 400).await;
+    for bad in ["0", "101", "abc", "", "5&limit=6"] {
+        problem(app.get(&format!("/users?limit={bad}")).await, 400).await;
+    }
+    assert_eq!(snapshot(&app).await, before);
+}

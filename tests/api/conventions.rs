@@ -1,0 +1,189 @@
+use hdoc_tests::{TestApp, json_of, problem};
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn preflights_answer_204_for_allowed_origins() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .request(Method::OPTIONS, "/users", None)
+        .header("origin", "https://app.example")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type,authorization,x-amz-date,x-api-key,x-requested-with",
+        )
+        .send()
+        .await
+        .expect("preflight");
+    assert_eq!(response.status(), 204);
+    let headers = response.headers();
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://app.example"
+    );
+    let allowed = headers["access-control-allow-headers"]
+        .to_str()
+        .expect("ascii");
+    for header in [
+        "content-type",
+        "x-amz-date",
+        "authorization",
+        "x-api-key",
+        "x-requested-with",
+    ] {
+        assert!(allowed.contains(header), "{header} in {allowed}");
+    }
+    let methods = headers["access-control-allow-methods"]
+        .to_str()
+        .expect("ascii");
+    for method in ["GET", "POST", "PUT", "DELETE"] {
+        assert!(methods.contains(method), "{method} in {methods}");
+    }
+}
+
+#[tokio::test]
+async fn other_origins_get_no_cors_grant() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .request(Method::GET, "/leaderboard", None)
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(response.status(), 200);
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    let response = app
+        .request(Method::GET, "/leaderboard", None)
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+}
+
+#[tokio::test]
+async fn unknown_paths_are_404_and_unknown_methods_405_as_problems() {
+    let app = TestApp::spawn().await;
+    problem(app.get("/nope").await, 404).await;
+    problem(app.get("/users/alice/extra").await, 404).await;
+    let response = app
+        .request(Method::PATCH, "/users/alice", None)
+        .send()
+        .await
+        .expect("patch");
+    problem(response, 405).await;
+    let response = app
+        .request(Method::DELETE, "/leaderboard", None)
+        .send()
+        .await
+        .expect("delete");
+    problem(response, 405).await;
+}
+
+#[tokio::test]
+async fn protected_routes_refuse_missing_bad_and_expired_tokens() {
+    let app = TestApp::spawn().await;
+    let body = json!({"githubProfile": "alice", "name": "Alice"});
+    problem(
+        app.send_json(Method::POST, "/users", None, &body).await,
+        401,
+    )
+    .await;
+    problem(
+        app.send_json(Method::POST, "/users", Some("not-a-jwt"), &body)
+            .await,
+        401,
+    )
+    .await;
+    let foreign = hdoc_local::jwt::mint("another-secret", "alice", &[], 2_000_000_000);
+    problem(
+        app.send_json(Method::POST, "/users", Some(&foreign), &body)
+            .await,
+        401,
+    )
+    .await;
+    let expired = hdoc_local::jwt::mint("test-secret", "alice", &[], 1_000_000_000);
+    problem(
+        app.send_json(Method::POST, "/users", Some(&expired), &body)
+            .await,
+        401,
+    )
+    .await;
+    assert_eq!(json_of(app.get("/users").await, 200).await, json!([]));
+    // Reads are public: a bad token on a public route is ignored, as API Gateway would.
+    json_of(
+        app.request(Method::GET, "/users", Some("garbage"))
+            .send()
+            .await
+            .expect("get"),
+        200,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn dev_tokens_carry_groups_to_the_functions() {
+    let app = TestApp::spawn().await;
+    let user = app.user("sub-1", "alice").await;
+    let body = json!({"githubScore": 1});
+    problem(
+        app.send_json(Method::PUT, "/users/alice", Some(&user), &body)
+            .await,
+        403,
+    )
+    .await;
+    let admin = app.token("boss", &["dev", "admin"]).await;
+    json_of(
+        app.send_json(Method::PUT, "/users/alice", Some(&admin), &body)
+            .await,
+        200,
+    )
+    .await;
+    problem(
+        app.send_json(Method::POST, "/_dev/token", None, &json!({"sub": ""}))
+            .await,
+        400,
+    )
+    .await;
+    problem(
+        app.send_json(
+            Method::POST,
+            "/_dev/token",
+            None,
+            &json!({"sub": "a", "x": 1}),
+        )
+        .await,
+        400,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_forged_or_foreign_cursor_is_a_400() {
+    let app = TestApp::spawn().await;
+    for i in 0..3 {
+        app.user(&format!("sub-{i}"), &format!("user{i}")).await;
+    }
+    let response = app.get("/users?limit=1").await;
+    let next = hdoc_tests::next_link(&response).expect("next page");
+    let cursor = next.split("cursor=").nth(1).expect("cursor").to_owned();
+    json_of(app.get(&next).await, 200).await;
+    problem(app.get(&format!("/leaderboard?cursor={cursor}")).await, 400).await;
+    let (payload, _) = cursor.split_once('.').expect("payload.tag");
+    problem(
+        app.get(&format!("/users?cursor={payload}.AAAAAAAAAAAAAAAAAAAAAA"))
+            .await,
+        400,
+    )
+    .await;
+    problem(app.get("/users?cursor=hello").await, 400).await;
+}

@@ -1,0 +1,70 @@
+//! The Lambda shape: the API Gateway (payload v2) events in `events/`, fed
+//! through `lambda_http::request::from_str` into the function each names,
+//! exactly as `sam local invoke -e` or `cargo lambda invoke` would.
+
+use hdoc_tests::TestApp;
+use lambda_http::tower::ServiceExt;
+use serde_json::Value;
+
+fn event(name: &str) -> lambda_http::Request {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../events")
+        .join(name);
+    let text = std::fs::read_to_string(&path).expect("event file");
+    lambda_http::request::from_str(&text).expect("a valid API Gateway event")
+}
+
+/// The function an event file is for: the file name up to its first `-`.
+fn function(name: &str) -> axum::Router<hdoc_shared::AppState> {
+    match name.split('-').next() {
+        Some("users") => users::routes(),
+        Some("leaderboard") => leaderboard::routes(),
+        other => panic!("no function for {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn event_files_drive_the_functions_in_order() {
+    let app = TestApp::spawn().await;
+    let script = [
+        ("users-create.json", 201),
+        ("users-get.json", 200),
+        ("users-list.json", 200),
+        ("users-update.json", 200),
+        ("leaderboard-get.json", 200),
+        ("users-delete.json", 204),
+        ("users-get.json", 404),
+    ];
+    for (name, status) in script {
+        let service = hdoc_shared::http::app(function(name), app.state().clone());
+        let response = service.oneshot(event(name)).await.expect("infallible");
+        let actual = response.status().as_u16();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        assert_eq!(actual, status, "{name}: {}", String::from_utf8_lossy(&body));
+        if name == "leaderboard-get.json" {
+            let board: Value = serde_json::from_slice(&body).expect("json");
+            assert_eq!(board[0]["id"], "alice");
+            assert_eq!(board[0]["totalScore"], 42);
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_event_file_is_a_valid_request() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir).expect("events dir") {
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        let request = event(&name);
+        assert!(request.uri().path().starts_with('/'), "{name}");
+        let _router = function(&name);
+        count += 1;
+    }
+    assert!(count >= 6, "{count} event files");
+}
