@@ -5,8 +5,12 @@
 //! Scan. Every call asks DynamoDB for its consumed capacity and adds it to
 //! the repository's [`Meter`], so cost can be measured and logged.
 
+mod articles;
 mod item;
 pub mod schema;
+
+pub use articles::{ArticleFilter, ArticleRecord};
+pub use users::UserRecord;
 mod users;
 
 use crate::config::Config;
@@ -148,7 +152,7 @@ impl Repository {
             .client
             .query()
             .table_name(self.table.as_ref())
-            .index_name(index.name)
+            .set_index_name((!index.name.is_empty()).then(|| index.name.to_owned()))
             .key_condition_expression("#pk = :pk")
             .expression_attribute_names("#pk", index.partition_key)
             .expression_attribute_values(":pk", AttributeValue::S(partition.to_owned()))
@@ -161,17 +165,24 @@ impl Repository {
         self.meter.record("Query", out.consumed_capacity());
         let mut items = out.items.unwrap_or_default();
         let limit = page.limit as usize;
-        let next = (items.len() > limit).then(|| {
-            items.truncate(limit);
-            let last = &items[limit - 1];
-            let key = [schema::PK, schema::SK, index.partition_key, index.sort_key]
+        let key_of = |item: &Item| {
+            [schema::PK, schema::SK, index.partition_key, index.sort_key]
                 .into_iter()
-                .filter_map(|name| Some((name.to_owned(), item::string(last, name).ok()?)))
-                .collect();
-            Position {
-                key,
-                served: page.offset() + limit as u64,
-            }
+                .filter_map(|name| Some((name.to_owned(), item::string(item, name).ok()?)))
+                .collect()
+        };
+        // More items than asked for: the next page starts after the last one
+        // returned. Fewer, but DynamoDB stopped early (its 1 MB page limit):
+        // resume where it stopped.
+        let resume = if items.len() > limit {
+            items.truncate(limit);
+            Some(key_of(&items[limit - 1]))
+        } else {
+            out.last_evaluated_key.as_ref().map(key_of)
+        };
+        let next = resume.map(|key| Position {
+            key,
+            served: page.offset() + items.len() as u64,
         });
         Ok(Page { items, next })
     }

@@ -20,6 +20,13 @@ pub struct Index {
     pub sort_key: &'static str,
 }
 
+/// The table itself, for queries on its own keys.
+pub const TABLE: Index = Index {
+    name: "",
+    partition_key: PK,
+    sort_key: SK,
+};
+
 /// Lists in creation order: users oldest first.
 pub const GSI1: Index = Index {
     name: "GSI1",
@@ -27,7 +34,7 @@ pub const GSI1: Index = Index {
     sort_key: "GSI1SK",
 };
 
-/// Rankings: the leaderboard, highest total first.
+/// Rankings: the leaderboard and tags by count, highest first.
 pub const GSI2: Index = Index {
     name: "GSI2",
     partition_key: "GSI2PK",
