@@ -92,6 +92,8 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let secret: Arc<str> = options.jwt_secret.into();
     let routes = users::routes()
         .merge(leaderboard::routes())
+        .merge(articles::routes())
+        .merge(tags::routes())
         .route("/_dev/token", post(mint));
     let app = hdoc_shared::http::app(routes, state.clone())
         .layer(middleware::from_fn_with_state(secret.clone(), gateway))

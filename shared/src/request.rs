@@ -195,11 +195,13 @@ mod tests {
 
     #[test]
     fn wrong_types_and_unknown_fields_name_the_field() {
-        let (field, detail) = field_of(parse_json::<Body>(br#"{"stars":"5"}"#).expect_err("invalid"));
+        let (field, detail) =
+            field_of(parse_json::<Body>(br#"{"stars":"5"}"#).expect_err("invalid"));
         assert_eq!(field, "stars");
         assert!(detail.contains("invalid type"), "{detail}");
         assert!(!detail.contains("line"), "{detail}");
-        let (_, detail) = field_of(parse_json::<Body>(br#"{"stars":5,"x":1}"#).expect_err("invalid"));
+        let (_, detail) =
+            field_of(parse_json::<Body>(br#"{"stars":5,"x":1}"#).expect_err("invalid"));
         assert!(detail.contains("unknown field `x`"), "{detail}");
     }
 

@@ -5,12 +5,13 @@ use hdoc_tests::{TestApp, json_of, problem};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-/// What the API shows of its state: every user, and the leaderboard.
-async fn snapshot(app: &TestApp) -> (Value, Value) {
-    (
-        json_of(app.get("/users").await, 200).await,
-        json_of(app.get("/leaderboard?limit=100").await, 200).await,
-    )
+/// What the API shows of its state: users, leaderboard, articles and tags.
+async fn snapshot(app: &TestApp) -> Vec<Value> {
+    let mut state = Vec::new();
+    for path in ["/users", "/leaderboard?limit=100", "/articles", "/tags"] {
+        state.push(json_of(app.get(path).await, 200).await);
+    }
+    state
 }
 
 /// Sends a raw body with a content type.
@@ -228,5 +229,115 @@ async fn delete_and_get_users_refuse_bad_input() {
     for bad in ["0", "101", "abc", "", "5&limit=6"] {
         problem(app.get(&format!("/users?limit={bad}")).await, 400).await;
     }
+    assert_eq!(snapshot(&app).await, before);
+}
+
+#[tokio::test]
+async fn post_articles_refuses_bad_input() {
+    let app = TestApp::spawn().await;
+    let token = app.user("sub-1", "alice").await;
+    let valid = json!({"title": "Hello", "description": "d", "body": "b", "coverImageUrl": "https://x.example/c.png"});
+    assert_refuses_bad_bodies(&app, Method::POST, "/articles", &token, valid).await;
+    let before = snapshot(&app).await;
+    let eleven: Vec<String> = (0..11).map(|i| format!("t{i}")).collect();
+    for (field, value) in [
+        ("title", json!("")),
+        ("title", json!("t".repeat(201))),
+        ("body", json!("b".repeat(50_001))),
+        ("tags", json!(["no spaces"])),
+        ("tags", json!(["x".repeat(33)])),
+        ("tags", json!(eleven)),
+        ("tags", json!("aws")),
+        ("coverImageUrl", json!("not a url")),
+    ] {
+        let mut body = json!({"title": "Hello"});
+        body[field] = value;
+        let response = app
+            .send_json(Method::POST, "/articles", Some(&token), &body)
+            .await;
+        let problem = problem(response, 400).await;
+        assert!(
+            problem["errors"][0]["field"]
+                .as_str()
+                .is_some_and(|f| f.starts_with(field)),
+            "{problem}"
+        );
+    }
+    problem(
+        app.send_json(
+            Method::POST,
+            "/articles",
+            Some(&token),
+            &json!({"body": "no title"}),
+        )
+        .await,
+        400,
+    )
+    .await;
+    let slugged = json!({"title": "x", "slug": "chosen"});
+    problem(
+        app.send_json(Method::POST, "/articles", Some(&token), &slugged)
+            .await,
+        400,
+    )
+    .await;
+    assert_eq!(snapshot(&app).await, before);
+}
+
+#[tokio::test]
+async fn put_and_delete_articles_refuse_bad_input() {
+    let app = TestApp::spawn().await;
+    let token = app.user("sub-1", "alice").await;
+    let body = json!({"title": "Hello", "tags": ["aws"]});
+    json_of(
+        app.send_json(Method::POST, "/articles", Some(&token), &body)
+            .await,
+        201,
+    )
+    .await;
+    let valid = json!({"title": "Hello again", "description": "d", "body": "b"});
+    assert_refuses_bad_bodies(&app, Method::PUT, "/articles/hello", &token, valid).await;
+    let before = snapshot(&app).await;
+    for body in [
+        json!({"slug": "new"}),
+        json!({"author": "bob"}),
+        json!({"title": null}),
+        json!({"tags": null}),
+        json!({"tags": ["a b"]}),
+    ] {
+        problem(
+            app.send_json(Method::PUT, "/articles/hello", Some(&token), &body)
+                .await,
+            400,
+        )
+        .await;
+    }
+    problem(
+        app.send_json(
+            Method::PUT,
+            "/articles/Bad_Slug",
+            Some(&token),
+            &json!({"title": "x"}),
+        )
+        .await,
+        400,
+    )
+    .await;
+    problem(
+        app.request(Method::DELETE, "/articles/hello", None)
+            .send()
+            .await
+            .expect("delete"),
+        401,
+    )
+    .await;
+    problem(
+        app.request(Method::DELETE, "/articles/Bad_Slug", Some(&token))
+            .send()
+            .await
+            .expect("delete"),
+        400,
+    )
+    .await;
     assert_eq!(snapshot(&app).await, before);
 }

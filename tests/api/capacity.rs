@@ -2,7 +2,7 @@
 //! DynamoDB reports for each call the repository makes.
 
 use futures_util::stream::{self, StreamExt};
-use hdoc_shared::domain::{NewUser, Timestamp};
+use hdoc_shared::domain::{NewArticle, NewUser, Slug, Timestamp, UserId};
 use hdoc_shared::request::parse_json;
 use hdoc_tests::{TestApp, json_of};
 
@@ -53,6 +53,50 @@ async fn leaderboard_and_user_pages_cost_the_same_with_50_or_2000_users() {
     assert!(small_board.0 > 0.0, "the engine reports capacity");
     assert_eq!(small_board, large_board);
     assert_eq!(small_users, large_users);
+}
+
+/// Adds articles `from..to`, all tagged `aws` and one of 15 other tags,
+/// through the repository, one after another (they all touch `aws`'s count).
+async fn seed_articles(app: &TestApp, from: usize, to: usize) {
+    let author = UserId::parse("author").expect("id");
+    for i in from..to {
+        let body = format!(
+            r#"{{"title":"Article {i:05}","description":"d","body":"{}","tags":["aws","t{}"]}}"#,
+            "b".repeat(200),
+            i % 15
+        );
+        let new = parse_json::<NewArticle>(body.as_bytes()).expect("valid article");
+        let slug = Slug::from_title(new.title.as_str());
+        let article = new.into_article(slug, author.clone(), Timestamp::now());
+        app.state()
+            .repo
+            .create_article(article)
+            .await
+            .expect("seeded");
+    }
+}
+
+#[tokio::test]
+async fn tag_and_article_pages_cost_the_same_with_20_or_2000_articles() {
+    let app = TestApp::spawn().await;
+    seed_articles(&app, 0, 20).await;
+    let small_tags = cost(&app, "/tags?limit=10").await;
+    let small_articles = cost(&app, "/articles?tag=aws&limit=10").await;
+    seed_articles(&app, 20, 2000).await;
+    let large_tags = cost(&app, "/tags?limit=10").await;
+    let large_articles = cost(&app, "/articles?tag=aws&limit=10").await;
+    println!("GET /tags?limit=10: {small_tags:?} with 20 articles, {large_tags:?} with 2000");
+    println!(
+        "GET /articles?tag=aws&limit=10: {small_articles:?} with 20 articles, {large_articles:?} with 2000"
+    );
+    assert_eq!(small_tags.1, [("Query", 1)], "one Query, nothing else");
+    assert_eq!(
+        small_articles.1,
+        [("BatchGetItem", 1), ("Query", 1)],
+        "one Query and one BatchGetItem"
+    );
+    assert_eq!(small_tags, large_tags);
+    assert_eq!(small_articles, large_articles);
 }
 
 /// No request path may scan: the repository is the only code that talks to

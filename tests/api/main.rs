@@ -1,9 +1,11 @@
 //! The integration suite: the whole API over HTTP (and in the Lambda shape),
 //! on the embedded engine or on the endpoint in `HDOC_TEST_DYNAMODB_ENDPOINT`.
 
+mod articles;
 mod bad_input;
 mod capacity;
 mod conventions;
 mod lambda;
 mod leaderboard;
+mod tags;
 mod users;

@@ -1,0 +1,6 @@
+//! The `tags` Lambda function: its routes behind API Gateway.
+
+#[tokio::main]
+async fn main() -> Result<(), hdoc_shared::http::LambdaError> {
+    hdoc_shared::http::run_lambda(tags::routes()).await
+}

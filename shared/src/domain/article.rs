@@ -1,0 +1,369 @@
+//! Articles and their tags.
+
+use super::text::{Timestamp, check_len, nullable, present};
+use super::user::{UserId, WebUrl};
+use crate::error::ApiError;
+use serde::{Deserialize, Serialize};
+
+/// At most this many tags on an article.
+pub const MAX_TAGS: usize = 10;
+/// Slugs are cut to this many characters before any suffix.
+const SLUG_MAX: usize = 80;
+
+/// An article's URL name: lowercase ASCII letters, digits and `-`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Slug(String);
+
+impl Slug {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let valid = (1..=SLUG_MAX + 8).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !raw.starts_with('-')
+            && !raw.ends_with('-');
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err("must be a slug: lowercase letters, digits and '-'".into())
+        }
+    }
+
+    /// Parses a slug from a URL path; a bad one is a 400 naming `slug`.
+    pub fn from_path(raw: &str) -> Result<Self, ApiError> {
+        Self::parse(raw).map_err(|message| ApiError::invalid("slug", message))
+    }
+
+    /// The slug of a title: transliterated to ASCII, lowercase, `-` separated.
+    pub fn from_title(title: &str) -> Self {
+        let ascii = deunicode::deunicode(title).to_ascii_lowercase();
+        let mut slug = String::with_capacity(ascii.len());
+        for c in ascii.chars() {
+            if c.is_ascii_alphanumeric() {
+                slug.push(c);
+            } else if !slug.is_empty() && !slug.ends_with('-') {
+                slug.push('-');
+            }
+        }
+        slug.truncate(SLUG_MAX);
+        let slug = slug.trim_end_matches('-');
+        Self(if slug.is_empty() {
+            "article".to_owned()
+        } else {
+            slug.to_owned()
+        })
+    }
+
+    /// This slug with a suffix, for when it is taken.
+    pub fn with_suffix(&self, suffix: &str) -> Self {
+        Self(format!("{}-{suffix}", self.0))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Slug {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<Slug> for String {
+    fn from(slug: Slug) -> Self {
+        slug.0
+    }
+}
+
+/// A tag: `[a-z0-9-]{1,32}`. Input is trimmed and lowercased first.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Tag(String);
+
+impl Tag {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let tag = raw.trim().to_lowercase();
+        let valid = (1..=32).contains(&tag.len())
+            && tag
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if valid {
+            Ok(Self(tag))
+        } else {
+            Err(format!("{raw:?} is not a tag: 1-32 of a-z, 0-9 and '-'"))
+        }
+    }
+
+    /// Parses a tag from a URL path or query; a bad one is a 400 naming `field`.
+    pub fn from_param(field: &str, raw: &str) -> Result<Self, ApiError> {
+        Self::parse(raw).map_err(|message| ApiError::invalid(field, message))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Tag {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<Tag> for String {
+    fn from(tag: Tag) -> Self {
+        tag.0
+    }
+}
+
+/// An article's tags: normalized, de-duplicated (first spelling's position kept), at most 10.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Vec<Tag>", into = "Vec<Tag>")]
+pub struct Tags(Vec<Tag>);
+
+impl TryFrom<Vec<Tag>> for Tags {
+    type Error = String;
+    fn try_from(raw: Vec<Tag>) -> Result<Self, String> {
+        let mut tags: Vec<Tag> = Vec::with_capacity(raw.len());
+        for tag in raw {
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+        if tags.len() > MAX_TAGS {
+            return Err(format!("at most {MAX_TAGS} tags"));
+        }
+        Ok(Self(tags))
+    }
+}
+
+impl From<Tags> for Vec<Tag> {
+    fn from(tags: Tags) -> Self {
+        tags.0
+    }
+}
+
+impl Tags {
+    pub fn iter(&self) -> std::slice::Iter<'_, Tag> {
+        self.0.iter()
+    }
+
+    pub fn contains(&self, tag: &Tag) -> bool {
+        self.0.contains(tag)
+    }
+}
+
+macro_rules! bounded_text {
+    ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(raw: String) -> Result<Self, String> {
+                check_len(&raw, $min, $max)?;
+                if $min > 0 && raw.trim().is_empty() {
+                    return Err("must not be blank".to_owned());
+                }
+                Ok(Self(raw))
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+bounded_text!(
+    /// A title: 1-200 characters, not blank.
+    Title, 1, 200
+);
+bounded_text!(
+    /// A description: at most 1,000 characters.
+    Description, 0, 1000
+);
+bounded_text!(
+    /// A body: at most 50,000 characters.
+    Body, 0, 50_000
+);
+
+/// An article.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Article {
+    pub slug: Slug,
+    pub title: Title,
+    pub description: Description,
+    pub body: Body,
+    pub tags: Tags,
+    pub author: UserId,
+    pub cover_image_url: Option<WebUrl>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// The body of `POST /articles`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NewArticle {
+    pub title: Title,
+    #[serde(default)]
+    pub description: Description,
+    #[serde(default)]
+    pub body: Body,
+    #[serde(default)]
+    pub tags: Tags,
+    pub cover_image_url: Option<WebUrl>,
+}
+
+impl NewArticle {
+    pub fn into_article(self, slug: Slug, author: UserId, now: Timestamp) -> Article {
+        Article {
+            slug,
+            title: self.title,
+            description: self.description,
+            body: self.body,
+            tags: self.tags,
+            author,
+            cover_image_url: self.cover_image_url,
+            created_at: now.clone(),
+            updated_at: now,
+        }
+    }
+}
+
+/// The body of `PUT /articles/{slug}`: a partial update. The slug, author and
+/// times cannot be set; `null` clears the cover image.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ArticleChanges {
+    #[serde(default, deserialize_with = "present")]
+    pub title: Option<Title>,
+    #[serde(default, deserialize_with = "present")]
+    pub description: Option<Description>,
+    #[serde(default, deserialize_with = "present")]
+    pub body: Option<Body>,
+    #[serde(default, deserialize_with = "present")]
+    pub tags: Option<Tags>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub cover_image_url: Option<Option<WebUrl>>,
+}
+
+impl ArticleChanges {
+    pub fn apply(&self, article: &mut Article, now: Timestamp) {
+        if let Some(title) = &self.title {
+            article.title = title.clone();
+        }
+        if let Some(description) = &self.description {
+            article.description = description.clone();
+        }
+        if let Some(body) = &self.body {
+            article.body = body.clone();
+        }
+        if let Some(tags) = &self.tags {
+            article.tags = tags.clone();
+        }
+        if let Some(cover) = &self.cover_image_url {
+            article.cover_image_url = cover.clone();
+        }
+        article.updated_at = now;
+    }
+}
+
+/// A tag and how many articles carry it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TagCount {
+    pub tag: Tag,
+    pub count: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::parse_json;
+
+    #[test]
+    fn slugs_are_ascii_from_any_title() {
+        let cases = [
+            ("Hello, World!", "hello-world"),
+            ("  Día 1: Café & Über  ", "dia-1-cafe-uber"),
+            ("AWS Lambda + Rust = ❤", "aws-lambda-rust-heart"),
+            ("北京", "bei-jing"),
+            ("¿?!", "article"),
+            ("---", "article"),
+        ];
+        for (title, slug) in cases {
+            assert_eq!(Slug::from_title(title).as_str(), slug, "{title}");
+        }
+        let long = Slug::from_title(&"word ".repeat(50));
+        assert!(long.as_str().len() <= 80 && !long.as_str().ends_with('-'));
+        assert!(Slug::parse(long.with_suffix("x7k2p9").as_str()).is_ok());
+    }
+
+    #[test]
+    fn tags_are_trimmed_lowercased_and_deduplicated() {
+        let new: NewArticle =
+            parse_json(br#"{"title":"t","tags":[" AWS ","aws","Rust","serverless-2"]}"#)
+                .expect("valid");
+        let tags: Vec<&str> = new.tags.iter().map(Tag::as_str).collect();
+        assert_eq!(tags, ["aws", "rust", "serverless-2"]);
+    }
+
+    #[test]
+    fn bad_tags_are_refused() {
+        let eleven: Vec<String> = (0..11).map(|i| format!("t{i}")).collect();
+        let eleven = serde_json::json!({"title": "t", "tags": eleven}).to_string();
+        for body in [
+            r#"{"title":"t","tags":["a b"]}"#,
+            r#"{"title":"t","tags":[""]}"#,
+            r#"{"title":"t","tags":["c++"]}"#,
+            r#"{"title":"t","tags":["ünïcode"]}"#,
+            r#"{"title":"t","tags":"aws"}"#,
+            &eleven,
+        ] {
+            assert!(parse_json::<NewArticle>(body.as_bytes()).is_err(), "{body}");
+        }
+        let long = format!(r#"{{"title":"t","tags":["{}"]}}"#, "a".repeat(33));
+        assert!(parse_json::<NewArticle>(long.as_bytes()).is_err());
+        let same_eleven: Vec<String> = (0..11).map(|_| "Aws".to_owned()).collect();
+        let same = serde_json::json!({"title": "t", "tags": same_eleven}).to_string();
+        assert!(
+            parse_json::<NewArticle>(same.as_bytes()).is_ok(),
+            "ten after de-duplication"
+        );
+    }
+
+    #[test]
+    fn titles_and_bodies_are_bounded() {
+        let long_title = format!(r#"{{"title":"{}"}}"#, "t".repeat(201));
+        let long_body = format!(r#"{{"title":"t","body":"{}"}}"#, "b".repeat(50_001));
+        for body in [
+            r#"{"title":""}"#,
+            r#"{"title":"  "}"#,
+            r#"{}"#,
+            &long_title,
+            &long_body,
+        ] {
+            assert!(
+                parse_json::<NewArticle>(body.as_bytes()).is_err(),
+                "{}",
+                &body[..20.min(body.len())]
+            );
+        }
+    }
+}

@@ -1,0 +1,558 @@
+//! Articles, the lists they appear in, and tag counts.
+//!
+//! An article is one item. Each list it appears in (all articles, its
+//! author's, each of its tags', each tag-and-author pair's) holds a small
+//! entry item in a partition of its own, sorted newest first, so every
+//! listing is one Query plus one BatchGetItem of at most a page of articles.
+//! A tag's count is one item that also carries its place in the tags-by-count
+//! index. Every change to an article writes the article, its entries and its
+//! tags' counts in one transaction, each count conditioned on the value it was
+//! read with, so concurrent or retried writes cannot count twice.
+
+use super::item::{n, number, optional_parsed, parsed, s, string};
+use super::schema::{GSI2, PK, SK, TABLE};
+use super::{Item, Page, Repository, failed_conditions};
+use crate::domain::{Article, Slug, Tag, TagCount, Timestamp, UserId};
+use crate::error::ApiError;
+use crate::request::PageRequest;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, Put, ReturnConsumedCapacity, TransactWriteItem,
+};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
+
+const ARTICLE: &str = "ARTICLE";
+const COUNT: &str = "COUNT";
+const TAGS: &str = "TAGS";
+/// How often a write that lost a race (a count or the article changed
+/// under it, or its slug was taken) is tried again before giving up.
+const WRITE_ATTEMPTS: u32 = 60;
+
+/// Which articles a listing wants.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ArticleFilter {
+    pub tag: Option<Tag>,
+    pub author: Option<UserId>,
+}
+
+impl ArticleFilter {
+    /// The partition that lists exactly these articles; also the cursor scope.
+    pub fn list(&self) -> String {
+        match (&self.tag, &self.author) {
+            (None, None) => "LIST#ARTICLES".to_owned(),
+            (None, Some(author)) => format!("LIST#AUTHOR#{}", author.key()),
+            (Some(tag), None) => format!("LIST#TAG#{}", tag.as_str()),
+            (Some(tag), Some(author)) => {
+                format!("LIST#TAG#{}#AUTHOR#{}", tag.as_str(), author.key())
+            }
+        }
+    }
+}
+
+/// Every list an article appears in.
+fn lists_of(article: &Article) -> BTreeSet<String> {
+    let author = Some(article.author.clone());
+    let mut lists = BTreeSet::from([
+        ArticleFilter::default().list(),
+        ArticleFilter {
+            tag: None,
+            author: author.clone(),
+        }
+        .list(),
+    ]);
+    for tag in article.tags.iter() {
+        let tag = Some(tag.clone());
+        lists.insert(
+            ArticleFilter {
+                tag: tag.clone(),
+                author: None,
+            }
+            .list(),
+        );
+        lists.insert(
+            ArticleFilter {
+                tag,
+                author: author.clone(),
+            }
+            .list(),
+        );
+    }
+    lists
+}
+
+fn article_pk(slug: &Slug) -> String {
+    format!("ARTICLE#{}", slug.as_str())
+}
+
+fn tag_pk(tag: &Tag) -> String {
+    format!("TAG#{}", tag.as_str())
+}
+
+/// Entries sort newest first when queried in descending order.
+fn entry_sk(article: &Article) -> String {
+    format!("{}#{}", article.created_at.as_str(), article.slug.as_str())
+}
+
+/// Sort key of the tags-by-count index: highest count first, then tag.
+fn count_key(tag: &Tag, count: u64) -> String {
+    format!("{:020}#{}", u64::MAX - count, tag.as_str())
+}
+
+/// An article as stored, with its version for optimistic concurrency.
+#[derive(Clone, Debug)]
+pub struct ArticleRecord {
+    pub article: Article,
+    version: u64,
+}
+
+fn to_item(article: &Article, version: u64) -> Item {
+    let tags = article.tags.iter().map(|tag| s(tag.as_str())).collect();
+    let mut item = Item::from([
+        (PK.to_owned(), s(article_pk(&article.slug))),
+        (SK.to_owned(), s(ARTICLE)),
+        ("slug".to_owned(), s(article.slug.as_str())),
+        ("title".to_owned(), s(article.title.as_str())),
+        ("description".to_owned(), s(article.description.as_str())),
+        ("body".to_owned(), s(article.body.as_str())),
+        ("tags".to_owned(), AttributeValue::L(tags)),
+        ("author".to_owned(), s(article.author.as_str())),
+        ("createdAt".to_owned(), s(article.created_at.as_str())),
+        ("updatedAt".to_owned(), s(article.updated_at.as_str())),
+        ("version".to_owned(), n(version)),
+    ]);
+    if let Some(url) = &article.cover_image_url {
+        item.insert("coverImageUrl".to_owned(), s(url.as_str()));
+    }
+    item
+}
+
+fn from_item(item: &Item) -> Result<ArticleRecord, ApiError> {
+    let corrupt = || ApiError::internal("stored article has malformed `tags`");
+    let tags = match item.get("tags") {
+        Some(AttributeValue::L(values)) => values
+            .iter()
+            .map(|value| match value {
+                AttributeValue::S(tag) => Tag::parse(tag).map_err(|_| corrupt()),
+                _ => Err(corrupt()),
+            })
+            .collect::<Result<Vec<_>, _>>()?
+            .try_into()
+            .map_err(|_| corrupt())?,
+        _ => return Err(corrupt()),
+    };
+    let time = |name| {
+        Timestamp::parse(&string(item, name)?)
+            .ok_or_else(|| ApiError::internal(format!("stored `{name}` is not a timestamp")))
+    };
+    Ok(ArticleRecord {
+        article: Article {
+            slug: parsed(item, "slug")?,
+            title: parsed(item, "title")?,
+            description: parsed(item, "description")?,
+            body: parsed(item, "body")?,
+            tags,
+            author: parsed(item, "author")?,
+            cover_image_url: optional_parsed(item, "coverImageUrl")?,
+            created_at: time("createdAt")?,
+            updated_at: time("updatedAt")?,
+        },
+        version: number(item, "version")?,
+    })
+}
+
+fn tag_count_from_item(item: &Item) -> Result<TagCount, ApiError> {
+    Ok(TagCount {
+        tag: parsed(item, "tag")?,
+        count: number(item, "count")?,
+    })
+}
+
+fn not_found(slug: &Slug) -> ApiError {
+    ApiError::NotFound(format!("no article {}", slug.as_str()))
+}
+
+/// A few random bytes from the standard library's per-process hash seeds.
+fn random() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    hasher.finish()
+}
+
+/// A short random slug suffix: six characters of `[a-z0-9]`.
+fn random_suffix() -> String {
+    let mut bits = random();
+    (0..6)
+        .map(|_| {
+            let digit = (bits % 36) as u32;
+            bits /= 36;
+            char::from_digit(digit, 36).unwrap_or('0')
+        })
+        .collect()
+}
+
+/// Waits a little, longer after each lost race, so racing writers spread out.
+async fn back_off(attempt: u32) {
+    let cap = 5 * u64::from(attempt.min(10) + 1);
+    tokio::time::sleep(Duration::from_millis(1 + random() % cap)).await;
+}
+
+/// Why a transaction did not go through.
+enum Lost {
+    /// The article item's own condition failed (slug taken, or changed since read).
+    Article,
+    /// A count changed since it was read, or DynamoDB saw a conflicting transaction.
+    Race,
+}
+
+impl Repository {
+    /// The article with this slug, or 404.
+    #[tracing::instrument(skip_all, fields(slug = slug.as_str()))]
+    pub async fn article(&self, slug: &Slug) -> Result<ArticleRecord, ApiError> {
+        let item = self.get(article_pk(slug), ARTICLE).await?;
+        item.as_ref()
+            .map(from_item)
+            .transpose()?
+            .ok_or_else(|| not_found(slug))
+    }
+
+    /// Creates `article`, making its slug unique: the slug from the title if
+    /// it is free, else that slug with a random suffix.
+    #[tracing::instrument(skip_all, fields(slug = article.slug.as_str()))]
+    pub async fn create_article(&self, mut article: Article) -> Result<Article, ApiError> {
+        let base = article.slug.clone();
+        for attempt in 0..WRITE_ATTEMPTS {
+            match self.write(None, Some(&article)).await? {
+                None => return Ok(article),
+                Some(Lost::Article) => article.slug = base.with_suffix(&random_suffix()),
+                Some(Lost::Race) => back_off(attempt).await,
+            }
+        }
+        Err(busy())
+    }
+
+    /// Changes the article `slug` with `change`, which sees the stored article
+    /// and may refuse; retried from a fresh read when another write got there first.
+    #[tracing::instrument(skip_all, fields(slug = slug.as_str()))]
+    pub async fn update_article(
+        &self,
+        slug: &Slug,
+        change: impl Fn(&mut Article) -> Result<(), ApiError>,
+    ) -> Result<Article, ApiError> {
+        for attempt in 0..WRITE_ATTEMPTS {
+            let old = self.article(slug).await?;
+            let mut article = old.article.clone();
+            change(&mut article)?;
+            if self.write(Some(&old), Some(&article)).await?.is_none() {
+                return Ok(article);
+            }
+            back_off(attempt).await;
+        }
+        Err(busy())
+    }
+
+    /// Deletes the article `slug` after `allow` has seen it; 404 if there is none.
+    #[tracing::instrument(skip_all, fields(slug = slug.as_str()))]
+    pub async fn delete_article(
+        &self,
+        slug: &Slug,
+        allow: impl Fn(&Article) -> Result<(), ApiError>,
+    ) -> Result<(), ApiError> {
+        for attempt in 0..WRITE_ATTEMPTS {
+            let old = self.article(slug).await?;
+            allow(&old.article)?;
+            if self.write(Some(&old), None).await?.is_none() {
+                return Ok(());
+            }
+            back_off(attempt).await;
+        }
+        Err(busy())
+    }
+
+    /// Moves the table from `old` to `new` (either may be absent) in one
+    /// transaction: the article, its list entries, and its tags' counts.
+    /// `Ok(None)` when it went through, `Ok(Some(why))` when it lost a race.
+    async fn write(
+        &self,
+        old: Option<&ArticleRecord>,
+        new: Option<&Article>,
+    ) -> Result<Option<Lost>, ApiError> {
+        let table = self.table.as_ref();
+        let mut items = Vec::new();
+
+        // The article itself, first, so its cancellation reason is reason 0.
+        items.push(match (old, new) {
+            (None, Some(article)) => {
+                put(table, to_item(article, 1), "attribute_not_exists(PK)", None)?
+            }
+            (Some(old), Some(article)) => put(
+                table,
+                to_item(article, old.version + 1),
+                "version = :v",
+                Some(n(old.version)),
+            )?,
+            (Some(old), None) => delete(
+                table,
+                article_pk(&old.article.slug),
+                ARTICLE,
+                "version = :v",
+                Some(n(old.version)),
+            )?,
+            (None, None) => return Ok(None),
+        });
+
+        // List entries: removed from lists the article leaves, added to those it joins.
+        let old_lists = old.map(|o| lists_of(&o.article)).unwrap_or_default();
+        let new_lists = new.map(lists_of).unwrap_or_default();
+        if let Some(old) = old {
+            for list in old_lists.difference(&new_lists) {
+                items.push(delete(
+                    table,
+                    list.clone(),
+                    &entry_sk(&old.article),
+                    "attribute_exists(PK)",
+                    None,
+                )?);
+            }
+        }
+        if let Some(article) = new {
+            for list in new_lists.difference(&old_lists) {
+                let entry = Item::from([
+                    (PK.to_owned(), s(list.clone())),
+                    (SK.to_owned(), s(entry_sk(article))),
+                    ("slug".to_owned(), s(article.slug.as_str())),
+                ]);
+                items.push(put(table, entry, "attribute_not_exists(PK)", None)?);
+            }
+        }
+
+        // Tag counts, each conditioned on the count it was read with.
+        let old_tags: BTreeSet<&Tag> = old
+            .map(|o| o.article.tags.iter().collect())
+            .unwrap_or_default();
+        let new_tags: BTreeSet<&Tag> = new.map(|a| a.tags.iter().collect()).unwrap_or_default();
+        let changed: Vec<(&Tag, i64)> = old_tags
+            .difference(&new_tags)
+            .map(|tag| (*tag, -1))
+            .chain(new_tags.difference(&old_tags).map(|tag| (*tag, 1)))
+            .collect();
+        let counts = self.counts(changed.iter().map(|(tag, _)| *tag)).await?;
+        for (tag, delta) in changed {
+            let current = counts.get(tag).copied().unwrap_or(0);
+            let was = Some(n(current));
+            let item = match current.checked_add_signed(delta) {
+                Some(0) => delete(table, tag_pk(tag), COUNT, "#count = :v", was)?,
+                Some(count) => {
+                    let item = Item::from([
+                        (PK.to_owned(), s(tag_pk(tag))),
+                        (SK.to_owned(), s(COUNT)),
+                        (GSI2.partition_key.to_owned(), s(TAGS)),
+                        (GSI2.sort_key.to_owned(), s(count_key(tag, count))),
+                        ("tag".to_owned(), s(tag.as_str())),
+                        ("count".to_owned(), n(count)),
+                    ]);
+                    if current == 0 {
+                        put(table, item, "attribute_not_exists(PK)", None)?
+                    } else {
+                        put(table, item, "#count = :v", was)?
+                    }
+                }
+                // A count below zero means the count already lost this article: a race.
+                None => return Ok(Some(Lost::Race)),
+            };
+            items.push(item);
+        }
+
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                self.meter
+                    .record("TransactWriteItems", out.consumed_capacity());
+                Ok(None)
+            }
+            Err(err) => match failed_conditions(&err) {
+                Some(failed) if failed.first() == Some(&true) => Ok(Some(Lost::Article)),
+                Some(_) => Ok(Some(Lost::Race)),
+                None => Err(err.into()),
+            },
+        }
+    }
+
+    /// The current counts of `tags` (absent tags have none), read consistently.
+    async fn counts<'a>(
+        &self,
+        tags: impl Iterator<Item = &'a Tag>,
+    ) -> Result<HashMap<Tag, u64>, ApiError> {
+        let keys: Vec<Item> = tags
+            .map(|tag| Item::from([(PK.to_owned(), s(tag_pk(tag))), (SK.to_owned(), s(COUNT))]))
+            .collect();
+        let found = self.batch_get(keys, true).await?;
+        found
+            .iter()
+            .map(|item| tag_count_from_item(item).map(|tc| (tc.tag, tc.count)))
+            .collect()
+    }
+
+    /// Reads up to 100 items by key, retrying unprocessed keys. Reads before a
+    /// write are `consistent`; list pages need not be (their Query is not either).
+    async fn batch_get(&self, keys: Vec<Item>, consistent: bool) -> Result<Vec<Item>, ApiError> {
+        let mut found = Vec::with_capacity(keys.len());
+        let mut pending = keys;
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(pending))
+                .consistent_read(consistent)
+                .build()
+                .map_err(ApiError::internal)?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(self.table.as_ref(), request)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await?;
+            self.meter.record("BatchGetItem", out.consumed_capacity());
+            found.extend(
+                out.responses
+                    .and_then(|mut r| r.remove(self.table.as_ref()))
+                    .unwrap_or_default(),
+            );
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(self.table.as_ref()))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if !pending.is_empty() {
+                back_off(attempt).await;
+                attempt += 1;
+            }
+        }
+        Ok(found)
+    }
+
+    /// Articles matching `filter`, newest first: one Query on the list's
+    /// partition, then one BatchGetItem of the page's articles.
+    #[tracing::instrument(skip_all, fields(limit = page.limit))]
+    pub async fn list_articles(
+        &self,
+        filter: &ArticleFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Article>, ApiError> {
+        let entries = self.query_page(TABLE, &filter.list(), false, page).await?;
+        let slugs: Vec<String> = entries
+            .items
+            .iter()
+            .map(|entry| string(entry, "slug"))
+            .collect::<Result<_, _>>()?;
+        let keys = slugs
+            .iter()
+            .map(|slug| {
+                Item::from([
+                    (PK.to_owned(), s(format!("ARTICLE#{slug}"))),
+                    (SK.to_owned(), s(ARTICLE)),
+                ])
+            })
+            .collect();
+        let mut by_slug: BTreeMap<String, Article> = BTreeMap::new();
+        for item in self.batch_get(keys, false).await? {
+            let article = from_item(&item)?.article;
+            by_slug.insert(article.slug.as_str().to_owned(), article);
+        }
+        // An entry whose article is gone was deleted in the same instant; skip it.
+        let items = slugs
+            .iter()
+            .filter_map(|slug| by_slug.remove(slug))
+            .collect();
+        Ok(Page {
+            items,
+            next: entries.next,
+        })
+    }
+
+    /// How many articles carry `tag`, or 404 when none does.
+    #[tracing::instrument(skip_all, fields(tag = tag.as_str()))]
+    pub async fn tag_count(&self, tag: &Tag) -> Result<TagCount, ApiError> {
+        let item = self.get(tag_pk(tag), COUNT).await?;
+        item.as_ref()
+            .map(tag_count_from_item)
+            .transpose()?
+            .ok_or_else(|| ApiError::NotFound(format!("no article is tagged {}", tag.as_str())))
+    }
+
+    /// Tags by count, highest first, ties by tag: one Query on the ranking index.
+    #[tracing::instrument(skip_all, fields(limit = page.limit))]
+    pub async fn top_tags(&self, page: &PageRequest) -> Result<Page<TagCount>, ApiError> {
+        let found = self.query_page(GSI2, TAGS, true, page).await?;
+        let items = found
+            .items
+            .iter()
+            .map(tag_count_from_item)
+            .collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            next: found.next,
+        })
+    }
+}
+
+fn busy() -> ApiError {
+    ApiError::Conflict("too many concurrent changes to the same items; try again".into())
+}
+
+fn values(value: Option<AttributeValue>) -> Option<HashMap<String, AttributeValue>> {
+    value.map(|v| HashMap::from([(":v".to_owned(), v)]))
+}
+
+/// `#count` stands for `count`, a DynamoDB reserved word.
+fn names(condition: &str) -> Option<HashMap<String, String>> {
+    condition
+        .contains("#count")
+        .then(|| HashMap::from([("#count".to_owned(), "count".to_owned())]))
+}
+
+fn put(
+    table: &str,
+    item: Item,
+    condition: &str,
+    value: Option<AttributeValue>,
+) -> Result<TransactWriteItem, ApiError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(condition)
+        .set_expression_attribute_names(names(condition))
+        .set_expression_attribute_values(values(value))
+        .build()
+        .map_err(ApiError::internal)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+fn delete(
+    table: &str,
+    pk: String,
+    sk: &str,
+    condition: &str,
+    value: Option<AttributeValue>,
+) -> Result<TransactWriteItem, ApiError> {
+    let delete = Delete::builder()
+        .table_name(table)
+        .key(PK, s(pk))
+        .key(SK, s(sk))
+        .condition_expression(condition)
+        .set_expression_attribute_names(names(condition))
+        .set_expression_attribute_values(values(value))
+        .build()
+        .map_err(ApiError::internal)?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
+}
