@@ -7,10 +7,52 @@
 //! same suite runs against a second, independent DynamoDB implementation.
 
 use hdoc_local::{Options, Running, Storage};
+use hdoc_shared::AppState;
 use hdoc_shared::Config;
+use hdoc_shared::http::Route;
 use hdoc_shared::store::Usage;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
+
+/// A function crate: its name (the prefix of its `events/` files and its
+/// `template.yaml` resource), its route table, and its router.
+pub struct Function {
+    pub name: &'static str,
+    pub routes: &'static [Route],
+    pub router: fn() -> axum::Router<AppState>,
+}
+
+/// Every function of the API. A new function crate is added here.
+pub const FUNCTIONS: &[Function] = &[
+    Function {
+        name: "users",
+        routes: users::ROUTES,
+        router: users::routes,
+    },
+    Function {
+        name: "leaderboard",
+        routes: leaderboard::ROUTES,
+        router: leaderboard::routes,
+    },
+    Function {
+        name: "articles",
+        routes: articles::ROUTES,
+        router: articles::routes,
+    },
+    Function {
+        name: "tags",
+        routes: tags::ROUTES,
+        router: tags::routes,
+    },
+];
+
+/// The function called `name`.
+pub fn function(name: &str) -> &'static Function {
+    FUNCTIONS
+        .iter()
+        .find(|function| function.name == name)
+        .unwrap_or_else(|| panic!("no function named {name}"))
+}
 
 /// A running API for one test.
 pub struct TestApp {

@@ -20,6 +20,42 @@ use tower_http::trace::TraceLayer;
 /// The error a Lambda `main` returns.
 pub use lambda_http::Error as LambdaError;
 
+/// Who may call a route, as API Gateway enforces it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone; API Gateway attaches no authorizer.
+    Public,
+    /// Only a caller with a valid token; API Gateway's JWT authorizer guards it.
+    Caller,
+}
+
+/// One route a function serves: the table `template.yaml` and the tests check
+/// against. `path` is written as API Gateway and axum both write it (`/users/{id}`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+impl Route {
+    pub const fn public(method: &'static str, path: &'static str) -> Self {
+        Self {
+            method,
+            path,
+            access: Access::Public,
+        }
+    }
+
+    pub const fn caller(method: &'static str, path: &'static str) -> Self {
+        Self {
+            method,
+            path,
+            access: Access::Caller,
+        }
+    }
+}
+
 /// What handlers share: the repository and the configuration.
 #[derive(Clone, Debug)]
 pub struct AppState {

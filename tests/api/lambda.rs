@@ -16,13 +16,8 @@ fn event(name: &str) -> lambda_http::Request {
 
 /// The function an event file is for: the file name up to its first `-`.
 fn function(name: &str) -> axum::Router<hdoc_shared::AppState> {
-    match name.split('-').next() {
-        Some("users") => users::routes(),
-        Some("leaderboard") => leaderboard::routes(),
-        Some("articles") => articles::routes(),
-        Some("tags") => tags::routes(),
-        other => panic!("no function for {other:?}"),
-    }
+    let prefix = name.split('-').next().unwrap_or_default();
+    (hdoc_tests::function(prefix).router)()
 }
 
 #[tokio::test]

@@ -7,5 +7,6 @@ mod capacity;
 mod conventions;
 mod lambda;
 mod leaderboard;
+mod routes;
 mod tags;
 mod users;

@@ -7,6 +7,7 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hdoc_shared::domain::{Article, ArticleChanges, NewArticle, Slug, Tag, Timestamp, UserId};
+use hdoc_shared::http::Route;
 use hdoc_shared::store::ArticleFilter;
 use hdoc_shared::{ApiError, AppState, Caller, JsonBody, PageLimits, Path, Query, Result};
 use serde::Deserialize;
@@ -16,7 +17,16 @@ const PAGE: PageLimits = PageLimits {
     max: 100,
 };
 
-/// The routes this function serves.
+/// The routes this function serves, for `template.yaml` and its tests.
+pub const ROUTES: &[Route] = &[
+    Route::public("GET", "/articles"),
+    Route::caller("POST", "/articles"),
+    Route::public("GET", "/articles/{slug}"),
+    Route::caller("PUT", "/articles/{slug}"),
+    Route::caller("DELETE", "/articles/{slug}"),
+];
+
+/// The router for [`ROUTES`].
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/articles", get(list).post(create))

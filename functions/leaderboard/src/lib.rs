@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::get;
+use hdoc_shared::http::Route;
 use hdoc_shared::{AppState, PageLimits, Query, Result};
 use serde::Deserialize;
 
@@ -13,7 +14,10 @@ const PAGE: PageLimits = PageLimits {
     max: 100,
 };
 
-/// The routes this function serves.
+/// The routes this function serves, for `template.yaml` and its tests.
+pub const ROUTES: &[Route] = &[Route::public("GET", "/leaderboard")];
+
+/// The router for [`ROUTES`].
 pub fn routes() -> Router<AppState> {
     Router::new().route("/leaderboard", get(top))
 }

@@ -7,6 +7,7 @@ use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hdoc_shared::domain::{Tag, TagCount};
+use hdoc_shared::http::Route;
 use hdoc_shared::{AppState, PageLimits, Path, Query, Result};
 use serde::Deserialize;
 
@@ -15,7 +16,13 @@ const PAGE: PageLimits = PageLimits {
     max: 100,
 };
 
-/// The routes this function serves.
+/// The routes this function serves, for `template.yaml` and its tests.
+pub const ROUTES: &[Route] = &[
+    Route::public("GET", "/tags"),
+    Route::public("GET", "/tags/{tag}"),
+];
+
+/// The router for [`ROUTES`].
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/tags", get(list))

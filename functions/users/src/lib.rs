@@ -7,6 +7,7 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hdoc_shared::domain::{NewUser, Timestamp, User, UserChanges, UserId};
+use hdoc_shared::http::Route;
 use hdoc_shared::{ApiError, AppState, Caller, JsonBody, PageLimits, Path, Query, Result};
 use serde::Deserialize;
 
@@ -15,7 +16,16 @@ const PAGE: PageLimits = PageLimits {
     max: 100,
 };
 
-/// The routes this function serves.
+/// The routes this function serves, for `template.yaml` and its tests.
+pub const ROUTES: &[Route] = &[
+    Route::public("GET", "/users"),
+    Route::caller("POST", "/users"),
+    Route::public("GET", "/users/{id}"),
+    Route::caller("PUT", "/users/{id}"),
+    Route::caller("DELETE", "/users/{id}"),
+];
+
+/// The router for [`ROUTES`].
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/users", get(list).post(create))
