@@ -10,16 +10,14 @@
 //! read with, so concurrent or retried writes cannot count twice.
 
 use super::item::{n, number, optional_parsed, parsed, s, string};
-use super::schema::{GSI2, PK, SK, TABLE};
+use super::schema::{GSI2, PK, SK};
+use super::write::{back_off, busy, delete, entry, put, random_suffix};
 use super::{Item, Page, Repository, failed_conditions};
 use crate::domain::{Article, Slug, Tag, TagCount, Timestamp, UserId};
 use crate::error::ApiError;
 use crate::request::PageRequest;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, ReturnConsumedCapacity, TransactWriteItem,
-};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::time::Duration;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use std::collections::{BTreeSet, HashMap};
 
 const ARTICLE: &str = "ARTICLE";
 const COUNT: &str = "COUNT";
@@ -171,36 +169,6 @@ fn not_found(slug: &Slug) -> ApiError {
     ApiError::NotFound(format!("no article {}", slug.as_str()))
 }
 
-/// A few random bytes from the standard library's per-process hash seeds.
-fn random() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    hasher.finish()
-}
-
-/// A short random slug suffix: six characters of `[a-z0-9]`.
-fn random_suffix() -> String {
-    let mut bits = random();
-    (0..6)
-        .map(|_| {
-            let digit = (bits % 36) as u32;
-            bits /= 36;
-            char::from_digit(digit, 36).unwrap_or('0')
-        })
-        .collect()
-}
-
-/// Waits a little, longer after each lost race, so racing writers spread out.
-async fn back_off(attempt: u32) {
-    let cap = 5 * u64::from(attempt.min(10) + 1);
-    tokio::time::sleep(Duration::from_millis(1 + random() % cap)).await;
-}
-
 /// Why a transaction did not go through.
 enum Lost {
     /// The article item's own condition failed (slug taken, or changed since read).
@@ -321,11 +289,7 @@ impl Repository {
         }
         if let Some(article) = new {
             for list in new_lists.difference(&old_lists) {
-                let entry = Item::from([
-                    (PK.to_owned(), s(list.clone())),
-                    (SK.to_owned(), s(entry_sk(article))),
-                    ("slug".to_owned(), s(article.slug.as_str())),
-                ]);
+                let entry = entry(list, &entry_sk(article), &article_pk(&article.slug));
                 items.push(put(table, entry, "attribute_not_exists(PK)", None)?);
             }
         }
@@ -403,44 +367,6 @@ impl Repository {
             .collect()
     }
 
-    /// Reads up to 100 items by key, retrying unprocessed keys. Reads before a
-    /// write are `consistent`; list pages need not be (their Query is not either).
-    async fn batch_get(&self, keys: Vec<Item>, consistent: bool) -> Result<Vec<Item>, ApiError> {
-        let mut found = Vec::with_capacity(keys.len());
-        let mut pending = keys;
-        let mut attempt = 0;
-        while !pending.is_empty() {
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(pending))
-                .consistent_read(consistent)
-                .build()
-                .map_err(ApiError::internal)?;
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(self.table.as_ref(), request)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await?;
-            self.meter.record("BatchGetItem", out.consumed_capacity());
-            found.extend(
-                out.responses
-                    .and_then(|mut r| r.remove(self.table.as_ref()))
-                    .unwrap_or_default(),
-            );
-            pending = out
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(self.table.as_ref()))
-                .map(|k| k.keys)
-                .unwrap_or_default();
-            if !pending.is_empty() {
-                back_off(attempt).await;
-                attempt += 1;
-            }
-        }
-        Ok(found)
-    }
-
     /// Articles matching `filter`, newest first: one Query on the list's
     /// partition, then one BatchGetItem of the page's articles.
     #[tracing::instrument(skip_all, fields(limit = page.limit))]
@@ -449,34 +375,15 @@ impl Repository {
         filter: &ArticleFilter,
         page: &PageRequest,
     ) -> Result<Page<Article>, ApiError> {
-        let entries = self.query_page(TABLE, &filter.list(), false, page).await?;
-        let slugs: Vec<String> = entries
+        let found = self.list_page(&filter.list(), ARTICLE, page).await?;
+        let items = found
             .items
             .iter()
-            .map(|entry| string(entry, "slug"))
+            .map(|item| from_item(item).map(|record| record.article))
             .collect::<Result<_, _>>()?;
-        let keys = slugs
-            .iter()
-            .map(|slug| {
-                Item::from([
-                    (PK.to_owned(), s(format!("ARTICLE#{slug}"))),
-                    (SK.to_owned(), s(ARTICLE)),
-                ])
-            })
-            .collect();
-        let mut by_slug: BTreeMap<String, Article> = BTreeMap::new();
-        for item in self.batch_get(keys, false).await? {
-            let article = from_item(&item)?.article;
-            by_slug.insert(article.slug.as_str().to_owned(), article);
-        }
-        // An entry whose article is gone was deleted in the same instant; skip it.
-        let items = slugs
-            .iter()
-            .filter_map(|slug| by_slug.remove(slug))
-            .collect();
         Ok(Page {
             items,
-            next: entries.next,
+            next: found.next,
         })
     }
 
@@ -504,55 +411,4 @@ impl Repository {
             next: found.next,
         })
     }
-}
-
-fn busy() -> ApiError {
-    ApiError::Conflict("too many concurrent changes to the same items; try again".into())
-}
-
-fn values(value: Option<AttributeValue>) -> Option<HashMap<String, AttributeValue>> {
-    value.map(|v| HashMap::from([(":v".to_owned(), v)]))
-}
-
-/// `#count` stands for `count`, a DynamoDB reserved word.
-fn names(condition: &str) -> Option<HashMap<String, String>> {
-    condition
-        .contains("#count")
-        .then(|| HashMap::from([("#count".to_owned(), "count".to_owned())]))
-}
-
-fn put(
-    table: &str,
-    item: Item,
-    condition: &str,
-    value: Option<AttributeValue>,
-) -> Result<TransactWriteItem, ApiError> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression(condition)
-        .set_expression_attribute_names(names(condition))
-        .set_expression_attribute_values(values(value))
-        .build()
-        .map_err(ApiError::internal)?;
-    Ok(TransactWriteItem::builder().put(put).build())
-}
-
-fn delete(
-    table: &str,
-    pk: String,
-    sk: &str,
-    condition: &str,
-    value: Option<AttributeValue>,
-) -> Result<TransactWriteItem, ApiError> {
-    let delete = Delete::builder()
-        .table_name(table)
-        .key(PK, s(pk))
-        .key(SK, s(sk))
-        .condition_expression(condition)
-        .set_expression_attribute_names(names(condition))
-        .set_expression_attribute_values(values(value))
-        .build()
-        .map_err(ApiError::internal)?;
-    Ok(TransactWriteItem::builder().delete(delete).build())
 }

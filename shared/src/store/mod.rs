@@ -12,6 +12,7 @@ pub mod schema;
 pub use articles::{ArticleFilter, ArticleRecord};
 pub use users::UserRecord;
 mod users;
+mod write;
 
 use crate::config::Config;
 use crate::cursor::Position;

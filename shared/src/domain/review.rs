@@ -1,0 +1,379 @@
+//! Reviews of subjects, and star ratings with their summaries.
+
+use super::text::{Timestamp, check_len, present};
+use super::user::UserId;
+use crate::error::ApiError;
+use serde::{Deserialize, Serialize};
+
+/// What a review or rating is about: an opaque id chosen by the front end,
+/// such as `park:yosemite`: 1-128 of `[a-z0-9:_-]`, starting with a letter or digit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Subject(String);
+
+impl Subject {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let valid = (1..=128).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b":_-".contains(&b))
+            && raw
+                .bytes()
+                .next()
+                .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(
+                "must be 1-128 of a-z, 0-9, ':', '_' and '-', starting with a letter or digit"
+                    .into(),
+            )
+        }
+    }
+
+    /// Parses a subject from a URL path or query; a bad one is a 400 naming `subject`.
+    pub fn from_param(raw: &str) -> Result<Self, ApiError> {
+        Self::parse(raw).map_err(|message| ApiError::invalid("subject", message))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Subject {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<Subject> for String {
+    fn from(subject: Subject) -> Self {
+        subject.0
+    }
+}
+
+/// A review's id: a UUID (v7, so ids sort by creation), lowercase.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ReviewId(String);
+
+impl ReviewId {
+    pub fn new() -> Self {
+        Self(uuid::Uuid::now_v7().to_string())
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match uuid::Uuid::try_parse(raw) {
+            Ok(id) if id.to_string() == raw => Ok(Self(raw.to_owned())),
+            _ => Err("must be a review id (a lowercase UUID)".into()),
+        }
+    }
+
+    /// Parses an id from a URL path; a bad one is a 400 naming `id`.
+    pub fn from_path(raw: &str) -> Result<Self, ApiError> {
+        Self::parse(raw).map_err(|message| ApiError::invalid("id", message))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for ReviewId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TryFrom<String> for ReviewId {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<ReviewId> for String {
+    fn from(id: ReviewId) -> Self {
+        id.0
+    }
+}
+
+macro_rules! required_text {
+    ($(#[$doc:meta])* $name:ident, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(raw: String) -> Result<Self, String> {
+                check_len(&raw, 1, $max)?;
+                if raw.trim().is_empty() {
+                    return Err("must not be blank".to_owned());
+                }
+                Ok(Self(raw))
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+required_text!(
+    /// A review's title: 1-200 characters, not blank.
+    ReviewTitle, 200
+);
+required_text!(
+    /// A review's body: 1-10,000 characters, not blank.
+    ReviewBody, 10_000
+);
+
+/// A review.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Review {
+    pub id: ReviewId,
+    pub subject: Subject,
+    pub author: UserId,
+    pub title: ReviewTitle,
+    pub body: ReviewBody,
+    /// Public URLs of the review's uploaded photos.
+    pub photos: Vec<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// The body of `POST /reviews`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NewReview {
+    pub subject: Subject,
+    pub title: ReviewTitle,
+    pub body: ReviewBody,
+}
+
+impl NewReview {
+    pub fn into_review(self, author: UserId, now: Timestamp) -> Review {
+        Review {
+            id: ReviewId::new(),
+            subject: self.subject,
+            author,
+            title: self.title,
+            body: self.body,
+            photos: Vec::new(),
+            created_at: now.clone(),
+            updated_at: now,
+        }
+    }
+}
+
+/// The body of `PUT /reviews/{id}`: title and body, either or both.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ReviewChanges {
+    #[serde(default, deserialize_with = "present")]
+    pub title: Option<ReviewTitle>,
+    #[serde(default, deserialize_with = "present")]
+    pub body: Option<ReviewBody>,
+}
+
+impl ReviewChanges {
+    pub fn apply(&self, review: &mut Review, now: Timestamp) {
+        if let Some(title) = &self.title {
+            review.title = title.clone();
+        }
+        if let Some(body) = &self.body {
+            review.body = body.clone();
+        }
+        review.updated_at = now;
+    }
+}
+
+/// A star rating: an integer from 1 to 5, and nothing else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u8", into = "u8")]
+pub struct Stars(u8);
+
+impl TryFrom<u8> for Stars {
+    type Error = String;
+    fn try_from(raw: u8) -> Result<Self, String> {
+        if (1..=5).contains(&raw) {
+            Ok(Self(raw))
+        } else {
+            Err("must be an integer from 1 to 5".into())
+        }
+    }
+}
+
+impl From<Stars> for u8 {
+    fn from(stars: Stars) -> Self {
+        stars.0
+    }
+}
+
+impl Stars {
+    pub fn get(self) -> u8 {
+        self.0
+    }
+}
+
+/// The body of `PUT /ratings/{subject}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RatingRequest {
+    pub stars: Stars,
+}
+
+/// What is known of a subject's ratings and reviews: one item, one read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// How many ratings of each number of stars (index 0 is one star).
+    pub histogram: [u64; 5],
+    pub review_count: u64,
+}
+
+impl Summary {
+    pub fn count(&self) -> u64 {
+        self.histogram.iter().sum()
+    }
+
+    /// The mean rating, rounded to two decimals; 0 with no ratings.
+    pub fn average(&self) -> f64 {
+        let count = self.count();
+        if count == 0 {
+            return 0.0;
+        }
+        let stars: u64 = self
+            .histogram
+            .iter()
+            .zip(1..)
+            .map(|(n, stars)| n * stars)
+            .sum();
+        (stars as f64 * 100.0 / count as f64).round() / 100.0
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SummaryView<'a> {
+    subject: &'a str,
+    count: u64,
+    average: f64,
+    histogram: std::collections::BTreeMap<String, u64>,
+    review_count: u64,
+}
+
+/// A subject's summary as the API shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubjectSummary {
+    pub subject: Subject,
+    pub summary: Summary,
+}
+
+impl Serialize for SubjectSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        SummaryView {
+            subject: self.subject.as_str(),
+            count: self.summary.count(),
+            average: self.summary.average(),
+            histogram: (1..=5)
+                .map(|stars| (stars.to_string(), self.summary.histogram[stars - 1]))
+                .collect(),
+            review_count: self.summary.review_count,
+        }
+        .serialize(serializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::parse_json;
+
+    #[test]
+    fn stars_are_whole_numbers_from_one_to_five() {
+        for ok in ["1", "5"] {
+            let body = format!(r#"{{"stars":{ok}}}"#);
+            assert!(parse_json::<RatingRequest>(body.as_bytes()).is_ok(), "{ok}");
+        }
+        for bad in ["0", "6", "3.5", "\"5\"", "-1", "null", "256", "5.0", "true"] {
+            let body = format!(r#"{{"stars":{bad}}}"#);
+            assert!(
+                parse_json::<RatingRequest>(body.as_bytes()).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn subjects_follow_the_contract() {
+        for ok in [
+            "park:yosemite",
+            "article:my-first-day",
+            "a",
+            "9_x",
+            &"a".repeat(128),
+        ] {
+            assert!(Subject::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            ":x",
+            "-x",
+            "_x",
+            "Park:x",
+            "park yosemite",
+            "park/x",
+            &"a".repeat(129),
+        ] {
+            assert!(Subject::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn summaries_average_to_two_decimals() {
+        let summary = Summary {
+            histogram: [0, 0, 1, 1, 1],
+            review_count: 2,
+        };
+        assert_eq!(summary.count(), 3);
+        assert_eq!(summary.average(), 4.0);
+        let thirds = Summary {
+            histogram: [1, 0, 0, 0, 2],
+            review_count: 0,
+        };
+        assert_eq!(thirds.average(), 3.67);
+        assert_eq!(Summary::default().average(), 0.0);
+        let json = serde_json::to_value(SubjectSummary {
+            subject: Subject::parse("park:x").expect("subject"),
+            summary: thirds,
+        })
+        .expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({"subject": "park:x", "count": 3, "average": 3.67,
+                "histogram": {"1": 1, "2": 0, "3": 0, "4": 0, "5": 2}, "reviewCount": 0})
+        );
+    }
+
+    #[test]
+    fn review_ids_are_lowercase_uuids() {
+        let id = ReviewId::new();
+        assert_eq!(ReviewId::parse(id.as_str()), Ok(id.clone()));
+        assert!(ReviewId::parse(&id.as_str().to_uppercase()).is_err());
+        assert!(ReviewId::parse("not-an-id").is_err());
+    }
+}
