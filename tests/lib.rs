@@ -44,6 +44,16 @@ pub const FUNCTIONS: &[Function] = &[
         routes: tags::ROUTES,
         router: tags::routes,
     },
+    Function {
+        name: "reviews",
+        routes: reviews::ROUTES,
+        router: reviews::routes,
+    },
+    Function {
+        name: "ratings",
+        routes: ratings::ROUTES,
+        router: ratings::routes,
+    },
 ];
 
 /// The function called `name`.

@@ -94,6 +94,8 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         .merge(leaderboard::routes())
         .merge(articles::routes())
         .merge(tags::routes())
+        .merge(reviews::routes())
+        .merge(ratings::routes())
         .route("/_dev/token", post(mint));
     let app = hdoc_shared::http::app(routes, state.clone())
         .layer(middleware::from_fn_with_state(secret.clone(), gateway))

@@ -7,6 +7,8 @@ mod capacity;
 mod conventions;
 mod lambda;
 mod leaderboard;
+mod ratings;
+mod reviews;
 mod routes;
 mod tags;
 mod users;

@@ -7,9 +7,11 @@
 
 mod articles;
 mod item;
+mod reviews;
 pub mod schema;
 
 pub use articles::{ArticleFilter, ArticleRecord};
+pub use reviews::{ReviewFilter, ReviewRecord};
 pub use users::UserRecord;
 mod users;
 mod write;

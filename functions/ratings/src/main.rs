@@ -1,0 +1,6 @@
+//! The `ratings` Lambda function: its routes behind API Gateway.
+
+#[tokio::main]
+async fn main() -> Result<(), hdoc_shared::http::LambdaError> {
+    hdoc_shared::http::run_lambda(ratings::routes()).await
+}

@@ -1,0 +1,153 @@
+//! `/reviews`: reviews of subjects by callers with a profile, with photos.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use hdoc_shared::domain::{NewReview, Review, ReviewChanges, ReviewId, Subject, Timestamp, UserId};
+use hdoc_shared::http::Route;
+use hdoc_shared::store::ReviewFilter;
+use hdoc_shared::{ApiError, AppState, Caller, JsonBody, PageLimits, Path, Query, Result};
+use serde::Deserialize;
+
+const PAGE: PageLimits = PageLimits {
+    default: 100,
+    max: 100,
+};
+
+/// The routes this function serves, for `template.yaml` and its tests.
+pub const ROUTES: &[Route] = &[
+    Route::public("GET", "/reviews"),
+    Route::caller("POST", "/reviews"),
+    Route::public("GET", "/reviews/{id}"),
+    Route::caller("PUT", "/reviews/{id}"),
+    Route::caller("DELETE", "/reviews/{id}"),
+];
+
+/// The router for [`ROUTES`].
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/reviews", get(list).post(create))
+        .route("/reviews/{id}", get(show).put(update).delete(remove))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    subject: Option<String>,
+    author: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+/// `GET /reviews?subject=S` or `GET /reviews?author=A`: newest first.
+#[tracing::instrument(skip_all)]
+async fn list(
+    State(state): State<AppState>,
+    uri: Uri,
+    Query(q): Query<ListQuery>,
+) -> Result<Response> {
+    let filter = match (q.subject.as_deref(), q.author.as_deref()) {
+        (Some(subject), None) => ReviewFilter::Subject(Subject::from_param(subject)?),
+        (None, Some(author)) => ReviewFilter::Author(
+            UserId::parse(author).map_err(|message| ApiError::invalid("author", message))?,
+        ),
+        _ => {
+            return Err(ApiError::bad_request(
+                "give exactly one of `subject` or `author`",
+            ));
+        }
+    };
+    let page = state.page(filter.list(), q.limit.as_deref(), q.cursor.as_deref(), PAGE)?;
+    let reviews = state.repo.list_reviews(&filter, &page).await?;
+    Ok(state.page_response(&uri, &page, reviews))
+}
+
+/// `GET /reviews/{id}`.
+#[tracing::instrument(skip_all)]
+async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Review>> {
+    let id = ReviewId::from_path(&id)?;
+    Ok(Json(state.repo.review(&id).await?.review))
+}
+
+/// The caller's profile id: writing reviews needs one.
+async fn author(state: &AppState, caller: &Caller) -> Result<UserId> {
+    state.repo.profile_of(&caller.sub).await?.ok_or_else(|| {
+        ApiError::Forbidden("create your profile (POST /users) before writing reviews".into())
+    })
+}
+
+fn is_author(me: &UserId, review: &Review) -> bool {
+    me.key() == review.author.key()
+}
+
+/// `POST /reviews`.
+#[tracing::instrument(skip_all)]
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(new): JsonBody<NewReview>,
+) -> Result<Response> {
+    let author = author(&state, &caller).await?;
+    let review = state
+        .repo
+        .create_review(new.into_review(author, Timestamp::now()))
+        .await?;
+    let location = format!("/reviews/{}", review.id.as_str());
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(review),
+    )
+        .into_response())
+}
+
+/// `PUT /reviews/{id}`: by its author only.
+#[tracing::instrument(skip_all)]
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(changes): JsonBody<ReviewChanges>,
+) -> Result<Json<Review>> {
+    let id = ReviewId::from_path(&id)?;
+    let me = state.repo.profile_of(&caller.sub).await?;
+    let review = state
+        .repo
+        .update_review(&id, |review| {
+            if !me.as_ref().is_some_and(|me| is_author(me, review)) {
+                return Err(ApiError::Forbidden(
+                    "only the author may edit a review".into(),
+                ));
+            }
+            changes.apply(review, Timestamp::now());
+            Ok(())
+        })
+        .await?;
+    Ok(Json(review))
+}
+
+/// `DELETE /reviews/{id}`: by its author or an admin.
+#[tracing::instrument(skip_all)]
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
+    let id = ReviewId::from_path(&id)?;
+    let me = state.repo.profile_of(&caller.sub).await?;
+    state
+        .repo
+        .delete_review(&id, |review| {
+            if caller.admin || me.as_ref().is_some_and(|me| is_author(me, review)) {
+                Ok(())
+            } else {
+                Err(ApiError::Forbidden(
+                    "only the author or an admin may delete a review".into(),
+                ))
+            }
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,397 @@
+//! Reviews, star ratings, and each subject's summary.
+//!
+//! A subject's summary (ratings per number of stars, review count) is one
+//! item. Every rating change and every review create or delete writes its own
+//! item and the summary in one transaction: the rating or review item carries
+//! the condition on its prior state (absent, or the stars it was read with),
+//! and the summary changes by `ADD` of the difference. So concurrent raters
+//! never wait on one another, and a retried or racing request whose
+//! condition no longer holds is cancelled whole: nothing counts twice.
+
+use super::item::{n, number, parsed, s, string};
+use super::schema::{GSI1, PK, SK};
+use super::write::{back_off, busy, delete, entry, put};
+use super::{Item, Page, Repository, failed_conditions};
+use crate::domain::{Review, ReviewId, Stars, Subject, SubjectSummary, Summary, Timestamp, UserId};
+use crate::error::ApiError;
+use crate::request::PageRequest;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, TransactWriteItem, Update};
+use std::collections::HashMap;
+
+const REVIEW: &str = "REVIEW";
+const SUMMARY: &str = "SUMMARY";
+const WRITE_ATTEMPTS: u32 = 60;
+
+/// Which reviews a listing wants: exactly one of the two filters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReviewFilter {
+    Subject(Subject),
+    Author(UserId),
+}
+
+impl ReviewFilter {
+    /// The partition that lists these reviews; also the cursor scope.
+    pub fn list(&self) -> String {
+        match self {
+            Self::Subject(subject) => format!("LIST#SUBJECT#{}", subject.as_str()),
+            Self::Author(author) => format!("LIST#REVIEWER#{}", author.key()),
+        }
+    }
+}
+
+fn review_pk(id: &ReviewId) -> String {
+    format!("REVIEW#{}", id.as_str())
+}
+
+fn subject_pk(subject: &Subject) -> String {
+    format!("SUBJECT#{}", subject.as_str())
+}
+
+fn rating_sk(sub: &str) -> String {
+    format!("RATING#{sub}")
+}
+
+fn entry_sk(review: &Review) -> String {
+    format!("{}#{}", review.created_at.as_str(), review.id.as_str())
+}
+
+fn lists_of(review: &Review) -> [String; 2] {
+    [
+        ReviewFilter::Subject(review.subject.clone()).list(),
+        ReviewFilter::Author(review.author.clone()).list(),
+    ]
+}
+
+/// The histogram attribute for a number of stars.
+fn bucket(stars: Stars) -> String {
+    format!("s{}", stars.get())
+}
+
+/// A review as stored, with its version for optimistic concurrency.
+#[derive(Clone, Debug)]
+pub struct ReviewRecord {
+    pub review: Review,
+    version: u64,
+}
+
+fn to_item(review: &Review, version: u64) -> Item {
+    let photos = review.photos.iter().map(|url| s(url.as_str())).collect();
+    Item::from([
+        (PK.to_owned(), s(review_pk(&review.id))),
+        (SK.to_owned(), s(REVIEW)),
+        ("id".to_owned(), s(review.id.as_str())),
+        ("subject".to_owned(), s(review.subject.as_str())),
+        ("author".to_owned(), s(review.author.as_str())),
+        ("title".to_owned(), s(review.title.as_str())),
+        ("body".to_owned(), s(review.body.as_str())),
+        ("photos".to_owned(), AttributeValue::L(photos)),
+        ("createdAt".to_owned(), s(review.created_at.as_str())),
+        ("updatedAt".to_owned(), s(review.updated_at.as_str())),
+        ("version".to_owned(), n(version)),
+    ])
+}
+
+fn from_item(item: &Item) -> Result<ReviewRecord, ApiError> {
+    let photos = match item.get("photos") {
+        Some(AttributeValue::L(values)) => values
+            .iter()
+            .map(|value| match value {
+                AttributeValue::S(url) => Ok(url.clone()),
+                _ => Err(ApiError::internal("stored review has malformed `photos`")),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err(ApiError::internal("stored review has no `photos`")),
+    };
+    let time = |name| {
+        Timestamp::parse(&string(item, name)?)
+            .ok_or_else(|| ApiError::internal(format!("stored `{name}` is not a timestamp")))
+    };
+    Ok(ReviewRecord {
+        review: Review {
+            id: parsed(item, "id")?,
+            subject: parsed(item, "subject")?,
+            author: parsed(item, "author")?,
+            title: parsed(item, "title")?,
+            body: parsed(item, "body")?,
+            photos,
+            created_at: time("createdAt")?,
+            updated_at: time("updatedAt")?,
+        },
+        version: number(item, "version")?,
+    })
+}
+
+fn summary_from_item(item: &Item) -> Result<Summary, ApiError> {
+    let count = |name: &str| match item.get(name) {
+        None => Ok(0),
+        Some(_) => number(item, name),
+    };
+    Ok(Summary {
+        histogram: [
+            count("s1")?,
+            count("s2")?,
+            count("s3")?,
+            count("s4")?,
+            count("s5")?,
+        ],
+        review_count: count("reviewCount")?,
+    })
+}
+
+/// Adds `deltas` to the subject's summary item, creating it if need be.
+fn summary_update(
+    table: &str,
+    subject: &Subject,
+    deltas: &[(String, i64)],
+) -> Result<TransactWriteItem, ApiError> {
+    let mut names = HashMap::from([("#subject".to_owned(), "subject".to_owned())]);
+    let mut values = HashMap::from([(":subject".to_owned(), s(subject.as_str()))]);
+    let mut adds = Vec::new();
+    for (i, (attribute, delta)) in deltas.iter().enumerate() {
+        names.insert(format!("#a{i}"), attribute.clone());
+        values.insert(format!(":d{i}"), AttributeValue::N(delta.to_string()));
+        adds.push(format!("#a{i} :d{i}"));
+    }
+    let update = Update::builder()
+        .table_name(table)
+        .key(PK, s(subject_pk(subject)))
+        .key(SK, s(SUMMARY))
+        .update_expression(format!("SET #subject = :subject ADD {}", adds.join(", ")))
+        .set_expression_attribute_names(Some(names))
+        .set_expression_attribute_values(Some(values))
+        .build()
+        .map_err(ApiError::internal)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+impl Repository {
+    /// Runs `items` as one transaction. `Ok(false)` when a condition failed
+    /// (the caller re-reads and tries again), `Ok(true)` when it went through.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool, ApiError> {
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                self.meter
+                    .record("TransactWriteItems", out.consumed_capacity());
+                Ok(true)
+            }
+            Err(err) if failed_conditions(&err).is_some() => Ok(false),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// The review with this id, or 404.
+    #[tracing::instrument(skip_all, fields(id = id.as_str()))]
+    pub async fn review(&self, id: &ReviewId) -> Result<ReviewRecord, ApiError> {
+        let item = self.get(review_pk(id), REVIEW).await?;
+        item.as_ref()
+            .map(from_item)
+            .transpose()?
+            .ok_or_else(|| ApiError::NotFound(format!("no review {}", id.as_str())))
+    }
+
+    /// Creates `review` and counts it in its subject's summary.
+    #[tracing::instrument(skip_all, fields(subject = review.subject.as_str()))]
+    pub async fn create_review(&self, review: Review) -> Result<Review, ApiError> {
+        let table = self.table.as_ref();
+        let mut items = vec![put(
+            table,
+            to_item(&review, 1),
+            "attribute_not_exists(PK)",
+            None,
+        )?];
+        for list in lists_of(&review) {
+            let entry = entry(&list, &entry_sk(&review), &review_pk(&review.id));
+            items.push(put(table, entry, "attribute_not_exists(PK)", None)?);
+        }
+        items.push(summary_update(
+            table,
+            &review.subject,
+            &[("reviewCount".to_owned(), 1)],
+        )?);
+        if self.transact(items).await? {
+            Ok(review)
+        } else {
+            Err(ApiError::Conflict("a review with this id exists".into()))
+        }
+    }
+
+    /// Changes the review `id` with `change`, which sees the stored review and may refuse.
+    #[tracing::instrument(skip_all, fields(id = id.as_str()))]
+    pub async fn update_review(
+        &self,
+        id: &ReviewId,
+        change: impl Fn(&mut Review) -> Result<(), ApiError>,
+    ) -> Result<Review, ApiError> {
+        for attempt in 0..WRITE_ATTEMPTS {
+            let old = self.review(id).await?;
+            let mut review = old.review.clone();
+            change(&mut review)?;
+            let item = put(
+                self.table.as_ref(),
+                to_item(&review, old.version + 1),
+                "version = :v",
+                Some(n(old.version)),
+            )?;
+            if self.transact(vec![item]).await? {
+                return Ok(review);
+            }
+            back_off(attempt).await;
+        }
+        Err(busy())
+    }
+
+    /// Deletes the review `id` after `allow` has seen it, and uncounts it.
+    #[tracing::instrument(skip_all, fields(id = id.as_str()))]
+    pub async fn delete_review(
+        &self,
+        id: &ReviewId,
+        allow: impl Fn(&Review) -> Result<(), ApiError>,
+    ) -> Result<Review, ApiError> {
+        let table = self.table.as_ref();
+        for attempt in 0..WRITE_ATTEMPTS {
+            let old = self.review(id).await?;
+            allow(&old.review)?;
+            let mut items = vec![delete(
+                table,
+                review_pk(id),
+                REVIEW,
+                "version = :v",
+                Some(n(old.version)),
+            )?];
+            for list in lists_of(&old.review) {
+                items.push(delete(
+                    table,
+                    list,
+                    &entry_sk(&old.review),
+                    "attribute_exists(PK)",
+                    None,
+                )?);
+            }
+            items.push(summary_update(
+                table,
+                &old.review.subject,
+                &[("reviewCount".to_owned(), -1)],
+            )?);
+            if self.transact(items).await? {
+                return Ok(old.review);
+            }
+            back_off(attempt).await;
+        }
+        Err(busy())
+    }
+
+    /// Reviews matching `filter`, newest first.
+    #[tracing::instrument(skip_all, fields(limit = page.limit))]
+    pub async fn list_reviews(
+        &self,
+        filter: &ReviewFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Review>, ApiError> {
+        let found = self.list_page(&filter.list(), REVIEW, page).await?;
+        let items = found
+            .items
+            .iter()
+            .map(|item| from_item(item).map(|record| record.review))
+            .collect::<Result<_, _>>()?;
+        Ok(Page {
+            items,
+            next: found.next,
+        })
+    }
+
+    /// A subject's summary: one GetItem. An unknown subject has a zero summary.
+    #[tracing::instrument(skip_all, fields(subject = subject.as_str()))]
+    pub async fn summary(&self, subject: &Subject) -> Result<SubjectSummary, ApiError> {
+        let item = self.get(subject_pk(subject), SUMMARY).await?;
+        let summary = item
+            .as_ref()
+            .map(summary_from_item)
+            .transpose()?
+            .unwrap_or_default();
+        Ok(SubjectSummary {
+            subject: subject.clone(),
+            summary,
+        })
+    }
+
+    /// The stars `sub` gave `subject`, if any.
+    #[tracing::instrument(skip_all, fields(subject = subject.as_str()))]
+    pub async fn rating(&self, subject: &Subject, sub: &str) -> Result<Option<Stars>, ApiError> {
+        let item = self.get(subject_pk(subject), &rating_sk(sub)).await?;
+        item.map(|item| {
+            let stars = u8::try_from(number(&item, "stars")?).map_err(ApiError::internal)?;
+            Stars::try_from(stars).map_err(ApiError::internal)
+        })
+        .transpose()
+    }
+
+    /// Sets `sub`'s rating of `subject` to `stars`, replacing any earlier one.
+    #[tracing::instrument(skip_all, fields(subject = subject.as_str(), stars = stars.get()))]
+    pub async fn rate(&self, subject: &Subject, sub: &str, stars: Stars) -> Result<(), ApiError> {
+        let table = self.table.as_ref();
+        for attempt in 0..WRITE_ATTEMPTS {
+            let old = self.rating(subject, sub).await?;
+            if old == Some(stars) {
+                return Ok(());
+            }
+            let rating = Item::from([
+                (PK.to_owned(), s(subject_pk(subject))),
+                (SK.to_owned(), s(rating_sk(sub))),
+                (GSI1.partition_key.to_owned(), s(format!("RATER#{sub}"))),
+                (GSI1.sort_key.to_owned(), s(subject.as_str())),
+                ("subject".to_owned(), s(subject.as_str())),
+                ("rater".to_owned(), s(sub)),
+                ("stars".to_owned(), n(u64::from(stars.get()))),
+            ]);
+            let mut deltas = vec![(bucket(stars), 1)];
+            let put_rating = match old {
+                None => put(table, rating, "attribute_not_exists(PK)", None)?,
+                Some(old) => {
+                    deltas.push((bucket(old), -1));
+                    put(table, rating, "stars = :v", Some(n(u64::from(old.get()))))?
+                }
+            };
+            let items = vec![put_rating, summary_update(table, subject, &deltas)?];
+            if self.transact(items).await? {
+                return Ok(());
+            }
+            back_off(attempt).await;
+        }
+        Err(busy())
+    }
+
+    /// Removes `sub`'s rating of `subject`; 404 if there is none.
+    #[tracing::instrument(skip_all, fields(subject = subject.as_str()))]
+    pub async fn unrate(&self, subject: &Subject, sub: &str) -> Result<(), ApiError> {
+        let table = self.table.as_ref();
+        for attempt in 0..WRITE_ATTEMPTS {
+            let Some(old) = self.rating(subject, sub).await? else {
+                return Err(ApiError::NotFound(
+                    "the caller has not rated this subject".into(),
+                ));
+            };
+            let items = vec![
+                delete(
+                    table,
+                    subject_pk(subject),
+                    &rating_sk(sub),
+                    "stars = :v",
+                    Some(n(u64::from(old.get()))),
+                )?,
+                summary_update(table, subject, &[(bucket(old), -1)])?,
+            ];
+            if self.transact(items).await? {
+                return Ok(());
+            }
+            back_off(attempt).await;
+        }
+        Err(busy())
+    }
+}
