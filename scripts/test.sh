@@ -14,6 +14,26 @@ if ! python3 -c "import moto.server, flask, werkzeug" >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 fi
 
+# ---- deployment checks (issue 6): template.yaml and cicd/*.yaml -------------
+# cfn-lint and sam validate, from a virtualenv of their own so that
+# aws-sam-cli's pinned dependencies cannot disturb moto's. Both run offline:
+# no AWS account, no credentials; the region is a placeholder.
+CFN_LINT_VERSION="1.58.0"
+SAM_CLI_VERSION="1.170.0"
+deploy_tools="${XDG_CACHE_HOME:-$HOME/.cache}/hdoc/deploy-tools-cfn-lint-$CFN_LINT_VERSION-sam-$SAM_CLI_VERSION"
+if [ ! -x "$deploy_tools/bin/cfn-lint" ] || [ ! -x "$deploy_tools/bin/sam" ]; then
+  log "installing cfn-lint==$CFN_LINT_VERSION and aws-sam-cli==$SAM_CLI_VERSION into $deploy_tools"
+  python3 -m venv "$deploy_tools"
+  "$deploy_tools/bin/pip" install --quiet --disable-pip-version-check \
+    "cfn-lint==$CFN_LINT_VERSION" "aws-sam-cli==$SAM_CLI_VERSION"
+fi
+log "cfn-lint template.yaml cicd/*.yaml"
+"$deploy_tools/bin/cfn-lint" template.yaml cicd/*.yaml
+log "sam validate --lint"
+AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 \
+  "$deploy_tools/bin/sam" validate --lint --template-file template.yaml
+# ---- end of deployment checks ------------------------------------------------
+
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log "starting moto on 127.0.0.1:$port"
 moto_log=$(mktemp)
