@@ -11,4 +11,5 @@ mod ratings;
 mod reviews;
 mod routes;
 mod tags;
+mod template;
 mod users;

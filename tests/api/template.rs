@@ -1,0 +1,587 @@
+//! `template.yaml` agrees with the code it deploys: the routes are exactly the
+//! function crates' route tables (with the authorizer where a caller is
+//! needed), every crate has its Lambda, each Lambda may make only the
+//! DynamoDB calls its repository methods make, and the table has the keys and
+//! indexes of `shared/src/store/schema.rs`.
+//!
+//! Everything iterates over `hdoc_tests::FUNCTIONS`, so a crate added there
+//! fails these tests until its template block (and its row in
+//! [`EXPECTED_ACCESS`]) exists.
+
+use hdoc_shared::Config;
+use hdoc_shared::http::Access;
+use hdoc_shared::store::schema::{INDEXES, PK, SK};
+use hdoc_tests::FUNCTIONS;
+use serde_yaml::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The JWT authorizer (Cognito) that guards `Access::Caller` routes.
+const AUTHORIZER: &str = "CognitoJwt";
+
+/// Where an IAM statement points, written as the template writes it
+/// (`!GetAtt Table.Arn` is `${Table.Arn}`). Photos will be `${MediaBucket.Arn}/*`.
+const TABLE: &str = "${Table.Arn}";
+const GSI1: &str = "${Table.Arn}/index/GSI1";
+const GSI2: &str = "${Table.Arn}/index/GSI2";
+
+/// Every (action, resource) a function's policy must grant, and nothing else.
+/// Each comes from the repository methods its handlers call
+/// (`functions/<name>/src/lib.rs` -> `shared/src/store/*.rs`). IAM has no
+/// TransactWriteItems action: a transaction is authorised as the PutItem /
+/// UpdateItem / DeleteItem / ConditionCheckItem it contains.
+const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "users",
+        &[
+            // user(): get(); also the read before update_user / delete_user.
+            ("dynamodb:GetItem", TABLE),
+            // update_user(): put_item; create_user(): TransactWriteItems of two Puts.
+            ("dynamodb:PutItem", TABLE),
+            // delete_user(): TransactWriteItems of two Deletes.
+            ("dynamodb:DeleteItem", TABLE),
+            // list_users(): query_page(GSI1, ...).
+            ("dynamodb:Query", GSI1),
+        ],
+    ),
+    (
+        "leaderboard",
+        // top_scores(): query_page(GSI2, ...), and nothing else.
+        &[("dynamodb:Query", GSI2)],
+    ),
+    (
+        "articles",
+        &[
+            // article(), profile_of(): get().
+            ("dynamodb:GetItem", TABLE),
+            // list_articles(): list_page = Query on the table's own keys + batch_get;
+            // writes read their tags' counts with batch_get.
+            ("dynamodb:Query", TABLE),
+            ("dynamodb:BatchGetItem", TABLE),
+            // create/update/delete_article(): one TransactWriteItems of Puts and Deletes.
+            ("dynamodb:PutItem", TABLE),
+            ("dynamodb:DeleteItem", TABLE),
+        ],
+    ),
+    (
+        "tags",
+        &[
+            // tag_count(): get().
+            ("dynamodb:GetItem", TABLE),
+            // top_tags(): query_page(GSI2, ...).
+            ("dynamodb:Query", GSI2),
+        ],
+    ),
+    (
+        "reviews",
+        &[
+            // review(), profile_of(): get(); also the read before update/delete_review.
+            ("dynamodb:GetItem", TABLE),
+            // list_reviews(): list_page = Query on the table's own keys + batch_get.
+            ("dynamodb:Query", TABLE),
+            ("dynamodb:BatchGetItem", TABLE),
+            // create/update/delete_review(): TransactWriteItems of Puts and Deletes
+            // (review, list entries) and an Update (ADD) of the subject's summary.
+            ("dynamodb:PutItem", TABLE),
+            ("dynamodb:DeleteItem", TABLE),
+            ("dynamodb:UpdateItem", TABLE),
+        ],
+    ),
+    (
+        "ratings",
+        &[
+            // summary(), rating(): get().
+            ("dynamodb:GetItem", TABLE),
+            // rate(): TransactWriteItems of a Put (the rating) and an Update (summary);
+            // unrate(): a Delete and an Update.
+            ("dynamodb:PutItem", TABLE),
+            ("dynamodb:DeleteItem", TABLE),
+            ("dynamodb:UpdateItem", TABLE),
+        ],
+    ),
+];
+
+fn template() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
+    let text = std::fs::read_to_string(path).expect("template.yaml is readable");
+    serde_yaml::from_str(&text).expect("template.yaml is YAML")
+}
+
+fn resources(template: &Value) -> impl Iterator<Item = (&str, &Value)> {
+    template["Resources"]
+        .as_mapping()
+        .expect("Resources is a mapping")
+        .iter()
+        .map(|(id, resource)| (id.as_str().expect("logical id is a string"), resource))
+}
+
+fn of_type<'a>(
+    template: &'a Value,
+    kind: &str,
+) -> impl Iterator<Item = (&'a str, &'a Value)> + use<'a> {
+    let kind = kind.to_owned();
+    resources(template).filter(move |(_, resource)| resource["Type"] == kind.as_str())
+}
+
+/// The one resource of `kind`.
+fn only<'a>(template: &'a Value, kind: &str) -> (&'a str, &'a Value) {
+    let found: Vec<_> = of_type(template, kind).collect();
+    assert_eq!(found.len(), 1, "expected exactly one {kind}");
+    found[0]
+}
+
+/// An intrinsic function in either YAML form (`!Ref X` or `{Ref: X}`), as
+/// `(name without "Fn::", argument)`.
+fn intrinsic(value: &Value) -> Option<(String, &Value)> {
+    match value {
+        Value::Tagged(tagged) => Some((
+            tagged.tag.to_string().trim_start_matches('!').to_owned(),
+            &tagged.value,
+        )),
+        Value::Mapping(map) if map.len() == 1 => {
+            let (key, argument) = map.iter().next()?;
+            let key = key.as_str()?;
+            (key == "Ref" || key.starts_with("Fn::"))
+                .then(|| (key.trim_start_matches("Fn::").to_owned(), argument))
+        }
+        _ => None,
+    }
+}
+
+/// The logical id that `!Ref` names.
+fn ref_target(value: &Value) -> Option<&str> {
+    match intrinsic(value)? {
+        (name, argument) if name == "Ref" => argument.as_str(),
+        _ => None,
+    }
+}
+
+/// A resource reference as a `!Sub` string: `!GetAtt T.Arn` and
+/// `!Sub "${T.Arn}"` are both `${T.Arn}`; a literal ARN stays itself.
+fn as_sub(value: &Value) -> String {
+    match intrinsic(value) {
+        Some((name, Value::String(argument))) if name == "Sub" => argument.clone(),
+        Some((name, Value::String(argument))) if name == "GetAtt" => format!("${{{argument}}}"),
+        Some((name, Value::Sequence(parts))) if name == "GetAtt" => {
+            let parts: Vec<&str> = parts.iter().filter_map(Value::as_str).collect();
+            format!("${{{}}}", parts.join("."))
+        }
+        Some((name, Value::String(argument))) if name == "Ref" => format!("${{{argument}}}"),
+        _ => match value {
+            Value::String(literal) => literal.clone(),
+            other => panic!("unexpected resource reference {other:?}"),
+        },
+    }
+}
+
+/// A scalar or a list of scalars/intrinsics, as a list.
+fn one_or_many(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Sequence(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        single => vec![single],
+    }
+}
+
+/// The `AWS::Serverless::Function` built from the crate `name`, found by its
+/// `BuildProperties.Binary` (the link between a crate and its Lambda).
+fn function_resource<'a>(template: &'a Value, name: &str) -> (&'a str, &'a Value) {
+    let found: Vec<_> = of_type(template, "AWS::Serverless::Function")
+        .filter(|(_, resource)| resource["Metadata"]["BuildProperties"]["Binary"] == name)
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "template.yaml needs exactly one AWS::Serverless::Function with \
+         Metadata.BuildProperties.Binary: {name} (copy another function's block)"
+    );
+    found[0]
+}
+
+/// A function property, falling back to `Globals.Function` as SAM does.
+fn property<'a>(template: &'a Value, function: &'a Value, key: &str) -> &'a Value {
+    match &function["Properties"][key] {
+        Value::Null => &template["Globals"]["Function"][key],
+        value => value,
+    }
+}
+
+/// Every HttpApi route in the template: (METHOD, path) -> (function logical
+/// id, its Auth.Authorizer if set). Panics on a route declared twice.
+fn template_routes(template: &Value) -> BTreeMap<(String, String), (String, Option<String>)> {
+    let (api, _) = only(template, "AWS::Serverless::HttpApi");
+    let mut routes = BTreeMap::new();
+    for (id, function) in of_type(template, "AWS::Serverless::Function") {
+        let Some(events) = function["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for (event_name, event) in events {
+            let properties = &event["Properties"];
+            assert_eq!(
+                event["Type"], "HttpApi",
+                "{id}.{event_name:?}: only HttpApi events route requests"
+            );
+            assert_eq!(
+                ref_target(&properties["ApiId"]),
+                Some(api),
+                "{id}.{event_name:?} must be on !Ref {api} (an event without ApiId creates another API)"
+            );
+            let method = properties["Method"]
+                .as_str()
+                .expect("Method is a string")
+                .to_uppercase();
+            let path = properties["Path"]
+                .as_str()
+                .expect("Path is a string")
+                .to_owned();
+            let authorizer = properties["Auth"]["Authorizer"].as_str().map(str::to_owned);
+            let previous =
+                routes.insert((method.clone(), path.clone()), (id.to_owned(), authorizer));
+            assert!(previous.is_none(), "{method} {path} is routed twice");
+        }
+    }
+    routes
+}
+
+#[test]
+fn template_routes_are_exactly_the_function_routes() {
+    let template = template();
+    let (_, api) = only(&template, "AWS::Serverless::HttpApi");
+    // Routes must come only from the functions' events, which this test reads.
+    for key in ["DefinitionBody", "DefinitionUri"] {
+        assert!(
+            api["Properties"][key].is_null(),
+            "the HttpApi must not have {key}"
+        );
+    }
+
+    let expected: BTreeMap<(String, String), String> = FUNCTIONS
+        .iter()
+        .flat_map(|function| {
+            let (id, _) = function_resource(&template, function.name);
+            function.routes.iter().map(move |route| {
+                (
+                    (route.method.to_owned(), route.path.to_owned()),
+                    id.to_owned(),
+                )
+            })
+        })
+        .collect();
+    let actual: BTreeMap<(String, String), String> = template_routes(&template)
+        .into_iter()
+        .map(|(route, (id, _))| (route, id))
+        .collect();
+    assert_eq!(
+        actual, expected,
+        "template.yaml routes vs the crates' ROUTES"
+    );
+}
+
+#[test]
+fn template_caller_routes_have_the_authorizer_and_public_ones_none() {
+    let template = template();
+    let routes = template_routes(&template);
+    for function in FUNCTIONS {
+        for route in function.routes {
+            let key = (route.method.to_owned(), route.path.to_owned());
+            let (_, authorizer) = routes.get(&key).unwrap_or_else(|| {
+                panic!("{} {} is not in template.yaml", route.method, route.path)
+            });
+            // Explicit both ways: a public route without `NONE` would get the default authorizer.
+            let wanted = match route.access {
+                Access::Caller => AUTHORIZER,
+                Access::Public => "NONE",
+            };
+            assert_eq!(
+                authorizer.as_deref(),
+                Some(wanted),
+                "{} {} is {:?}",
+                route.method,
+                route.path,
+                route.access
+            );
+        }
+    }
+
+    // The authorizer is Cognito's JWT check for this stack's pool and client.
+    let (_, api) = only(&template, "AWS::Serverless::HttpApi");
+    let auth = &api["Properties"]["Auth"];
+    let jwt = &auth["Authorizers"][AUTHORIZER]["JwtConfiguration"];
+    assert_eq!(
+        as_sub(&jwt["issuer"]),
+        "https://cognito-idp.${AWS::Region}.amazonaws.com/${UserPool}"
+    );
+    let audience: Vec<Option<&str>> = one_or_many(&jwt["audience"])
+        .into_iter()
+        .map(ref_target)
+        .collect();
+    assert_eq!(audience, [Some("UserPoolClient")]);
+    let (pool, _) = only(&template, "AWS::Cognito::UserPool");
+    assert_eq!(pool, "UserPool");
+    let (_, client) = only(&template, "AWS::Cognito::UserPoolClient");
+    assert_eq!(ref_target(&client["Properties"]["UserPoolId"]), Some(pool));
+    let (_, group) = only(&template, "AWS::Cognito::UserPoolGroup");
+    assert_eq!(group["Properties"]["GroupName"], "admin");
+}
+
+#[test]
+fn template_declares_every_function_as_a_rust_arm64_lambda() {
+    let template = template();
+    for (id, resource) in of_type(&template, "AWS::Serverless::Function") {
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str();
+        assert!(
+            FUNCTIONS
+                .iter()
+                .any(|function| Some(function.name) == binary),
+            "{id} builds {binary:?}, which is not a crate in hdoc_tests::FUNCTIONS"
+        );
+    }
+    for function in FUNCTIONS {
+        let name = function.name;
+        let (id, resource) = function_resource(&template, name);
+        assert_eq!(
+            resource["Metadata"]["BuildMethod"], "rust-cargolambda",
+            "{id}"
+        );
+        assert_eq!(
+            property(&template, resource, "Runtime"),
+            "provided.al2023",
+            "{id}"
+        );
+        assert_eq!(
+            property(&template, resource, "Handler"),
+            "bootstrap",
+            "{id}"
+        );
+        let architectures: Vec<&Value> =
+            one_or_many(property(&template, resource, "Architectures"));
+        assert_eq!(architectures, [&Value::from("arm64")], "{id}");
+        // The workspace root: cargo-lambda builds `--bin <name>` there, sharing one target dir.
+        assert_eq!(property(&template, resource, "CodeUri"), ".", "{id}");
+        let crate_main = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions/").to_owned()
+            + name
+            + "/src/main.rs";
+        assert!(
+            std::path::Path::new(&crate_main).exists(),
+            "{crate_main} is the {name} binary"
+        );
+
+        // Named for its stage, with its own log group (retention per stage) and errors alarm.
+        assert_eq!(
+            as_sub(&resource["Properties"]["FunctionName"]),
+            format!("hdoc-backend-${{Stage}}-{name}"),
+            "{id}"
+        );
+        let log_group = ref_target(&resource["Properties"]["LoggingConfig"]["LogGroup"])
+            .unwrap_or_else(|| panic!("{id} needs LoggingConfig.LogGroup: !Ref its log group"));
+        let log_group = &template["Resources"][log_group];
+        assert_eq!(log_group["Type"], "AWS::Logs::LogGroup", "{id}");
+        assert!(
+            !log_group["Properties"]["RetentionInDays"].is_null(),
+            "{id}"
+        );
+        let alarmed = of_type(&template, "AWS::CloudWatch::Alarm").any(|(_, alarm)| {
+            let properties = &alarm["Properties"];
+            properties["MetricName"] == "Errors"
+                && one_or_many(&properties["Dimensions"])
+                    .iter()
+                    .any(|dimension| ref_target(&dimension["Value"]) == Some(id))
+        });
+        assert!(alarmed, "{id} needs an Errors alarm");
+
+        // The environment the shared config reads: a deployed stage panics at
+        // cold start without its settings, so let the real reader check it.
+        let mut variables = BTreeMap::new();
+        for source in [
+            &template["Globals"]["Function"]["Environment"]["Variables"],
+            &resource["Properties"]["Environment"]["Variables"],
+        ] {
+            if let Some(map) = source.as_mapping() {
+                for (key, value) in map {
+                    variables.insert(key.as_str().expect("variable name").to_owned(), value);
+                }
+            }
+        }
+        assert_eq!(
+            variables.get("HDOC_STAGE").copied().and_then(ref_target),
+            Some("Stage")
+        );
+        let config = Config::from_lookup(|key| match key {
+            "HDOC_STAGE" => Some("prod".to_owned()),
+            _ => variables.contains_key(key).then(|| "set".to_owned()),
+        });
+        assert!(
+            config.bucket.is_some() && config.media_base_url.is_some(),
+            "{id}"
+        );
+        assert_eq!(
+            variables.get("HDOC_TABLE").copied().and_then(ref_target),
+            Some(only(&template, "AWS::DynamoDB::Table").0)
+        );
+    }
+}
+
+#[test]
+fn template_policies_grant_only_what_each_function_uses() {
+    let template = template();
+    assert!(
+        template["Globals"]["Function"]["Policies"].is_null()
+            && template["Globals"]["Function"]["Role"].is_null(),
+        "permissions are per function"
+    );
+    let (table, _) = only(&template, "AWS::DynamoDB::Table");
+    assert_eq!(table, "Table", "EXPECTED_ACCESS names the table Table");
+    let (bucket, _) = only(&template, "AWS::S3::Bucket");
+    // The table, its indexes, and the photo bucket's objects: nothing else.
+    let mut allowed_resources: BTreeSet<String> =
+        [TABLE.to_owned(), format!("${{{bucket}.Arn}}/*")].into();
+    allowed_resources.extend(
+        INDEXES
+            .iter()
+            .map(|index| format!("{TABLE}/index/{}", index.name)),
+    );
+
+    for function in FUNCTIONS {
+        let name = function.name;
+        let (id, resource) = function_resource(&template, name);
+        let expected: BTreeSet<(String, String)> = EXPECTED_ACCESS
+            .iter()
+            .find(|(function, _)| *function == name)
+            .unwrap_or_else(|| {
+                panic!("add {name}'s DynamoDB/S3 calls to EXPECTED_ACCESS in tests/api/template.rs")
+            })
+            .1
+            .iter()
+            .map(|(action, resource)| ((*action).to_owned(), (*resource).to_owned()))
+            .collect();
+
+        // SAM's own role with inline statements only: a Role, a managed policy
+        // or a SAM policy template would grant what this test cannot see.
+        assert!(
+            resource["Properties"]["Role"].is_null(),
+            "{id} must not bring its own Role"
+        );
+        let mut granted = BTreeSet::new();
+        for policy in one_or_many(&resource["Properties"]["Policies"]) {
+            let statements = policy["Statement"].as_sequence().unwrap_or_else(|| {
+                panic!(
+                    "{id}: every policy is an inline document with a Statement list, not {policy:?}"
+                )
+            });
+            for statement in statements {
+                assert_eq!(statement["Effect"], "Allow", "{id}: {statement:?}");
+                for key in ["NotAction", "NotResource", "Principal", "Condition"] {
+                    assert!(statement[key].is_null(), "{id}: no {key} in {statement:?}");
+                }
+                for action in one_or_many(&statement["Action"]) {
+                    let action = action.as_str().expect("an action is a string");
+                    assert!(
+                        !action.contains('*'),
+                        "{id} grants the wildcard action {action}"
+                    );
+                    for target in one_or_many(&statement["Resource"]) {
+                        let target = as_sub(target);
+                        assert!(
+                            allowed_resources.contains(&target),
+                            "{id} grants {action} on {target}, not the table, an index or the bucket's objects"
+                        );
+                        granted.insert((action.to_owned(), target));
+                    }
+                }
+            }
+        }
+        assert_eq!(granted, expected, "{id}'s (action, resource) grants");
+    }
+}
+
+#[test]
+fn template_table_keys_and_indexes_are_the_schema() {
+    let template = template();
+    let (_, table) = only(&template, "AWS::DynamoDB::Table");
+    let properties = &table["Properties"];
+    assert_eq!(as_sub(&properties["TableName"]), "hdoc-backend-${Stage}");
+    assert_eq!(properties["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(
+        properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
+    assert_eq!(properties["SSESpecification"]["SSEEnabled"], true);
+
+    let keys = |schema: &Value| -> Vec<(String, String)> {
+        one_or_many(schema)
+            .iter()
+            .map(|key| {
+                (
+                    key["AttributeName"]
+                        .as_str()
+                        .expect("AttributeName")
+                        .to_owned(),
+                    key["KeyType"].as_str().expect("KeyType").to_owned(),
+                )
+            })
+            .collect()
+    };
+    let hash_range = |partition: &str, sort: &str| {
+        vec![
+            (partition.to_owned(), "HASH".to_owned()),
+            (sort.to_owned(), "RANGE".to_owned()),
+        ]
+    };
+    assert_eq!(keys(&properties["KeySchema"]), hash_range(PK, SK));
+
+    let actual: BTreeMap<String, (Vec<(String, String)>, String)> =
+        one_or_many(&properties["GlobalSecondaryIndexes"])
+            .iter()
+            .map(|index| {
+                (
+                    index["IndexName"].as_str().expect("IndexName").to_owned(),
+                    (
+                        keys(&index["KeySchema"]),
+                        index["Projection"]["ProjectionType"]
+                            .as_str()
+                            .expect("ProjectionType")
+                            .to_owned(),
+                    ),
+                )
+            })
+            .collect();
+    let expected: BTreeMap<String, (Vec<(String, String)>, String)> = INDEXES
+        .iter()
+        .map(|index| {
+            (
+                index.name.to_owned(),
+                (
+                    hash_range(index.partition_key, index.sort_key),
+                    "ALL".to_owned(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(actual, expected, "GSIs vs schema::INDEXES");
+
+    // Every key attribute is a string, and nothing else is declared (CloudFormation
+    // rejects definitions that no key uses).
+    let definitions: BTreeMap<String, String> = one_or_many(&properties["AttributeDefinitions"])
+        .iter()
+        .map(|definition| {
+            (
+                definition["AttributeName"]
+                    .as_str()
+                    .expect("AttributeName")
+                    .to_owned(),
+                definition["AttributeType"]
+                    .as_str()
+                    .expect("AttributeType")
+                    .to_owned(),
+            )
+        })
+        .collect();
+    let mut key_names = vec![PK, SK];
+    for index in INDEXES {
+        key_names.extend([index.partition_key, index.sort_key]);
+    }
+    let expected: BTreeMap<String, String> = key_names
+        .into_iter()
+        .map(|name| (name.to_owned(), "S".to_owned()))
+        .collect();
+    assert_eq!(definitions, expected);
+}
