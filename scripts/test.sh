@@ -59,7 +59,9 @@ log "the integration suite against moto (http://127.0.0.1:$port)"
 # ConsumedCapacity whatever a call reads, so they prove nothing there, and moto
 # copies the whole table on every transaction, so seeding takes many minutes.
 echo "(the capacity::*_cost_the_same_with_* tests run on the embedded engine only)"
-HDOC_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port" cargo test -p hdoc-tests --test api -- \
+# moto's S3 is on the same port: photo presigning is checked against it too.
+HDOC_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port" HDOC_TEST_S3_ENDPOINT="http://127.0.0.1:$port" \
+  cargo test -p hdoc-tests --test api -- \
   --skip _cost_the_same_with_
 
 log "all tests passed on both DynamoDB implementations"

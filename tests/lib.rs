@@ -6,7 +6,7 @@
 //! server), each test gets its own table on that endpoint instead, so the
 //! same suite runs against a second, independent DynamoDB implementation.
 
-use hdoc_local::{Options, Running, Storage};
+use hdoc_local::{Options, Running};
 use hdoc_shared::AppState;
 use hdoc_shared::Config;
 use hdoc_shared::http::Route;
@@ -71,12 +71,12 @@ pub struct TestApp {
     running: Running,
 }
 
-/// The storage the suite runs against, as the test script chose it.
-pub fn storage() -> Storage {
-    match std::env::var("HDOC_TEST_DYNAMODB_ENDPOINT") {
-        Ok(url) if !url.is_empty() => Storage::Endpoint(url),
-        _ => Storage::Memory,
-    }
+/// The DynamoDB endpoint the suite runs against, as the test script chose it
+/// (`None`: the embedded engine).
+pub fn dynamodb_endpoint() -> Option<String> {
+    std::env::var("HDOC_TEST_DYNAMODB_ENDPOINT")
+        .ok()
+        .filter(|url| !url.is_empty())
 }
 
 impl TestApp {
@@ -89,7 +89,8 @@ impl TestApp {
         });
         let running = hdoc_local::start(Options {
             addr: "127.0.0.1:0".parse().expect("address"),
-            storage: storage(),
+            data_dir: None,
+            dynamodb_endpoint: dynamodb_endpoint(),
             config,
             jwt_secret: "test-secret".to_owned(),
         })

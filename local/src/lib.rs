@@ -6,6 +6,7 @@
 //! DynamoDB engine (dynoxide, on SQLite) or to any DynamoDB endpoint.
 
 pub mod jwt;
+pub mod s3;
 
 use axum::Json;
 use axum::extract::Request;
@@ -13,6 +14,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::post;
 use hdoc_shared::caller::request_context;
+use hdoc_shared::photos::Photos;
 use hdoc_shared::store::schema;
 use hdoc_shared::{ApiError, AppState, Config, JsonBody, Repository};
 use serde::{Deserialize, Serialize};
@@ -21,23 +23,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-
-/// Where the local API keeps its data.
-#[derive(Clone, Debug)]
-pub enum Storage {
-    /// The embedded engine, persisted in `dir` (kept between runs).
-    Dir(PathBuf),
-    /// The embedded engine, in memory (for tests).
-    Memory,
-    /// Any DynamoDB-compatible endpoint, such as moto or DynamoDB Local.
-    Endpoint(String),
-}
+use tower_http::services::ServeDir;
 
 /// How to start the local API.
 #[derive(Clone, Debug)]
 pub struct Options {
     pub addr: SocketAddr,
-    pub storage: Storage,
+    /// Where the embedded DynamoDB engine and S3 server keep their data
+    /// (kept between runs); `None` for memory and a temporary directory (tests).
+    pub data_dir: Option<PathBuf>,
+    /// Any DynamoDB-compatible endpoint (moto, DynamoDB Local) to use instead
+    /// of the embedded engine.
+    pub dynamodb_endpoint: Option<String>,
     /// The settings the functions would read in Lambda (table, CORS, ...).
     pub config: Config,
     /// The secret dev tokens are signed with.
@@ -52,6 +49,8 @@ pub struct Running {
     pub state: AppState,
     stop: Vec<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
+    /// A temporary directory to remove at shutdown.
+    scratch: Option<PathBuf>,
 }
 
 impl Running {
@@ -61,24 +60,39 @@ impl Running {
             let _ = stop.send(());
         }
         let _ = self.server.await;
+        if let Some(dir) = self.scratch {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
 /// Errors that stop the local API from starting.
 pub type StartError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Starts the store, creates the table if it is missing, and serves the API.
+/// Starts the stores, creates the table and bucket if they are missing, and serves the API.
 pub async fn start(options: Options) -> Result<Running, StartError> {
     let mut stop = Vec::new();
-    let endpoint = match &options.storage {
-        Storage::Endpoint(url) => url.clone(),
-        Storage::Dir(dir) => {
-            std::fs::create_dir_all(dir)?;
+    let scratch = match &options.data_dir {
+        Some(_) => None,
+        None => {
+            Some(std::env::temp_dir().join(format!("hdoc-local-{}", uuid::Uuid::new_v4().simple())))
+        }
+    };
+    let data_dir = options
+        .data_dir
+        .clone()
+        .or_else(|| scratch.clone())
+        .expect("one of the two");
+    std::fs::create_dir_all(&data_dir)?;
+
+    let endpoint = match (&options.dynamodb_endpoint, &options.data_dir) {
+        (Some(url), _) => url.clone(),
+        (None, Some(dir)) => {
             let path = dir.join("dynamodb.sqlite");
             let db = dynoxide::Database::new(&path.to_string_lossy())?;
             serve_dynamodb(db, &mut stop).await?
         }
-        Storage::Memory => serve_dynamodb(dynoxide::Database::memory()?, &mut stop).await?,
+        (None, None) => serve_dynamodb(dynoxide::Database::memory()?, &mut stop).await?,
     };
     let mut config = options.config;
     config.dynamodb_endpoint = Some(endpoint.clone());
@@ -87,7 +101,24 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     schema::create_table(repo.client(), repo.table())
         .await
         .map_err(|err| format!("could not create table {}: {err:?}", config.table))?;
-    let state = AppState::new(config, repo);
+
+    // The API's address comes first: the photos' public URLs are served by it.
+    let listener = TcpListener::bind(options.addr).await?;
+    let addr = listener.local_addr()?;
+    let s3_root = data_dir.join("s3");
+    let local_s3 = s3::LocalS3::bind(&s3_root).await?;
+    let photos = Photos::new(
+        s3::client(&local_s3.endpoint),
+        s3::BUCKET,
+        &format!("http://{addr}/media"),
+    );
+    config.bucket = Some(s3::BUCKET.to_owned());
+    config.media_base_url = Some(format!("http://{addr}/media"));
+    config.s3_endpoint = Some(local_s3.endpoint.clone());
+    let state = AppState::new(config, repo, Some(photos));
+    let (stop_s3, s3_stopped) = oneshot::channel::<()>();
+    stop.push(stop_s3);
+    local_s3.serve(state.clone(), s3_stopped);
 
     let secret: Arc<str> = options.jwt_secret.into();
     let routes = users::routes()
@@ -96,13 +127,13 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         .merge(tags::routes())
         .merge(reviews::routes())
         .merge(ratings::routes())
-        .route("/_dev/token", post(mint));
+        .route("/_dev/token", post(mint))
+        // The public photo URLs, as CloudFront serves them from the bucket in AWS.
+        .nest_service("/media", ServeDir::new(s3_root.join(s3::BUCKET)));
     let app = hdoc_shared::http::app(routes, state.clone())
         .layer(middleware::from_fn_with_state(secret.clone(), gateway))
         .layer(axum::Extension(secret));
 
-    let listener = TcpListener::bind(options.addr).await?;
-    let addr = listener.local_addr()?;
     let (stop_api, stopped) = oneshot::channel::<()>();
     stop.insert(0, stop_api);
     let server = tokio::spawn(async move {
@@ -118,6 +149,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         state,
         stop,
         server,
+        scratch,
     })
 }
 

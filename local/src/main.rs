@@ -1,6 +1,6 @@
 //! `cargo run -p hdoc-local`: the whole API on 127.0.0.1:3000.
 
-use hdoc_local::{Options, Storage, jwt};
+use hdoc_local::{Options, jwt};
 use hdoc_shared::Config;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -11,8 +11,8 @@ hdoc-local: the whole hdoc API on one machine
 USAGE: hdoc-local [--port PORT] [--data-dir DIR] [--dynamodb-endpoint URL]
 
   --port PORT               port on 127.0.0.1 (env HDOC_PORT, default 3000)
-  --data-dir DIR            where the embedded store keeps its data
-                            (env HDOC_DATA_DIR, default ./.data)
+  --data-dir DIR            where the embedded DynamoDB engine and S3 server
+                            keep their data (env HDOC_DATA_DIR, default ./.data)
   --dynamodb-endpoint URL   use this DynamoDB endpoint instead of the embedded
                             engine (env AWS_ENDPOINT_URL_DYNAMODB)
 
@@ -55,20 +55,19 @@ fn parse_args() -> Result<(u16, PathBuf, Option<String>), String> {
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     hdoc_shared::telemetry::init();
     let (port, data_dir, endpoint) = parse_args().map_err(|err| format!("{err}\n\n{USAGE}"))?;
-    let storage = match endpoint {
-        Some(url) => Storage::Endpoint(url),
-        None => Storage::Dir(data_dir.clone()),
-    };
     let running = hdoc_local::start(Options {
         addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
-        storage: storage.clone(),
+        data_dir: Some(data_dir.clone()),
+        dynamodb_endpoint: endpoint.clone(),
         config: Config::from_env(),
         jwt_secret: env("HDOC_DEV_JWT_SECRET").unwrap_or_else(|| jwt::DEFAULT_SECRET.to_owned()),
     })
     .await?;
-    tracing::info!(address = %running.addr, storage = ?storage, "hdoc-local is serving the API");
+    let dynamodb = endpoint.unwrap_or_else(|| "embedded".to_owned());
+    let data = data_dir.display();
+    tracing::info!(address = %running.addr, %data, dynamodb, "hdoc-local is serving the API");
     eprintln!(
-        "hdoc-local: http://{} (data: {storage:?}); Ctrl-C stops",
+        "hdoc-local: http://{} (data in {data}, DynamoDB: {dynamodb}); Ctrl-C stops",
         running.addr
     );
     tokio::signal::ctrl_c().await?;

@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::cursor::CursorKey;
 use crate::error::ApiError;
+use crate::photos::Photos;
 use crate::request::PageRequest;
 use crate::store::{Page, Repository};
 use axum::Router;
@@ -62,22 +63,40 @@ pub struct AppState {
     pub repo: Repository,
     pub config: Arc<Config>,
     pub cursors: CursorKey,
+    /// The photo bucket, for the functions configured with one (`HDOC_BUCKET`).
+    pub photos: Option<Photos>,
 }
 
 impl AppState {
-    pub fn new(config: Config, repo: Repository) -> Self {
+    pub fn new(config: Config, repo: Repository, photos: Option<Photos>) -> Self {
         Self {
             cursors: CursorKey::new(&config.cursor_secret),
             config: Arc::new(config),
             repo,
+            photos,
         }
     }
 
-    /// Reads the configuration and builds the SDK clients: once per cold start.
+    /// Reads the configuration and builds the DynamoDB client: once per cold start.
     pub async fn from_env() -> Self {
         let config = Config::from_env();
         let repo = Repository::connect(&config).await;
-        Self::new(config, repo)
+        Self::new(config, repo, None)
+    }
+
+    /// Adds the photo store the configuration names. Only the functions that
+    /// handle photos call this, so the others neither build an S3 client at
+    /// cold start nor link its code.
+    pub async fn with_photos(mut self) -> Self {
+        self.photos = Photos::from_config(&self.config).await;
+        self
+    }
+
+    /// The photo store, or a 500 when this function was deployed without one.
+    pub fn photos(&self) -> Result<&Photos, ApiError> {
+        self.photos
+            .as_ref()
+            .ok_or_else(|| ApiError::internal("HDOC_BUCKET is not configured for this function"))
     }
 
     /// Parses `limit` and `cursor` for the list named `scope`.
@@ -202,7 +221,13 @@ pub fn app(routes: Router<AppState>, state: AppState) -> Router {
 /// a function crate, apart from naming its routes.
 pub async fn run_lambda(routes: Router<AppState>) -> Result<(), LambdaError> {
     crate::telemetry::init();
-    let state = AppState::from_env().await;
+    lambda_http::run(app(routes, AppState::from_env().await)).await
+}
+
+/// [`run_lambda`] for a function that also handles photos (`HDOC_BUCKET`).
+pub async fn run_lambda_with_photos(routes: Router<AppState>) -> Result<(), LambdaError> {
+    crate::telemetry::init();
+    let state = AppState::from_env().await.with_photos().await;
     lambda_http::run(app(routes, state)).await
 }
 

@@ -7,6 +7,7 @@ mod capacity;
 mod conventions;
 mod lambda;
 mod leaderboard;
+mod photos;
 mod ratings;
 mod reviews;
 mod routes;

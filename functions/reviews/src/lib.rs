@@ -5,12 +5,16 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use hdoc_shared::domain::{NewReview, Review, ReviewChanges, ReviewId, Subject, Timestamp, UserId};
+use axum::routing::{get, post};
+use hdoc_shared::domain::{
+    NewReview, PhotoRequest, Review, ReviewChanges, ReviewId, Subject, Timestamp, UserId,
+};
 use hdoc_shared::http::Route;
-use hdoc_shared::store::ReviewFilter;
+use hdoc_shared::photos::{Photos, UPLOAD_VALIDITY};
+use hdoc_shared::store::{PendingPhoto, ReviewFilter};
 use hdoc_shared::{ApiError, AppState, Caller, JsonBody, PageLimits, Path, Query, Result};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 const PAGE: PageLimits = PageLimits {
     default: 100,
@@ -24,6 +28,7 @@ pub const ROUTES: &[Route] = &[
     Route::public("GET", "/reviews/{id}"),
     Route::caller("PUT", "/reviews/{id}"),
     Route::caller("DELETE", "/reviews/{id}"),
+    Route::caller("POST", "/reviews/{id}/photos"),
 ];
 
 /// The router for [`ROUTES`].
@@ -31,6 +36,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/reviews", get(list).post(create))
         .route("/reviews/{id}", get(show).put(update).delete(remove))
+        .route("/reviews/{id}/photos", post(add_photo))
 }
 
 #[derive(Debug, Deserialize)]
@@ -128,7 +134,7 @@ async fn update(
     Ok(Json(review))
 }
 
-/// `DELETE /reviews/{id}`: by its author or an admin.
+/// `DELETE /reviews/{id}`: by its author or an admin, with its photos.
 #[tracing::instrument(skip_all)]
 async fn remove(
     State(state): State<AppState>,
@@ -137,7 +143,7 @@ async fn remove(
 ) -> Result<StatusCode> {
     let id = ReviewId::from_path(&id)?;
     let me = state.repo.profile_of(&caller.sub).await?;
-    state
+    let deleted = state
         .repo
         .delete_review(&id, |review| {
             if caller.admin || me.as_ref().is_some_and(|me| is_author(me, review)) {
@@ -149,5 +155,87 @@ async fn remove(
             }
         })
         .await?;
+    // The review is gone; its photos go after it. A photo object left behind
+    // (S3 unreachable) is listed nowhere, so the delete still succeeds.
+    if let Ok(photos) = state.photos() {
+        let uploaded = deleted
+            .review
+            .photos
+            .iter()
+            .filter_map(|url| photos.key_of(url));
+        let pending = deleted.pending.iter().map(|photo| photo.key.clone());
+        for key in uploaded.chain(pending) {
+            if let Err(err) = photos.delete(&key).await {
+                tracing::warn!(key, error = %err, "photo object of a deleted review left behind");
+            }
+        }
+    }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The answer to `POST /reviews/{id}/photos`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PhotoUpload {
+    upload_url: String,
+    method: &'static str,
+    headers: BTreeMap<String, String>,
+    photo_url: String,
+    expires_at: Timestamp,
+}
+
+/// `POST /reviews/{id}/photos`: a presigned PUT for one photo, by the review's
+/// author. The photo joins the review once the object exists (see `hdoc_shared::photos`).
+#[tracing::instrument(skip_all)]
+async fn add_photo(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<PhotoRequest>,
+) -> Result<Response> {
+    let id = ReviewId::from_path(&id)?;
+    let photos = state.photos()?;
+    let me = state.repo.profile_of(&caller.sub).await?;
+    let key = Photos::new_key(&id, &request);
+    let expires_at = Timestamp::after(&Timestamp::now(), UPLOAD_VALIDITY);
+    let pending = PendingPhoto {
+        key: key.clone(),
+        url: photos.public_url(&key),
+        expires_at: expires_at.clone(),
+    };
+    let author_only = |review: &Review| {
+        if me.as_ref().is_some_and(|me| is_author(me, review)) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "only the author may add photos to a review".into(),
+            ))
+        }
+    };
+    state
+        .repo
+        .reserve_photo(&id, author_only, pending.clone())
+        .await?;
+    let upload = photos.presign(&key, &request).await?;
+    let answer = PhotoUpload {
+        upload_url: upload.url,
+        method: "PUT",
+        headers: upload.headers.into_iter().collect(),
+        photo_url: pending.url,
+        expires_at,
+    };
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
+}
+
+/// Handles S3's report of new objects (the bucket's notification in AWS,
+/// `hdoc-local`'s embedded S3 server locally): each photo joins its review.
+pub async fn photos_uploaded(
+    state: &AppState,
+    keys: impl IntoIterator<Item = String>,
+) -> Result<()> {
+    for key in keys {
+        let joined = state.repo.photo_uploaded(&key).await?;
+        tracing::info!(key, joined, "photo uploaded");
+    }
+    Ok(())
 }

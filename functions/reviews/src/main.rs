@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), hdoc_shared::http::LambdaError> {
-    hdoc_shared::http::run_lambda(reviews::routes()).await
+    hdoc_shared::http::run_lambda_with_photos(reviews::routes()).await
 }

@@ -8,8 +8,8 @@ pub mod user;
 
 pub use article::{Article, ArticleChanges, NewArticle, Slug, Tag, TagCount, Tags};
 pub use review::{
-    NewReview, RatingRequest, Review, ReviewChanges, ReviewId, Stars, Subject, SubjectSummary,
-    Summary,
+    MAX_PHOTOS, NewReview, PhotoRequest, PhotoType, RatingRequest, Review, ReviewChanges, ReviewId,
+    Stars, Subject, SubjectSummary, Summary,
 };
 pub use text::Timestamp;
 pub use user::{NewUser, RankedUser, User, UserChanges, UserId};

@@ -202,6 +202,78 @@ impl ReviewChanges {
     }
 }
 
+/// Largest photo accepted: 5 MiB.
+pub const MAX_PHOTO_BYTES: u32 = 5 * 1024 * 1024;
+/// Most photos a review may have.
+pub const MAX_PHOTOS: usize = 6;
+
+/// The image types a photo may have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PhotoType {
+    #[serde(rename = "image/jpeg")]
+    Jpeg,
+    #[serde(rename = "image/png")]
+    Png,
+    #[serde(rename = "image/webp")]
+    Webp,
+}
+
+impl PhotoType {
+    pub fn mime(self) -> &'static str {
+        match self {
+            Self::Jpeg => "image/jpeg",
+            Self::Png => "image/png",
+            Self::Webp => "image/webp",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Jpeg => "jpg",
+            Self::Png => "png",
+            Self::Webp => "webp",
+        }
+    }
+}
+
+/// A photo size: 1 byte to 5 MiB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct PhotoSize(u32);
+
+impl TryFrom<u32> for PhotoSize {
+    type Error = String;
+    fn try_from(raw: u32) -> Result<Self, String> {
+        if (1..=MAX_PHOTO_BYTES).contains(&raw) {
+            Ok(Self(raw))
+        } else {
+            Err(format!(
+                "must be an integer from 1 to {MAX_PHOTO_BYTES} (5 MiB)"
+            ))
+        }
+    }
+}
+
+impl From<PhotoSize> for u32 {
+    fn from(size: PhotoSize) -> Self {
+        size.0
+    }
+}
+
+impl From<PhotoSize> for i64 {
+    fn from(size: PhotoSize) -> Self {
+        i64::from(size.0)
+    }
+}
+
+/// The body of `POST /reviews/{id}/photos`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PhotoRequest {
+    pub content_type: PhotoType,
+    pub content_length: PhotoSize,
+}
+
 /// A star rating: an integer from 1 to 5, and nothing else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "u8", into = "u8")]
@@ -367,6 +439,23 @@ mod tests {
             serde_json::json!({"subject": "park:x", "count": 3, "average": 3.67,
                 "histogram": {"1": 1, "2": 0, "3": 0, "4": 0, "5": 2}, "reviewCount": 0})
         );
+    }
+
+    #[test]
+    fn photo_requests_take_three_types_up_to_five_mib() {
+        let ok =
+            parse_json::<PhotoRequest>(br#"{"contentType":"image/webp","contentLength":5242880}"#);
+        assert_eq!(ok.map(|r| r.content_type.extension()).ok(), Some("webp"));
+        for bad in [
+            r#"{"contentType":"image/gif","contentLength":10}"#,
+            r#"{"contentType":"IMAGE/PNG","contentLength":10}"#,
+            r#"{"contentType":"image/png","contentLength":0}"#,
+            r#"{"contentType":"image/png","contentLength":5242881}"#,
+            r#"{"contentType":"image/png","contentLength":1.5}"#,
+            r#"{"contentType":"image/png"}"#,
+        ] {
+            assert!(parse_json::<PhotoRequest>(bad.as_bytes()).is_err(), "{bad}");
+        }
     }
 
     #[test]

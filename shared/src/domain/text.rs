@@ -53,6 +53,13 @@ impl Timestamp {
         Self(at.format(&format).expect("a UTC time formats"))
     }
 
+    /// This moment plus `duration`.
+    pub fn after(at: &Self, duration: std::time::Duration) -> Self {
+        let parsed = OffsetDateTime::parse(&at.0, &time::format_description::well_known::Rfc3339)
+            .expect("a Timestamp holds RFC 3339");
+        Self::from_datetime(parsed + duration)
+    }
+
     /// Reads back a timestamp this API stored.
     pub fn parse(raw: &str) -> Option<Self> {
         OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)

@@ -11,7 +11,7 @@ mod reviews;
 pub mod schema;
 
 pub use articles::{ArticleFilter, ArticleRecord};
-pub use reviews::{ReviewFilter, ReviewRecord};
+pub use reviews::{PendingPhoto, ReviewFilter, ReviewRecord};
 pub use users::UserRecord;
 mod users;
 mod write;

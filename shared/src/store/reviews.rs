@@ -12,7 +12,9 @@ use super::item::{n, number, parsed, s, string};
 use super::schema::{GSI1, PK, SK};
 use super::write::{back_off, busy, delete, entry, put};
 use super::{Item, Page, Repository, failed_conditions};
-use crate::domain::{Review, ReviewId, Stars, Subject, SubjectSummary, Summary, Timestamp, UserId};
+use crate::domain::{
+    MAX_PHOTOS, Review, ReviewId, Stars, Subject, SubjectSummary, Summary, Timestamp, UserId,
+};
 use crate::error::ApiError;
 use crate::request::PageRequest;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, TransactWriteItem, Update};
@@ -21,6 +23,8 @@ use std::collections::HashMap;
 const REVIEW: &str = "REVIEW";
 const SUMMARY: &str = "SUMMARY";
 const WRITE_ATTEMPTS: u32 = 60;
+/// How long after its upload URL expires a pending photo may still arrive.
+const PHOTO_GRACE: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 
 /// Which reviews a listing wants: exactly one of the two filters.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,16 +71,40 @@ fn bucket(stars: Stars) -> String {
     format!("s{}", stars.get())
 }
 
-/// A review as stored, with its version for optimistic concurrency.
+/// A photo whose upload URL was handed out but whose object has not arrived.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingPhoto {
+    pub key: String,
+    pub url: String,
+    /// When its upload URL expires; after that (and a grace period) it is dropped.
+    pub expires_at: Timestamp,
+}
+
+/// A review as stored: the review, its pending photos, and its version for
+/// optimistic concurrency.
 #[derive(Clone, Debug)]
 pub struct ReviewRecord {
     pub review: Review,
+    pub pending: Vec<PendingPhoto>,
     version: u64,
 }
 
-fn to_item(review: &Review, version: u64) -> Item {
+fn to_item(record: &ReviewRecord, version: u64) -> Item {
+    let review = &record.review;
     let photos = review.photos.iter().map(|url| s(url.as_str())).collect();
+    let pending = record
+        .pending
+        .iter()
+        .map(|photo| {
+            AttributeValue::M(Item::from([
+                ("key".to_owned(), s(&photo.key)),
+                ("url".to_owned(), s(&photo.url)),
+                ("expiresAt".to_owned(), s(photo.expires_at.as_str())),
+            ]))
+        })
+        .collect();
     Item::from([
+        ("pendingPhotos".to_owned(), AttributeValue::L(pending)),
         (PK.to_owned(), s(review_pk(&review.id))),
         (SK.to_owned(), s(REVIEW)),
         ("id".to_owned(), s(review.id.as_str())),
@@ -102,11 +130,28 @@ fn from_item(item: &Item) -> Result<ReviewRecord, ApiError> {
             .collect::<Result<_, _>>()?,
         _ => return Err(ApiError::internal("stored review has no `photos`")),
     };
-    let time = |name| {
+    let time = |item: &Item, name: &str| {
         Timestamp::parse(&string(item, name)?)
             .ok_or_else(|| ApiError::internal(format!("stored `{name}` is not a timestamp")))
     };
+    let pending = match item.get("pendingPhotos") {
+        Some(AttributeValue::L(values)) => values
+            .iter()
+            .map(|value| match value {
+                AttributeValue::M(photo) => Ok(PendingPhoto {
+                    key: string(photo, "key")?,
+                    url: string(photo, "url")?,
+                    expires_at: time(photo, "expiresAt")?,
+                }),
+                _ => Err(ApiError::internal(
+                    "stored review has malformed `pendingPhotos`",
+                )),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => Vec::new(),
+    };
     Ok(ReviewRecord {
+        pending,
         review: Review {
             id: parsed(item, "id")?,
             subject: parsed(item, "subject")?,
@@ -114,8 +159,8 @@ fn from_item(item: &Item) -> Result<ReviewRecord, ApiError> {
             title: parsed(item, "title")?,
             body: parsed(item, "body")?,
             photos,
-            created_at: time("createdAt")?,
-            updated_at: time("updatedAt")?,
+            created_at: time(item, "createdAt")?,
+            updated_at: time(item, "updatedAt")?,
         },
         version: number(item, "version")?,
     })
@@ -200,14 +245,20 @@ impl Repository {
     #[tracing::instrument(skip_all, fields(subject = review.subject.as_str()))]
     pub async fn create_review(&self, review: Review) -> Result<Review, ApiError> {
         let table = self.table.as_ref();
+        let record = ReviewRecord {
+            review,
+            pending: Vec::new(),
+            version: 0,
+        };
+        let review = &record.review;
         let mut items = vec![put(
             table,
-            to_item(&review, 1),
+            to_item(&record, 1),
             "attribute_not_exists(PK)",
             None,
         )?];
-        for list in lists_of(&review) {
-            let entry = entry(&list, &entry_sk(&review), &review_pk(&review.id));
+        for list in lists_of(review) {
+            let entry = entry(&list, &entry_sk(review), &review_pk(&review.id));
             items.push(put(table, entry, "attribute_not_exists(PK)", None)?);
         }
         items.push(summary_update(
@@ -216,7 +267,7 @@ impl Repository {
             &[("reviewCount".to_owned(), 1)],
         )?);
         if self.transact(items).await? {
-            Ok(review)
+            Ok(record.review)
         } else {
             Err(ApiError::Conflict("a review with this id exists".into()))
         }
@@ -229,22 +280,88 @@ impl Repository {
         id: &ReviewId,
         change: impl Fn(&mut Review) -> Result<(), ApiError>,
     ) -> Result<Review, ApiError> {
+        self.modify_review(id, |record| change(&mut record.review))
+            .await
+            .map(|record| record.review)
+    }
+
+    /// Reads the review `id`, lets `change` change the record (or refuse),
+    /// and writes it back conditioned on the version read; retried on a lost race.
+    async fn modify_review(
+        &self,
+        id: &ReviewId,
+        change: impl Fn(&mut ReviewRecord) -> Result<(), ApiError>,
+    ) -> Result<ReviewRecord, ApiError> {
         for attempt in 0..WRITE_ATTEMPTS {
-            let old = self.review(id).await?;
-            let mut review = old.review.clone();
-            change(&mut review)?;
+            let mut record = self.review(id).await?;
+            change(&mut record)?;
+            let version = record.version;
             let item = put(
                 self.table.as_ref(),
-                to_item(&review, old.version + 1),
+                to_item(&record, version + 1),
                 "version = :v",
-                Some(n(old.version)),
+                Some(n(version)),
             )?;
             if self.transact(vec![item]).await? {
-                return Ok(review);
+                return Ok(record);
             }
             back_off(attempt).await;
         }
         Err(busy())
+    }
+
+    /// Hands out a photo slot: after `allow` has seen the review, records
+    /// `photo` as pending until its upload URL expires. 409 when the review
+    /// already has `MAX_PHOTOS` photos and live uploads.
+    #[tracing::instrument(skip_all, fields(id = id.as_str()))]
+    pub async fn reserve_photo(
+        &self,
+        id: &ReviewId,
+        allow: impl Fn(&Review) -> Result<(), ApiError>,
+        photo: PendingPhoto,
+    ) -> Result<(), ApiError> {
+        let now = Timestamp::now();
+        self.modify_review(id, |record| {
+            allow(&record.review)?;
+            // Uploads whose URL expired long enough ago to have finished are gone for good.
+            record
+                .pending
+                .retain(|p| Timestamp::after(&p.expires_at, PHOTO_GRACE) > now);
+            if record.review.photos.len() + record.pending.len() >= MAX_PHOTOS {
+                return Err(ApiError::Conflict(format!(
+                    "a review has at most {MAX_PHOTOS} photos"
+                )));
+            }
+            record.pending.push(photo.clone());
+            Ok(())
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Records that the object `key` now exists: its pending photo joins the
+    /// review's `photos`. `Ok(false)` when no review is waiting for that key
+    /// (not a photo key, review deleted, or reservation dropped).
+    #[tracing::instrument(skip_all, fields(key))]
+    pub async fn photo_uploaded(&self, key: &str) -> Result<bool, ApiError> {
+        let Some(id) = crate::photos::Photos::review_of(key) else {
+            return Ok(false);
+        };
+        let joined = self
+            .modify_review(&id, |record| {
+                let Some(at) = record.pending.iter().position(|p| p.key == key) else {
+                    return Err(ApiError::NotFound("no pending photo".into()));
+                };
+                let photo = record.pending.remove(at);
+                record.review.photos.push(photo.url);
+                Ok(())
+            })
+            .await;
+        match joined {
+            Ok(_) => Ok(true),
+            Err(ApiError::NotFound(_)) => Ok(false),
+            Err(err) => Err(err),
+        }
     }
 
     /// Deletes the review `id` after `allow` has seen it, and uncounts it.
@@ -253,7 +370,7 @@ impl Repository {
         &self,
         id: &ReviewId,
         allow: impl Fn(&Review) -> Result<(), ApiError>,
-    ) -> Result<Review, ApiError> {
+    ) -> Result<ReviewRecord, ApiError> {
         let table = self.table.as_ref();
         for attempt in 0..WRITE_ATTEMPTS {
             let old = self.review(id).await?;
@@ -280,7 +397,7 @@ impl Repository {
                 &[("reviewCount".to_owned(), -1)],
             )?);
             if self.transact(items).await? {
-                return Ok(old.review);
+                return Ok(old);
             }
             back_off(attempt).await;
         }

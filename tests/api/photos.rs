@@ -1,0 +1,295 @@
+//! Photo uploads end to end: presign, upload with a plain HTTP client, fetch
+//! the public URL. The embedded S3 server checks signatures as S3 does.
+
+use hdoc_shared::domain::{PhotoRequest, ReviewId};
+use hdoc_shared::photos::Photos;
+use hdoc_shared::request::parse_json;
+use hdoc_tests::{TestApp, json_of, problem};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// A review by a new user, and that user's token.
+async fn review(app: &TestApp) -> (String, String) {
+    let token = app.user("sub-a", "alice").await;
+    let body = json!({"subject": "park:zion", "title": "Angels Landing", "body": "Chains!"});
+    let created = json_of(
+        app.send_json(Method::POST, "/reviews", Some(&token), &body)
+            .await,
+        201,
+    )
+    .await;
+    (
+        token,
+        format!("/reviews/{}", created["id"].as_str().expect("id")),
+    )
+}
+
+async fn presign(
+    app: &TestApp,
+    token: &str,
+    review: &str,
+    content_type: &str,
+    length: usize,
+) -> Value {
+    let body = json!({"contentType": content_type, "contentLength": length});
+    json_of(
+        app.send_json(
+            Method::POST,
+            &format!("{review}/photos"),
+            Some(token),
+            &body,
+        )
+        .await,
+        201,
+    )
+    .await
+}
+
+/// PUTs `body` to a presigned upload, with its signed headers but `content_type`.
+async fn upload(app: &TestApp, upload: &Value, content_type: &str, body: Vec<u8>) -> u16 {
+    let mut request = app.http.put(upload["uploadUrl"].as_str().expect("url"));
+    for (name, value) in upload["headers"].as_object().expect("headers") {
+        // The client sets content-length from the body; content-type is the test's choice.
+        if !name.eq_ignore_ascii_case("content-length")
+            && !name.eq_ignore_ascii_case("content-type")
+        {
+            request = request.header(name, value.as_str().expect("value"));
+        }
+    }
+    let response = request
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .expect("upload");
+    response.status().as_u16()
+}
+
+fn png(len: usize) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
+    bytes.resize(len, 7);
+    bytes
+}
+
+#[tokio::test]
+async fn a_photo_joins_its_review_once_uploaded_and_is_served_at_its_url() {
+    let app = TestApp::spawn().await;
+    let (token, review) = review(&app).await;
+    let answer = presign(&app, &token, &review, "image/png", 1000).await;
+    assert_eq!(answer["method"], "PUT");
+    let photo_url = answer["photoUrl"].as_str().expect("photo url").to_owned();
+    assert!(
+        photo_url.starts_with(&format!("{}/media/reviews/", app.base)),
+        "{photo_url}"
+    );
+    assert!(photo_url.ends_with(".png"));
+    let expires = answer["expiresAt"].as_str().expect("expiresAt");
+    assert!(expires > hdoc_shared::domain::Timestamp::now().as_str());
+    let signed: Vec<String> = answer["headers"]
+        .as_object()
+        .expect("headers")
+        .keys()
+        .map(|k| k.to_lowercase())
+        .collect();
+    assert!(
+        signed.contains(&"content-type".to_owned())
+            && signed.contains(&"content-length".to_owned()),
+        "{signed:?}"
+    );
+    assert_eq!(
+        json_of(app.get(&review).await, 200).await["photos"],
+        json!([]),
+        "not before the upload"
+    );
+
+    assert_eq!(upload(&app, &answer, "image/png", png(1000)).await, 200);
+    assert_eq!(
+        json_of(app.get(&review).await, 200).await["photos"],
+        json!([photo_url])
+    );
+    let fetched = app.http.get(&photo_url).send().await.expect("photo");
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(fetched.headers()["content-type"], "image/png");
+    assert_eq!(fetched.bytes().await.expect("bytes").to_vec(), png(1000));
+}
+
+#[tokio::test]
+async fn uploads_of_another_type_or_size_are_refused() {
+    let app = TestApp::spawn().await;
+    let (token, review) = review(&app).await;
+    let answer = presign(&app, &token, &review, "image/png", 1000).await;
+    assert_eq!(
+        upload(&app, &answer, "image/jpeg", png(1000)).await,
+        403,
+        "another type"
+    );
+    assert_eq!(
+        upload(&app, &answer, "image/png", png(999)).await,
+        403,
+        "another size"
+    );
+    assert_eq!(
+        upload(&app, &answer, "image/png", png(1001)).await,
+        403,
+        "another size"
+    );
+    assert_eq!(
+        json_of(app.get(&review).await, 200).await["photos"],
+        json!([])
+    );
+    let missing = app
+        .http
+        .get(answer["photoUrl"].as_str().expect("url"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(missing.status(), 404, "nothing was stored");
+    assert_eq!(
+        upload(&app, &answer, "image/png", png(1000)).await,
+        200,
+        "the signed upload still works"
+    );
+}
+
+#[tokio::test]
+async fn photo_requests_are_checked() {
+    let app = TestApp::spawn().await;
+    let (token, review) = review(&app).await;
+    let path = format!("{review}/photos");
+    for body in [
+        json!({"contentType": "image/gif", "contentLength": 10}),
+        json!({"contentType": "image/png", "contentLength": 0}),
+        json!({"contentType": "image/png", "contentLength": 5 * 1024 * 1024 + 1}),
+        json!({"contentType": "image/png", "contentLength": "10"}),
+        json!({"contentType": "image/png"}),
+        json!({"contentType": "image/png", "contentLength": 10, "name": "x.png"}),
+    ] {
+        problem(
+            app.send_json(Method::POST, &path, Some(&token), &body)
+                .await,
+            400,
+        )
+        .await;
+    }
+    let ok = json!({"contentType": "image/jpeg", "contentLength": 5 * 1024 * 1024});
+    problem(app.send_json(Method::POST, &path, None, &ok).await, 401).await;
+    let bob = app.user("sub-b", "bob").await;
+    problem(
+        app.send_json(Method::POST, &path, Some(&bob), &ok).await,
+        403,
+    )
+    .await;
+    let admin = app.admin().await;
+    problem(
+        app.send_json(Method::POST, &path, Some(&admin), &ok).await,
+        403,
+    )
+    .await;
+    let unknown = "/reviews/0190e6b4-1c2d-7a3b-8c4d-5e6f7a8b9c0d/photos";
+    problem(
+        app.send_json(Method::POST, unknown, Some(&token), &ok)
+            .await,
+        404,
+    )
+    .await;
+    problem(
+        app.send_json(Method::POST, "/reviews/nope/photos", Some(&token), &ok)
+            .await,
+        400,
+    )
+    .await;
+    for _ in 0..6 {
+        json_of(
+            app.send_json(Method::POST, &path, Some(&token), &ok).await,
+            201,
+        )
+        .await;
+    }
+    let seventh = problem(
+        app.send_json(Method::POST, &path, Some(&token), &ok).await,
+        409,
+    )
+    .await;
+    assert!(
+        seventh["detail"].as_str().is_some_and(|d| d.contains('6')),
+        "{seventh}"
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_review_deletes_its_photo_objects() {
+    let app = TestApp::spawn().await;
+    let (token, review) = review(&app).await;
+    let answer = presign(&app, &token, &review, "image/webp", 64).await;
+    assert_eq!(upload(&app, &answer, "image/webp", vec![1; 64]).await, 200);
+    let url = answer["photoUrl"].as_str().expect("url");
+    assert_eq!(app.http.get(url).send().await.expect("get").status(), 200);
+    let response = app
+        .request(Method::DELETE, &review, Some(&token))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(response.status(), 204);
+    assert_eq!(app.http.get(url).send().await.expect("get").status(), 404);
+}
+
+/// Presigning is the production code path: it must work against a second S3
+/// implementation too. The test script points `HDOC_TEST_S3_ENDPOINT` at moto's
+/// S3 in its second run; otherwise this runs against the embedded S3 server.
+#[tokio::test]
+async fn presigned_uploads_work_against_the_configured_s3() {
+    let app = TestApp::spawn().await;
+    let photos = match std::env::var("HDOC_TEST_S3_ENDPOINT")
+        .ok()
+        .filter(|url| !url.is_empty())
+    {
+        Some(endpoint) => {
+            let config = aws_sdk_s3::Config::builder()
+                .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+                .endpoint_url(&endpoint)
+                .region(aws_sdk_s3::config::Region::new("us-east-1"))
+                .force_path_style(true)
+                .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                    "test", "test", None, None, "test",
+                ))
+                .build();
+            let photos = Photos::new(
+                aws_sdk_s3::Client::from_conf(config),
+                "hdoc-test-photos",
+                "https://cdn.example",
+            );
+            hdoc_local::s3::create_bucket_named(photos.client(), photos.bucket())
+                .await
+                .expect("bucket");
+            photos
+        }
+        None => app.state().photos().expect("local photos").clone(),
+    };
+    let request: PhotoRequest =
+        parse_json(br#"{"contentType":"image/jpeg","contentLength":321}"#).expect("valid");
+    let key = Photos::new_key(&ReviewId::new(), &request);
+    let upload = photos.presign(&key, &request).await.expect("presigned");
+    let mut put = app.http.put(&upload.url);
+    for (name, value) in &upload.headers {
+        if !name.eq_ignore_ascii_case("content-length") {
+            put = put.header(name, value);
+        }
+    }
+    let response = put.body(vec![0xFF; 321]).send().await.expect("upload");
+    assert_eq!(
+        response.status(),
+        200,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
+    let head = photos
+        .client()
+        .head_object()
+        .bucket(photos.bucket())
+        .key(&key)
+        .send()
+        .await
+        .expect("object exists");
+    assert_eq!(head.content_length(), Some(321));
+    assert_eq!(head.content_type(), Some("image/jpeg"));
+}
