@@ -84,6 +84,18 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
             ("dynamodb:PutItem", TABLE),
             ("dynamodb:DeleteItem", TABLE),
             ("dynamodb:UpdateItem", TABLE),
+            // add_photo(): the presigned PUT is signed with this role;
+            // remove(): deletes the review's photo objects.
+            ("s3:PutObject", "${MediaBucket.Arn}/reviews/*"),
+            ("s3:DeleteObject", "${MediaBucket.Arn}/reviews/*"),
+        ],
+    ),
+    (
+        "photo-uploaded",
+        &[
+            // photo_uploaded(): modify_review = get() and a conditional Put.
+            ("dynamodb:GetItem", TABLE),
+            ("dynamodb:PutItem", TABLE),
         ],
     ),
     (
@@ -216,6 +228,10 @@ fn template_routes(template: &Value) -> BTreeMap<(String, String), (String, Opti
         };
         for (event_name, event) in events {
             let properties = &event["Properties"];
+            // S3 notifications (photo uploads) route no requests.
+            if event["Type"] == "S3" {
+                continue;
+            }
             assert_eq!(
                 event["Type"], "HttpApi",
                 "{id}.{event_name:?}: only HttpApi events route requests"
@@ -323,20 +339,29 @@ fn template_caller_routes_have_the_authorizer_and_public_ones_none() {
     assert_eq!(group["Properties"]["GroupName"], "admin");
 }
 
+/// Lambda functions that S3 (not API Gateway) invokes: further binaries of the
+/// crates in `FUNCTIONS`, with no routes.
+const EVENT_BINARIES: &[&str] = &["photo-uploaded"];
+
+/// Every binary the template must deploy: each HTTP function, then the event ones.
+fn binaries() -> impl Iterator<Item = &'static str> {
+    FUNCTIONS
+        .iter()
+        .map(|function| function.name)
+        .chain(EVENT_BINARIES.iter().copied())
+}
+
 #[test]
 fn template_declares_every_function_as_a_rust_arm64_lambda() {
     let template = template();
     for (id, resource) in of_type(&template, "AWS::Serverless::Function") {
         let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str();
         assert!(
-            FUNCTIONS
-                .iter()
-                .any(|function| Some(function.name) == binary),
-            "{id} builds {binary:?}, which is not a crate in hdoc_tests::FUNCTIONS"
+            binaries().any(|name| Some(name) == binary),
+            "{id} builds {binary:?}, which is not a crate in hdoc_tests::FUNCTIONS or in EVENT_BINARIES"
         );
     }
-    for function in FUNCTIONS {
-        let name = function.name;
+    for name in binaries() {
         let (id, resource) = function_resource(&template, name);
         assert_eq!(
             resource["Metadata"]["BuildMethod"], "rust-cargolambda",
@@ -357,12 +382,16 @@ fn template_declares_every_function_as_a_rust_arm64_lambda() {
         assert_eq!(architectures, [&Value::from("arm64")], "{id}");
         // The workspace root: cargo-lambda builds `--bin <name>` there, sharing one target dir.
         assert_eq!(property(&template, resource, "CodeUri"), ".", "{id}");
-        let crate_main = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions/").to_owned()
-            + name
-            + "/src/main.rs";
+        // A crate's main binary, or an event binary in some crate's src/bin.
+        let functions = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions/");
+        let is_crate = std::path::Path::new(&format!("{functions}{name}/src/main.rs")).exists();
+        let is_bin = FUNCTIONS.iter().any(|function| {
+            std::path::Path::new(&format!("{functions}{}/src/bin/{name}.rs", function.name))
+                .exists()
+        });
         assert!(
-            std::path::Path::new(&crate_main).exists(),
-            "{crate_main} is the {name} binary"
+            is_crate || is_bin,
+            "no source for the {name} binary under {functions}"
         );
 
         // Named for its stage, with its own log group (retention per stage) and errors alarm.
@@ -409,9 +438,13 @@ fn template_declares_every_function_as_a_rust_arm64_lambda() {
             "HDOC_STAGE" => Some("prod".to_owned()),
             _ => variables.contains_key(key).then(|| "set".to_owned()),
         });
-        assert!(
-            config.bucket.is_some() && config.media_base_url.is_some(),
-            "{id}"
+        // Only the function that presigns photos gets the bucket (and links S3).
+        let photos = name == "reviews";
+        assert_eq!(config.bucket.is_some(), photos, "{id}: HDOC_BUCKET");
+        assert_eq!(
+            config.media_base_url.is_some(),
+            photos,
+            "{id}: HDOC_MEDIA_BASE_URL"
         );
         assert_eq!(
             variables.get("HDOC_TABLE").copied().and_then(ref_target),
@@ -432,16 +465,19 @@ fn template_policies_grant_only_what_each_function_uses() {
     assert_eq!(table, "Table", "EXPECTED_ACCESS names the table Table");
     let (bucket, _) = only(&template, "AWS::S3::Bucket");
     // The table, its indexes, and the photo bucket's objects: nothing else.
-    let mut allowed_resources: BTreeSet<String> =
-        [TABLE.to_owned(), format!("${{{bucket}.Arn}}/*")].into();
+    let mut allowed_resources: BTreeSet<String> = [
+        TABLE.to_owned(),
+        format!("${{{bucket}.Arn}}/*"),
+        format!("${{{bucket}.Arn}}/reviews/*"),
+    ]
+    .into();
     allowed_resources.extend(
         INDEXES
             .iter()
             .map(|index| format!("{TABLE}/index/{}", index.name)),
     );
 
-    for function in FUNCTIONS {
-        let name = function.name;
+    for name in binaries() {
         let (id, resource) = function_resource(&template, name);
         let expected: BTreeSet<(String, String)> = EXPECTED_ACCESS
             .iter()
