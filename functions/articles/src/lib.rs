@@ -74,13 +74,6 @@ async fn show(State(state): State<AppState>, Path(slug): Path<String>) -> Result
     Ok(Json(state.repo.article(&slug).await?.article))
 }
 
-/// The caller's profile id: writing articles needs one.
-async fn author(state: &AppState, caller: &Caller) -> Result<UserId> {
-    state.repo.profile_of(&caller.sub).await?.ok_or_else(|| {
-        ApiError::Forbidden("create your profile (POST /users) before writing articles".into())
-    })
-}
-
 /// Whether `caller` (whose profile is `me`) may change `article`.
 fn may_change(caller: &Caller, me: Option<&UserId>, article: &Article) -> Result<()> {
     let is_author = me.is_some_and(|me| me.key() == article.author.key());
@@ -100,7 +93,7 @@ async fn create(
     caller: Caller,
     JsonBody(new): JsonBody<NewArticle>,
 ) -> Result<Response> {
-    let author = author(&state, &caller).await?;
+    let author = state.repo.writer(&caller.sub).await?;
     let slug = Slug::from_title(new.title.as_str());
     let article = state
         .repo

@@ -77,13 +77,6 @@ async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<J
     Ok(Json(state.repo.review(&id).await?.review))
 }
 
-/// The caller's profile id: writing reviews needs one.
-async fn author(state: &AppState, caller: &Caller) -> Result<UserId> {
-    state.repo.profile_of(&caller.sub).await?.ok_or_else(|| {
-        ApiError::Forbidden("create your profile (POST /users) before writing reviews".into())
-    })
-}
-
 fn is_author(me: &UserId, review: &Review) -> bool {
     me.key() == review.author.key()
 }
@@ -95,7 +88,7 @@ async fn create(
     caller: Caller,
     JsonBody(new): JsonBody<NewReview>,
 ) -> Result<Response> {
-    let author = author(&state, &caller).await?;
+    let author = state.repo.writer(&caller.sub).await?;
     let review = state
         .repo
         .create_review(new.into_review(author, Timestamp::now()))

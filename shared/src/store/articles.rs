@@ -376,15 +376,7 @@ impl Repository {
         page: &PageRequest,
     ) -> Result<Page<Article>, ApiError> {
         let found = self.list_page(&filter.list(), ARTICLE, page).await?;
-        let items = found
-            .items
-            .iter()
-            .map(|item| from_item(item).map(|record| record.article))
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            next: found.next,
-        })
+        found.try_map(|item| from_item(&item).map(|record| record.article))
     }
 
     /// How many articles carry `tag`, or 404 when none does.
@@ -401,14 +393,6 @@ impl Repository {
     #[tracing::instrument(skip_all, fields(limit = page.limit))]
     pub async fn top_tags(&self, page: &PageRequest) -> Result<Page<TagCount>, ApiError> {
         let found = self.query_page(GSI2, TAGS, true, page).await?;
-        let items = found
-            .items
-            .iter()
-            .map(tag_count_from_item)
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            next: found.next,
-        })
+        found.try_map(|item| tag_count_from_item(&item))
     }
 }

@@ -34,6 +34,23 @@ pub struct Page<T> {
     pub next: Option<Position>,
 }
 
+impl<T> Page<T> {
+    /// The same page with each item converted by `convert` (stored item to domain type).
+    pub(crate) fn try_map<U>(
+        self,
+        convert: impl FnMut(T) -> Result<U, ApiError>,
+    ) -> Result<Page<U>, ApiError> {
+        Ok(Page {
+            items: self
+                .items
+                .into_iter()
+                .map(convert)
+                .collect::<Result<_, _>>()?,
+            next: self.next,
+        })
+    }
+}
+
 /// What the repository has asked of DynamoDB so far.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Usage {

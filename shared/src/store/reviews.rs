@@ -412,15 +412,7 @@ impl Repository {
         page: &PageRequest,
     ) -> Result<Page<Review>, ApiError> {
         let found = self.list_page(&filter.list(), REVIEW, page).await?;
-        let items = found
-            .items
-            .iter()
-            .map(|item| from_item(item).map(|record| record.review))
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            next: found.next,
-        })
+        found.try_map(|item| from_item(&item).map(|record| record.review))
     }
 
     /// A subject's summary: one GetItem. An unknown subject has a zero summary.

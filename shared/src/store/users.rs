@@ -179,6 +179,14 @@ impl Repository {
         item.map(|item| parsed(&item, "userId")).transpose()
     }
 
+    /// The profile id of `sub`, about to write something only callers with a
+    /// profile may write (articles, reviews); 403 when it has none.
+    pub async fn writer(&self, sub: &str) -> Result<UserId, ApiError> {
+        self.profile_of(sub).await?.ok_or_else(|| {
+            ApiError::Forbidden("create your profile (POST /users) before writing".into())
+        })
+    }
+
     /// Changes the user `id` with `change`, which sees the stored record and
     /// may refuse. The write is conditioned on the version it read; when
     /// another write got there first, it reads again and retries.
@@ -272,15 +280,7 @@ impl Repository {
     #[tracing::instrument(skip_all, fields(limit = page.limit))]
     pub async fn list_users(&self, page: &PageRequest) -> Result<Page<User>, ApiError> {
         let found = self.query_page(GSI1, USERS, true, page).await?;
-        let items = found
-            .items
-            .iter()
-            .map(|item| from_item(item).map(|record| record.user))
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            next: found.next,
-        })
+        found.try_map(|item| from_item(&item).map(|record| record.user))
     }
 
     /// The leaderboard: highest total first, ties by id. One Query on the
@@ -288,21 +288,13 @@ impl Repository {
     #[tracing::instrument(skip_all, fields(limit = page.limit))]
     pub async fn top_scores(&self, page: &PageRequest) -> Result<Page<RankedUser>, ApiError> {
         let found = self.query_page(GSI2, LEADERBOARD, true, page).await?;
-        let offset = page.offset();
-        let items = found
-            .items
-            .iter()
-            .zip(offset + 1..)
-            .map(|(item, rank)| {
-                from_item(item).map(|record| RankedUser {
-                    rank,
-                    user: record.user,
-                })
+        let mut rank = page.offset();
+        found.try_map(|item| {
+            rank += 1;
+            Ok(RankedUser {
+                rank,
+                user: from_item(&item)?.user,
             })
-            .collect::<Result<_, _>>()?;
-        Ok(Page {
-            items,
-            next: found.next,
         })
     }
 }
