@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test on a fresh machine: installs what the tests need, starts a
+# Runs every test on a fresh machine: installs what the tests need (moto,
+# cfn-lint, aws-sam-cli), lints the deployment templates, starts a
 # moto server as the second DynamoDB implementation, runs the unit tests and
 # the integration suite on the embedded engine, then the integration suite
 # again against moto. Fails loudly if any part cannot run; nothing is skipped.
