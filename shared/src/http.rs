@@ -130,6 +130,16 @@ impl AppState {
     }
 }
 
+/// A `201 Created` answer: `body` as JSON, with its `Location`.
+pub fn created<T: serde::Serialize>(location: String, body: T) -> Response {
+    (
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        axum::Json(body),
+    )
+        .into_response()
+}
+
 /// `uri` with its `cursor` parameter replaced, as a relative reference.
 fn with_cursor(uri: &http::Uri, cursor: &str) -> String {
     let kept = uri

@@ -3,11 +3,11 @@
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
 use axum::routing::get;
 use hdoc_shared::domain::{Article, ArticleChanges, NewArticle, Slug, Tag, Timestamp, UserId};
-use hdoc_shared::http::Route;
+use hdoc_shared::http::{Route, created};
 use hdoc_shared::store::ArticleFilter;
 use hdoc_shared::{ApiError, AppState, Caller, JsonBody, PageLimits, Path, Query, Result};
 use serde::Deserialize;
@@ -100,12 +100,7 @@ async fn create(
         .create_article(new.into_article(slug, author, Timestamp::now()))
         .await?;
     let location = format!("/articles/{}", article.slug.as_str());
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(article),
-    )
-        .into_response())
+    Ok(created(location, article))
 }
 
 /// `PUT /articles/{slug}`: a partial update by the author or an admin.

@@ -3,13 +3,13 @@
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hdoc_shared::domain::{
     NewReview, PhotoRequest, Review, ReviewChanges, ReviewId, Subject, Timestamp, UserId,
 };
-use hdoc_shared::http::Route;
+use hdoc_shared::http::{Route, created};
 use hdoc_shared::photos::{Photos, UPLOAD_VALIDITY};
 use hdoc_shared::store::{PendingPhoto, ReviewFilter};
 use hdoc_shared::{ApiError, AppState, Caller, JsonBody, PageLimits, Path, Query, Result};
@@ -94,12 +94,7 @@ async fn create(
         .create_review(new.into_review(author, Timestamp::now()))
         .await?;
     let location = format!("/reviews/{}", review.id.as_str());
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(review),
-    )
-        .into_response())
+    Ok(created(location, review))
 }
 
 /// `PUT /reviews/{id}`: by its author only.

@@ -3,11 +3,11 @@
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
 use axum::routing::get;
 use hdoc_shared::domain::{NewUser, Timestamp, User, UserChanges, UserId};
-use hdoc_shared::http::Route;
+use hdoc_shared::http::{Route, created};
 use hdoc_shared::{ApiError, AppState, Caller, JsonBody, PageLimits, Path, Query, Result};
 use serde::Deserialize;
 
@@ -72,12 +72,7 @@ async fn create(
         .create_user(&caller.sub, new.into_user(Timestamp::now()))
         .await?;
     let location = format!("/users/{}", user.id.as_str());
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(user),
-    )
-        .into_response())
+    Ok(created(location, user))
 }
 
 /// `PUT /users/{id}`: a partial update by the owner or an admin.

@@ -9,11 +9,11 @@
 //! tags' counts in one transaction, each count conditioned on the value it was
 //! read with, so concurrent or retried writes cannot count twice.
 
-use super::item::{n, number, optional_parsed, parsed, s, string};
+use super::item::{n, number, optional_parsed, parsed, s, timestamp};
 use super::schema::{GSI2, PK, SK};
 use super::write::{back_off, busy, delete, entry, put, random_suffix};
 use super::{Item, Page, Repository, failed_conditions};
-use crate::domain::{Article, Slug, Tag, TagCount, Timestamp, UserId};
+use crate::domain::{Article, Slug, Tag, TagCount, UserId};
 use crate::error::ApiError;
 use crate::request::PageRequest;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
@@ -138,10 +138,6 @@ fn from_item(item: &Item) -> Result<ArticleRecord, ApiError> {
             .map_err(|_| corrupt())?,
         _ => return Err(corrupt()),
     };
-    let time = |name| {
-        Timestamp::parse(&string(item, name)?)
-            .ok_or_else(|| ApiError::internal(format!("stored `{name}` is not a timestamp")))
-    };
     Ok(ArticleRecord {
         article: Article {
             slug: parsed(item, "slug")?,
@@ -151,8 +147,8 @@ fn from_item(item: &Item) -> Result<ArticleRecord, ApiError> {
             tags,
             author: parsed(item, "author")?,
             cover_image_url: optional_parsed(item, "coverImageUrl")?,
-            created_at: time("createdAt")?,
-            updated_at: time("updatedAt")?,
+            created_at: timestamp(item, "createdAt")?,
+            updated_at: timestamp(item, "updatedAt")?,
         },
         version: number(item, "version")?,
     })

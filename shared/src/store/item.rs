@@ -51,3 +51,9 @@ pub(crate) fn optional_parsed<T: TryFrom<String>>(
         .map(|value| T::try_from(value).map_err(|_| corrupt(name)))
         .transpose()
 }
+
+/// A stored RFC 3339 timestamp.
+pub(crate) fn timestamp(item: &Item, name: &str) -> Result<crate::domain::Timestamp, ApiError> {
+    crate::domain::Timestamp::parse(&string(item, name)?)
+        .ok_or_else(|| ApiError::internal(format!("stored `{name}` is not a timestamp")))
+}

@@ -8,7 +8,7 @@
 //! never wait on one another, and a retried or racing request whose
 //! condition no longer holds is cancelled whole: nothing counts twice.
 
-use super::item::{n, number, parsed, s, string};
+use super::item::{n, number, parsed, s, string, timestamp};
 use super::schema::{GSI1, PK, SK};
 use super::write::{back_off, busy, delete, entry, put};
 use super::{Item, Page, Repository, failed_conditions};
@@ -130,10 +130,6 @@ fn from_item(item: &Item) -> Result<ReviewRecord, ApiError> {
             .collect::<Result<_, _>>()?,
         _ => return Err(ApiError::internal("stored review has no `photos`")),
     };
-    let time = |item: &Item, name: &str| {
-        Timestamp::parse(&string(item, name)?)
-            .ok_or_else(|| ApiError::internal(format!("stored `{name}` is not a timestamp")))
-    };
     let pending = match item.get("pendingPhotos") {
         Some(AttributeValue::L(values)) => values
             .iter()
@@ -141,7 +137,7 @@ fn from_item(item: &Item) -> Result<ReviewRecord, ApiError> {
                 AttributeValue::M(photo) => Ok(PendingPhoto {
                     key: string(photo, "key")?,
                     url: string(photo, "url")?,
-                    expires_at: time(photo, "expiresAt")?,
+                    expires_at: timestamp(photo, "expiresAt")?,
                 }),
                 _ => Err(ApiError::internal(
                     "stored review has malformed `pendingPhotos`",
@@ -159,8 +155,8 @@ fn from_item(item: &Item) -> Result<ReviewRecord, ApiError> {
             title: parsed(item, "title")?,
             body: parsed(item, "body")?,
             photos,
-            created_at: time(item, "createdAt")?,
-            updated_at: time(item, "updatedAt")?,
+            created_at: timestamp(item, "createdAt")?,
+            updated_at: timestamp(item, "updatedAt")?,
         },
         version: number(item, "version")?,
     })

@@ -7,10 +7,10 @@
 //! carries the leaderboard's sparse-index key, so a score change moves the
 //! user on the leaderboard in the same write.
 
-use super::item::{n, number, optional_parsed, parsed, s, string};
+use super::item::{n, number, optional_parsed, parsed, s, string, timestamp};
 use super::schema::{GSI1, GSI2, PK, SK};
 use super::{Item, Page, Repository, failed_conditions};
-use crate::domain::{RankedUser, Timestamp, User, UserId};
+use crate::domain::{RankedUser, User, UserId};
 use crate::error::ApiError;
 use crate::request::PageRequest;
 use aws_sdk_dynamodb::types::{Delete, Put, ReturnConsumedCapacity, TransactWriteItem};
@@ -100,11 +100,6 @@ fn from_item(item: &Item) -> Result<UserRecord, ApiError> {
         owner: string(item, "owner")?,
         version: number(item, "version")?,
     })
-}
-
-fn timestamp(item: &Item, name: &str) -> Result<Timestamp, ApiError> {
-    Timestamp::parse(&string(item, name)?)
-        .ok_or_else(|| ApiError::internal(format!("stored `{name}` is not a timestamp")))
 }
 
 fn not_found(id: &UserId) -> ApiError {
@@ -302,6 +297,7 @@ impl Repository {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Timestamp;
     use crate::request::parse_json;
 
     fn user(id: &str, github: u64, twitter: u64) -> User {
