@@ -1,6 +1,6 @@
 //! Articles and their tags.
 
-use super::text::{Timestamp, check_len, nullable, present};
+use super::text::{Timestamp, nullable, present, string_newtype, text_newtype};
 use super::user::{UserId, WebUrl};
 use crate::error::ApiError;
 use serde::{Deserialize, Serialize};
@@ -59,24 +59,9 @@ impl Slug {
     pub fn with_suffix(&self, suffix: &str) -> Self {
         Self(format!("{}-{suffix}", self.0))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for Slug {
-    type Error = String;
-    fn try_from(raw: String) -> Result<Self, String> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<Slug> for String {
-    fn from(slug: Slug) -> Self {
-        slug.0
-    }
-}
+string_newtype!(Slug);
 
 /// A tag: `[a-z0-9-]{1,32}`. Input is trimmed and lowercased first.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -101,24 +86,9 @@ impl Tag {
     pub fn from_param(field: &str, raw: &str) -> Result<Self, ApiError> {
         Self::parse(raw).map_err(|message| ApiError::invalid(field, message))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for Tag {
-    type Error = String;
-    fn try_from(raw: String) -> Result<Self, String> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<Tag> for String {
-    fn from(tag: Tag) -> Self {
-        tag.0
-    }
-}
+string_newtype!(Tag);
 
 /// An article's tags: normalized, de-duplicated (first spelling's position kept), at most 10.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,48 +127,18 @@ impl Tags {
     }
 }
 
-macro_rules! bounded_text {
-    ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr) => {
-        $(#[$doc])*
-        #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
-
-        impl TryFrom<String> for $name {
-            type Error = String;
-            fn try_from(raw: String) -> Result<Self, String> {
-                check_len(&raw, $min, $max)?;
-                if $min > 0 && raw.trim().is_empty() {
-                    return Err("must not be blank".to_owned());
-                }
-                Ok(Self(raw))
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(value: $name) -> Self {
-                value.0
-            }
-        }
-
-        impl $name {
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-    };
-}
-
-bounded_text!(
+text_newtype!(
     /// A title: 1-200 characters, not blank.
     Title, 1, 200
 );
-bounded_text!(
+text_newtype!(
     /// A description: at most 1,000 characters.
+    #[derive(Default)]
     Description, 0, 1000
 );
-bounded_text!(
+text_newtype!(
     /// A body: at most 50,000 characters.
+    #[derive(Default)]
     Body, 0, 50_000
 );
 

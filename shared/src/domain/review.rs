@@ -1,6 +1,6 @@
 //! Reviews of subjects, and star ratings with their summaries.
 
-use super::text::{Timestamp, check_len, present};
+use super::text::{Timestamp, present, string_newtype, text_newtype};
 use super::user::UserId;
 use crate::error::ApiError;
 use serde::{Deserialize, Serialize};
@@ -35,24 +35,9 @@ impl Subject {
     pub fn from_param(raw: &str) -> Result<Self, ApiError> {
         Self::parse(raw).map_err(|message| ApiError::invalid("subject", message))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for Subject {
-    type Error = String;
-    fn try_from(raw: String) -> Result<Self, String> {
-        Self::parse(&raw)
-    }
-}
-
-impl From<Subject> for String {
-    fn from(subject: Subject) -> Self {
-        subject.0
-    }
-}
+string_newtype!(Subject);
 
 /// A review's id: a UUID (v7, so ids sort by creation), lowercase.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,10 +60,6 @@ impl ReviewId {
     pub fn from_path(raw: &str) -> Result<Self, ApiError> {
         Self::parse(raw).map_err(|message| ApiError::invalid("id", message))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 impl Default for ReviewId {
@@ -87,58 +68,15 @@ impl Default for ReviewId {
     }
 }
 
-impl TryFrom<String> for ReviewId {
-    type Error = String;
-    fn try_from(raw: String) -> Result<Self, String> {
-        Self::parse(&raw)
-    }
-}
+string_newtype!(ReviewId);
 
-impl From<ReviewId> for String {
-    fn from(id: ReviewId) -> Self {
-        id.0
-    }
-}
-
-macro_rules! required_text {
-    ($(#[$doc:meta])* $name:ident, $max:expr) => {
-        $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
-
-        impl TryFrom<String> for $name {
-            type Error = String;
-            fn try_from(raw: String) -> Result<Self, String> {
-                check_len(&raw, 1, $max)?;
-                if raw.trim().is_empty() {
-                    return Err("must not be blank".to_owned());
-                }
-                Ok(Self(raw))
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(value: $name) -> Self {
-                value.0
-            }
-        }
-
-        impl $name {
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-    };
-}
-
-required_text!(
+text_newtype!(
     /// A review's title: 1-200 characters, not blank.
-    ReviewTitle, 200
+    ReviewTitle, 1, 200
 );
-required_text!(
+text_newtype!(
     /// A review's body: 1-10,000 characters, not blank.
-    ReviewBody, 10_000
+    ReviewBody, 1, 10_000
 );
 
 /// A review.

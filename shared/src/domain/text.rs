@@ -36,6 +36,58 @@ where
     T::deserialize(deserializer).map(Some)
 }
 
+/// The conversions every string newtype of the domain has: built only through
+/// its `parse` (serde's `try_from = "String"` goes through it too), turned back
+/// into a `String`, and read with `as_str`.
+macro_rules! string_newtype {
+    ($name:ident) => {
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(raw: String) -> Result<Self, String> {
+                Self::parse(&raw)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+/// A free-text newtype of `min..=max` characters, not blank when required,
+/// with an optional further check of the raw text.
+macro_rules! text_newtype {
+    ($(#[$attr:meta])* $name:ident, $min:expr, $max:expr $(, $extra:expr)?) => {
+        $(#[$attr])*
+        #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(raw: &str) -> Result<Self, String> {
+                $crate::domain::text::check_len(raw, $min, $max)?;
+                if $min > 0 && raw.trim().is_empty() {
+                    return Err("must not be blank".to_owned());
+                }
+                $( ($extra)(raw)?; )?
+                Ok(Self(raw.to_owned()))
+            }
+        }
+
+        $crate::domain::text::string_newtype!($name);
+    };
+}
+
+pub(crate) use {string_newtype, text_newtype};
+
 /// A moment, as an RFC 3339 UTC string with second precision (`2026-01-31T12:00:00Z`).
 /// The fixed width makes the string order the time order.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]

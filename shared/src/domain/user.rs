@@ -1,6 +1,6 @@
 //! Users: profiles keyed by GitHub username, with scores for the leaderboard.
 
-use super::text::{Timestamp, check_len, nullable, present};
+use super::text::{Timestamp, nullable, present, string_newtype, text_newtype};
 use crate::error::ApiError;
 use serde::{Deserialize, Serialize};
 
@@ -35,68 +35,19 @@ impl UserId {
     pub fn key(&self) -> String {
         self.0.to_ascii_lowercase()
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
-impl TryFrom<String> for UserId {
-    type Error = String;
-    fn try_from(raw: String) -> Result<Self, String> {
-        Self::parse(&raw)
-    }
-}
+string_newtype!(UserId);
 
-impl From<UserId> for String {
-    fn from(id: UserId) -> Self {
-        id.0
-    }
-}
-
-macro_rules! checked_text {
-    ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr $(, $extra:expr)?) => {
-        $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
-
-        impl TryFrom<String> for $name {
-            type Error = String;
-            fn try_from(raw: String) -> Result<Self, String> {
-                check_len(&raw, $min, $max)?;
-                $( ($extra)(&raw)?; )?
-                Ok(Self(raw))
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(value: $name) -> Self {
-                value.0
-            }
-        }
-
-        impl $name {
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-    };
-}
-
-checked_text!(
+text_newtype!(
     /// A display name: 1-100 characters, not only white space.
-    Name, 1, 100, |raw: &str| if raw.trim().is_empty() {
-        Err("must not be blank".to_owned())
-    } else {
-        Ok(())
-    }
+    Name, 1, 100
 );
-checked_text!(
+text_newtype!(
     /// A short biography: at most 1,000 characters.
     Bio, 0, 1000
 );
-checked_text!(
+text_newtype!(
     /// A Twitter/X handle without the `@`: 1-15 of `[A-Za-z0-9_]`.
     TwitterHandle, 1, 15, |raw: &str| if raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
         Ok(())
@@ -104,7 +55,7 @@ checked_text!(
         Err("must be a handle of letters, digits or '_', without '@'".to_owned())
     }
 );
-checked_text!(
+text_newtype!(
     /// An `https://` or `http://` URL of at most 2,048 characters.
     WebUrl, 1, 2048, |raw: &str| {
         let scheme_ok = raw.starts_with("https://") || raw.starts_with("http://");
