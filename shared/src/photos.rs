@@ -129,6 +129,18 @@ impl Photos {
             .map(str::to_owned)
     }
 
+    /// The keys of every object `record` may have in the bucket: its photos'
+    /// and its pending uploads'.
+    pub fn keys_of(&self, record: &crate::store::ReviewRecord) -> Vec<String> {
+        let uploaded = record
+            .review
+            .photos
+            .iter()
+            .filter_map(|url| self.key_of(url));
+        let pending = record.pending.iter().map(|photo| photo.key.clone());
+        uploaded.chain(pending).collect()
+    }
+
     /// The SDK client, for set-up tools (creating the bucket locally).
     pub fn client(&self) -> &aws_sdk_s3::Client {
         &self.client

@@ -146,13 +146,7 @@ async fn remove(
     // The review is gone; its photos go after it. A photo object left behind
     // (S3 unreachable) is listed nowhere, so the delete still succeeds.
     if let Ok(photos) = state.photos() {
-        let uploaded = deleted
-            .review
-            .photos
-            .iter()
-            .filter_map(|url| photos.key_of(url));
-        let pending = deleted.pending.iter().map(|photo| photo.key.clone());
-        for key in uploaded.chain(pending) {
+        for key in photos.keys_of(&deleted) {
             if let Err(err) = photos.delete(&key).await {
                 tracing::warn!(key, error = %err, "photo object of a deleted review left behind");
             }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a review or rating is about: an opaque id chosen by the front end,
 /// such as `park:yosemite`: 1-128 of `[a-z0-9:_-]`, starting with a letter or digit.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Subject(String);
 

@@ -11,16 +11,17 @@
 
 use super::item::{n, number, optional_parsed, parsed, s, timestamp};
 use super::schema::{GSI2, PK, SK};
-use super::write::{back_off, busy, delete, entry, put, random_suffix};
-use super::{Item, Page, Repository, failed_conditions};
+use super::users::live_profile;
+use super::write::{back_off, busy, delete, entry, if_rev, put, random_suffix};
+use super::{Item, Page, Repository};
 use crate::domain::{Article, Slug, Tag, TagCount, UserId};
 use crate::error::ApiError;
 use crate::request::PageRequest;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::{BTreeSet, HashMap};
 
-const ARTICLE: &str = "ARTICLE";
-const COUNT: &str = "COUNT";
+pub(super) const ARTICLE: &str = "ARTICLE";
+pub(super) const COUNT: &str = "COUNT";
 const TAGS: &str = "TAGS";
 /// How often a write that lost a race (a count or the article changed
 /// under it, or its slug was taken) is tried again before giving up.
@@ -82,7 +83,7 @@ fn article_pk(slug: &Slug) -> String {
     format!("ARTICLE#{}", slug.as_str())
 }
 
-fn tag_pk(tag: &Tag) -> String {
+pub(super) fn tag_pk(tag: &Tag) -> String {
     format!("TAG#{}", tag.as_str())
 }
 
@@ -94,6 +95,43 @@ fn entry_sk(article: &Article) -> String {
 /// Sort key of the tags-by-count index: highest count first, then tag.
 fn count_key(tag: &Tag, count: u64) -> String {
     format!("{:020}#{}", u64::MAX - count, tag.as_str())
+}
+
+/// A tag's count item. A count of zero stays as an item (out of the ranking
+/// index, so `GET /tags` no longer lists it) to keep its revision: every write
+/// of a count is conditioned on the revision it read, so no write, including
+/// the reconcile job's repairs, can overwrite a count that changed since.
+pub(super) fn count_item(tag: &Tag, count: u64, rev: u64) -> Item {
+    let mut item = Item::from([
+        (PK.to_owned(), s(tag_pk(tag))),
+        (SK.to_owned(), s(COUNT)),
+        ("tag".to_owned(), s(tag.as_str())),
+        ("count".to_owned(), n(count)),
+        ("rev".to_owned(), n(rev)),
+    ]);
+    if count > 0 {
+        item.insert(GSI2.partition_key.to_owned(), s(TAGS));
+        item.insert(GSI2.sort_key.to_owned(), s(count_key(tag, count)));
+    }
+    item
+}
+
+/// The count and revision of a stored count item.
+pub(super) fn count_of(item: &Item) -> Result<(u64, Option<u64>), ApiError> {
+    let rev = item.get("rev").map(|_| number(item, "rev")).transpose()?;
+    Ok((number(item, "count")?, rev))
+}
+
+/// The tags whose counts the reconcile job checks on meeting `item`: an
+/// article's tags, or the tag of a count item.
+pub(super) fn tags_in(item: &Item) -> Vec<Tag> {
+    match item.get(SK) {
+        Some(AttributeValue::S(sk)) if sk == ARTICLE => from_item(item)
+            .map(|record| record.article.tags.iter().cloned().collect())
+            .unwrap_or_default(),
+        Some(AttributeValue::S(sk)) if sk == COUNT => parsed(item, "tag").into_iter().collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// An article as stored, with its version for optimistic concurrency.
@@ -171,6 +209,8 @@ enum Lost {
     Article,
     /// A count changed since it was read, or DynamoDB saw a conflicting transaction.
     Race,
+    /// The author has no profile, or it is being deleted.
+    Author,
 }
 
 impl Repository {
@@ -194,6 +234,11 @@ impl Repository {
                 None => return Ok(article),
                 Some(Lost::Article) => article.slug = base.with_suffix(&random_suffix()),
                 Some(Lost::Race) => back_off(attempt).await,
+                Some(Lost::Author) => {
+                    return Err(ApiError::Forbidden(
+                        "the author has no profile, or it is being deleted".into(),
+                    ));
+                }
             }
         }
         Err(busy())
@@ -290,7 +335,7 @@ impl Repository {
             }
         }
 
-        // Tag counts, each conditioned on the count it was read with.
+        // Tag counts, each conditioned on the revision it was read with.
         let old_tags: BTreeSet<&Tag> = old
             .map(|o| o.article.tags.iter().collect())
             .unwrap_or_default();
@@ -302,64 +347,42 @@ impl Repository {
             .collect();
         let counts = self.counts(changed.iter().map(|(tag, _)| *tag)).await?;
         for (tag, delta) in changed {
-            let current = counts.get(tag).copied().unwrap_or(0);
-            let was = Some(n(current));
-            let item = match current.checked_add_signed(delta) {
-                Some(0) => delete(table, tag_pk(tag), COUNT, "#count = :v", was)?,
-                Some(count) => {
-                    let item = Item::from([
-                        (PK.to_owned(), s(tag_pk(tag))),
-                        (SK.to_owned(), s(COUNT)),
-                        (GSI2.partition_key.to_owned(), s(TAGS)),
-                        (GSI2.sort_key.to_owned(), s(count_key(tag, count))),
-                        ("tag".to_owned(), s(tag.as_str())),
-                        ("count".to_owned(), n(count)),
-                    ]);
-                    if current == 0 {
-                        put(table, item, "attribute_not_exists(PK)", None)?
-                    } else {
-                        put(table, item, "#count = :v", was)?
-                    }
-                }
-                // A count below zero means the count already lost this article: a race.
-                None => return Ok(Some(Lost::Race)),
+            let (current, rev) = counts.get(tag).copied().unwrap_or((0, None));
+            // A count below zero means the count already lost this article: a race.
+            let Some(count) = current.checked_add_signed(delta) else {
+                return Ok(Some(Lost::Race));
             };
-            items.push(item);
+            let (condition, value) = if_rev(rev);
+            let item = count_item(tag, count, rev.unwrap_or(0) + 1);
+            items.push(put(table, item, condition, value)?);
         }
 
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                self.meter
-                    .record("TransactWriteItems", out.consumed_capacity());
-                Ok(None)
-            }
-            Err(err) => match failed_conditions(&err) {
-                Some(failed) if failed.first() == Some(&true) => Ok(Some(Lost::Article)),
-                Some(_) => Ok(Some(Lost::Race)),
-                None => Err(err.into()),
-            },
+        let author_check = items.len();
+        if old.is_none()
+            && let Some(article) = new
+        {
+            items.push(live_profile(table, &article.author)?);
         }
+        Ok(match self.try_transact(items).await? {
+            Ok(()) => None,
+            Err(failed) if failed.first() == Some(&true) => Some(Lost::Article),
+            Err(failed) if failed.get(author_check) == Some(&true) => Some(Lost::Author),
+            Err(_) => Some(Lost::Race),
+        })
     }
 
     /// The current counts of `tags` (absent tags have none), read consistently.
     async fn counts<'a>(
         &self,
         tags: impl Iterator<Item = &'a Tag>,
-    ) -> Result<HashMap<Tag, u64>, ApiError> {
+    ) -> Result<HashMap<Tag, (u64, Option<u64>)>, ApiError> {
         let keys: Vec<Item> = tags
             .map(|tag| Item::from([(PK.to_owned(), s(tag_pk(tag))), (SK.to_owned(), s(COUNT))]))
             .collect();
         let found = self.batch_get(keys, true).await?;
         found
             .iter()
-            .map(|item| tag_count_from_item(item).map(|tc| (tc.tag, tc.count)))
+            .map(|item| Ok((parsed(item, "tag")?, count_of(item)?)))
             .collect()
     }
 
@@ -382,6 +405,7 @@ impl Repository {
         item.as_ref()
             .map(tag_count_from_item)
             .transpose()?
+            .filter(|found| found.count > 0)
             .ok_or_else(|| ApiError::NotFound(format!("no article is tagged {}", tag.as_str())))
     }
 
@@ -390,5 +414,48 @@ impl Repository {
     pub async fn top_tags(&self, page: &PageRequest) -> Result<Page<TagCount>, ApiError> {
         let found = self.query_page(GSI2, TAGS, true, page).await?;
         found.try_map(|item| tag_count_from_item(&item))
+    }
+
+    /// Recounts the articles tagged `tag` (its list's entries, written in the
+    /// same transaction as each article) and rewrites the count item if it
+    /// differs, conditioned on the revision read before counting: a write
+    /// that lands meanwhile makes it count again. `Ok(true)` when it repaired.
+    pub(super) async fn recount_tag(&self, tag: &Tag) -> Result<bool, ApiError> {
+        let list = ArticleFilter {
+            tag: Some(tag.clone()),
+            author: None,
+        }
+        .list();
+        for attempt in 0..WRITE_ATTEMPTS {
+            let stored = self.get(tag_pk(tag), COUNT).await?;
+            let (count, rev) = stored
+                .as_ref()
+                .map(count_of)
+                .transpose()?
+                .unwrap_or((0, None));
+            let actual = self.count_partition(&list).await?;
+            let expected = count_item(tag, actual, rev.unwrap_or(0) + 1);
+            let ranked_right = [GSI2.partition_key, GSI2.sort_key]
+                .iter()
+                .all(|key| stored.as_ref().and_then(|item| item.get(*key)) == expected.get(*key));
+            if actual == count && ranked_right {
+                return Ok(false);
+            }
+            let (condition, value) = if_rev(rev);
+            if self
+                .transact(vec![put(self.table.as_ref(), expected, condition, value)?])
+                .await?
+            {
+                tracing::warn!(
+                    tag = tag.as_str(),
+                    stored = count,
+                    actual,
+                    "repaired a tag count"
+                );
+                return Ok(true);
+            }
+            back_off(attempt).await;
+        }
+        Err(busy())
     }
 }

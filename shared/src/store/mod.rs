@@ -2,17 +2,19 @@
 //! Its methods speak the domain; the key design is in `docs/data-model.md`.
 //!
 //! Every request path here is a GetItem, a Query or a transaction, never a
-//! Scan. Every call asks DynamoDB for its consumed capacity and adds it to
+//! Scan; only the nightly reconcile job (`reconcile.rs`) scans. Every call asks DynamoDB for its consumed capacity and adds it to
 //! the repository's [`Meter`], so cost can be measured and logged.
 
 mod articles;
 mod item;
+mod reconcile;
 mod reviews;
 pub mod schema;
 
 pub use articles::{ArticleFilter, ArticleRecord};
+pub use reconcile::{Checkpoint, Phase, Repairs, Run, ScanKey, Stretch};
 pub use reviews::{PendingPhoto, ReviewFilter, ReviewRecord};
-pub use users::UserRecord;
+pub use users::{Purge, UserRecord};
 mod users;
 mod write;
 
@@ -21,7 +23,9 @@ use crate::cursor::Position;
 use crate::error::ApiError;
 use crate::request::PageRequest;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConsumedCapacity, ReturnConsumedCapacity, TransactWriteItem,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
@@ -149,6 +153,39 @@ impl Repository {
             .await?;
         self.meter.record("GetItem", out.consumed_capacity());
         Ok(out.item)
+    }
+
+    /// Runs `items` as one transaction: `Ok(Ok(()))` when it went through,
+    /// `Ok(Err(failed))` when it was cancelled, `failed[i]` telling whether
+    /// the condition of item `i` failed.
+    async fn try_transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Result<(), Vec<bool>>, ApiError> {
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                self.meter
+                    .record("TransactWriteItems", out.consumed_capacity());
+                Ok(Ok(()))
+            }
+            Err(err) => match failed_conditions(&err) {
+                Some(failed) => Ok(Err(failed)),
+                None => Err(err.into()),
+            },
+        }
+    }
+
+    /// Runs `items` as one transaction. `Ok(false)` when it was cancelled
+    /// (the caller re-reads and tries again), `Ok(true)` when it went through.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool, ApiError> {
+        Ok(self.try_transact(items).await?.is_ok())
     }
 
     /// One page of the items under `partition` of `index`, in sort-key order

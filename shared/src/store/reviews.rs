@@ -10,18 +10,19 @@
 
 use super::item::{n, number, parsed, s, string, timestamp};
 use super::schema::{GSI1, PK, SK};
+use super::users::{caller_not_deleting, live_profile};
 use super::write::{back_off, busy, delete, entry, put};
-use super::{Item, Page, Repository, failed_conditions};
+use super::{Item, Page, Repository};
 use crate::domain::{
     MAX_PHOTOS, Review, ReviewId, Stars, Subject, SubjectSummary, Summary, Timestamp, UserId,
 };
 use crate::error::ApiError;
 use crate::request::PageRequest;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use std::collections::HashMap;
 
-const REVIEW: &str = "REVIEW";
-const SUMMARY: &str = "SUMMARY";
+pub(super) const REVIEW: &str = "REVIEW";
+pub(super) const SUMMARY: &str = "SUMMARY";
 const WRITE_ATTEMPTS: u32 = 60;
 /// How long after its upload URL expires a pending photo may still arrive.
 const PHOTO_GRACE: std::time::Duration = std::time::Duration::from_secs(5 * 60);
@@ -47,12 +48,19 @@ fn review_pk(id: &ReviewId) -> String {
     format!("REVIEW#{}", id.as_str())
 }
 
-fn subject_pk(subject: &Subject) -> String {
+pub(super) fn subject_pk(subject: &Subject) -> String {
     format!("SUBJECT#{}", subject.as_str())
 }
 
+/// Ratings sort under their subject's partition by this prefix, then the rater.
+pub(super) const RATING_PREFIX: &str = "RATING#";
+
 fn rating_sk(sub: &str) -> String {
-    format!("RATING#{sub}")
+    format!("{RATING_PREFIX}{sub}")
+}
+
+fn rater_partition(sub: &str) -> String {
+    format!("RATER#{sub}")
 }
 
 fn entry_sk(review: &Review) -> String {
@@ -69,6 +77,14 @@ fn lists_of(review: &Review) -> [String; 2] {
 /// The histogram attribute for a number of stars.
 fn bucket(stars: Stars) -> String {
     format!("s{}", stars.get())
+}
+
+/// The subject whose summary the reconcile job checks on meeting `item`: that
+/// of a review, a rating or a summary.
+pub(super) fn subject_in(item: &Item) -> Option<Subject> {
+    let sk = string(item, SK).ok()?;
+    let counted = sk == REVIEW || sk == SUMMARY || sk.starts_with(RATING_PREFIX);
+    counted.then(|| parsed(item, "subject").ok()).flatten()
 }
 
 /// A photo whose upload URL was handed out but whose object has not arrived.
@@ -162,7 +178,7 @@ fn from_item(item: &Item) -> Result<ReviewRecord, ApiError> {
     })
 }
 
-fn summary_from_item(item: &Item) -> Result<Summary, ApiError> {
+pub(super) fn summary_from_item(item: &Item) -> Result<Summary, ApiError> {
     let count = |name: &str| match item.get(name) {
         None => Ok(0),
         Some(_) => number(item, name),
@@ -179,7 +195,23 @@ fn summary_from_item(item: &Item) -> Result<Summary, ApiError> {
     })
 }
 
-/// Adds `deltas` to the subject's summary item, creating it if need be.
+/// A subject's summary item as the reconcile job rewrites it, at revision `rev`.
+pub(super) fn summary_item(subject: &Subject, summary: &Summary, rev: u64) -> Item {
+    let mut item = Item::from([
+        (PK.to_owned(), s(subject_pk(subject))),
+        (SK.to_owned(), s(SUMMARY)),
+        ("subject".to_owned(), s(subject.as_str())),
+        ("reviewCount".to_owned(), n(summary.review_count)),
+        ("rev".to_owned(), n(rev)),
+    ]);
+    for (stars, count) in (1..).zip(summary.histogram) {
+        item.insert(format!("s{stars}"), n(count));
+    }
+    item
+}
+
+/// Adds `deltas` to the subject's summary item, creating it if need be, and
+/// moves its revision on (the reconcile job's repairs are conditioned on it).
 fn summary_update(
     table: &str,
     subject: &Subject,
@@ -187,7 +219,8 @@ fn summary_update(
 ) -> Result<TransactWriteItem, ApiError> {
     let mut names = HashMap::from([("#subject".to_owned(), "subject".to_owned())]);
     let mut values = HashMap::from([(":subject".to_owned(), s(subject.as_str()))]);
-    let mut adds = Vec::new();
+    let mut adds = vec!["rev :one".to_owned()];
+    values.insert(":one".to_owned(), n(1));
     for (i, (attribute, delta)) in deltas.iter().enumerate() {
         names.insert(format!("#a{i}"), attribute.clone());
         values.insert(format!(":d{i}"), AttributeValue::N(delta.to_string()));
@@ -206,27 +239,6 @@ fn summary_update(
 }
 
 impl Repository {
-    /// Runs `items` as one transaction. `Ok(false)` when a condition failed
-    /// (the caller re-reads and tries again), `Ok(true)` when it went through.
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool, ApiError> {
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                self.meter
-                    .record("TransactWriteItems", out.consumed_capacity());
-                Ok(true)
-            }
-            Err(err) if failed_conditions(&err).is_some() => Ok(false),
-            Err(err) => Err(err.into()),
-        }
-    }
-
     /// The review with this id, or 404.
     #[tracing::instrument(skip_all, fields(id = id.as_str()))]
     pub async fn review(&self, id: &ReviewId) -> Result<ReviewRecord, ApiError> {
@@ -262,10 +274,13 @@ impl Repository {
             &review.subject,
             &[("reviewCount".to_owned(), 1)],
         )?);
-        if self.transact(items).await? {
-            Ok(record.review)
-        } else {
-            Err(ApiError::Conflict("a review with this id exists".into()))
+        items.push(live_profile(table, &review.author)?);
+        match self.try_transact(items).await? {
+            Ok(()) => Ok(record.review),
+            Err(failed) if failed.last() == Some(&true) => Err(ApiError::Forbidden(
+                "the author has no profile, or it is being deleted".into(),
+            )),
+            Err(_) => Err(ApiError::Conflict("a review with this id exists".into())),
         }
     }
 
@@ -449,7 +464,7 @@ impl Repository {
             let rating = Item::from([
                 (PK.to_owned(), s(subject_pk(subject))),
                 (SK.to_owned(), s(rating_sk(sub))),
-                (GSI1.partition_key.to_owned(), s(format!("RATER#{sub}"))),
+                (GSI1.partition_key.to_owned(), s(rater_partition(sub))),
                 (GSI1.sort_key.to_owned(), s(subject.as_str())),
                 ("subject".to_owned(), s(subject.as_str())),
                 ("rater".to_owned(), s(sub)),
@@ -463,9 +478,19 @@ impl Repository {
                     put(table, rating, "stars = :v", Some(n(u64::from(old.get()))))?
                 }
             };
-            let items = vec![put_rating, summary_update(table, subject, &deltas)?];
-            if self.transact(items).await? {
-                return Ok(());
+            let items = vec![
+                put_rating,
+                summary_update(table, subject, &deltas)?,
+                caller_not_deleting(table, sub)?,
+            ];
+            match self.try_transact(items).await? {
+                Ok(()) => return Ok(()),
+                Err(failed) if failed.last() == Some(&true) => {
+                    return Err(ApiError::Conflict(
+                        "the caller's profile is being deleted; rate again once it is gone".into(),
+                    ));
+                }
+                Err(_) => {}
             }
             back_off(attempt).await;
         }
@@ -494,6 +519,65 @@ impl Repository {
             ];
             if self.transact(items).await? {
                 return Ok(());
+            }
+            back_off(attempt).await;
+        }
+        Err(busy())
+    }
+
+    /// The subjects `sub` has rated, a page at a time (through the raters
+    /// index, so a rating written a moment ago may not be listed yet).
+    #[tracing::instrument(skip_all)]
+    pub async fn rated_by(&self, sub: &str, page: &PageRequest) -> Result<Page<Subject>, ApiError> {
+        let found = self
+            .query_page(GSI1, &rater_partition(sub), true, page)
+            .await?;
+        found.try_map(|item| parsed(&item, "subject"))
+    }
+
+    /// Recounts `subject`'s summary from its ratings and its reviews (its
+    /// list's entries, written in the same transaction as each review), and
+    /// rewrites it if it differs, conditioned on the revision read before
+    /// counting. `Ok(true)` when it repaired.
+    pub(super) async fn recount_subject(&self, subject: &Subject) -> Result<bool, ApiError> {
+        let reviews = ReviewFilter::Subject(subject.clone()).list();
+        for attempt in 0..WRITE_ATTEMPTS {
+            let stored = self.get(subject_pk(subject), SUMMARY).await?;
+            let summary = stored.as_ref().map(summary_from_item).transpose()?;
+            let rev = stored
+                .as_ref()
+                .and_then(|item| item.get("rev").map(|_| number(item, "rev")))
+                .transpose()?;
+            let mut actual = Summary {
+                histogram: [0; 5],
+                review_count: self.count_partition(&reviews).await?,
+            };
+            let ratings = self
+                .partition_items(&subject_pk(subject), RATING_PREFIX, "stars")
+                .await?;
+            for rating in &ratings {
+                let stars = usize::try_from(number(rating, "stars")?).unwrap_or(0);
+                match actual.histogram.get_mut(stars.wrapping_sub(1)) {
+                    Some(count) => *count += 1,
+                    None => return Err(ApiError::internal("stored rating has bad `stars`")),
+                }
+            }
+            if summary.clone().unwrap_or_default() == actual {
+                return Ok(false);
+            }
+            let (condition, value) = super::write::if_rev(rev);
+            let item = summary_item(subject, &actual, rev.unwrap_or(0) + 1);
+            if self
+                .transact(vec![put(self.table.as_ref(), item, condition, value)?])
+                .await?
+            {
+                tracing::warn!(
+                    subject = subject.as_str(),
+                    ?summary,
+                    ?actual,
+                    "repaired a summary"
+                );
+                return Ok(true);
             }
             back_off(attempt).await;
         }

@@ -6,22 +6,34 @@
 //! (case-insensitively) and one profile per caller. The profile item also
 //! carries the leaderboard's sparse-index key, so a score change moves the
 //! user on the leaderboard in the same write.
+//!
+//! Deleting a user replaces the profile with a tombstone (no index keys, so it
+//! leaves every list and the leaderboard at once) and marks the owner claim as
+//! deleting. Both stay until the purge (`crate::jobs::purge_user`) has removed
+//! everything the user owned: the id and the caller stay reserved meanwhile,
+//! and writes that would add to the user's things are refused. See
+//! `docs/deletion.md`.
 
 use super::item::{n, number, optional_parsed, parsed, s, string, timestamp};
 use super::schema::{GSI1, GSI2, PK, SK};
+use super::write::{check, delete, put};
 use super::{Item, Page, Repository, failed_conditions};
-use crate::domain::{RankedUser, User, UserId};
+use crate::domain::{RankedUser, Timestamp, User, UserId};
 use crate::error::ApiError;
 use crate::request::PageRequest;
-use aws_sdk_dynamodb::types::{Delete, Put, ReturnConsumedCapacity, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, ReturnConsumedCapacity, TransactWriteItem};
 
 const PROFILE: &str = "PROFILE";
 const USERS: &str = "USERS";
 const LEADERBOARD: &str = "LEADERBOARD";
+/// The index partition of the deletions still being purged, oldest first.
+const PURGES: &str = "PURGES";
+/// Marks a deleted profile (a tombstone) and its owner claim.
+const DELETED_AT: &str = "deletedAt";
 /// How often a write that lost a race with another write is tried again.
 const WRITE_ATTEMPTS: usize = 5;
 
-fn user_pk(id: &UserId) -> String {
+pub(super) fn user_pk(id: &UserId) -> String {
     format!("USER#{}", id.key())
 }
 
@@ -33,6 +45,66 @@ fn claim_pk(sub: &str) -> String {
 /// (the total is stored inverted, zero-padded), then id ascending.
 fn leaderboard_key(user: &User) -> String {
     format!("{:020}#{}", u64::MAX - user.total_score(), user.id.key())
+}
+
+/// Holds a transaction to `id` having a live profile (not deleted, not being deleted).
+pub(super) fn live_profile(table: &str, id: &UserId) -> Result<TransactWriteItem, ApiError> {
+    check(
+        table,
+        user_pk(id),
+        PROFILE,
+        "attribute_exists(PK) AND attribute_not_exists(deletedAt)",
+    )
+}
+
+/// Holds a transaction to the caller `sub` not having a profile being deleted.
+pub(super) fn caller_not_deleting(table: &str, sub: &str) -> Result<TransactWriteItem, ApiError> {
+    check(
+        table,
+        claim_pk(sub),
+        PROFILE,
+        "attribute_not_exists(deletedAt)",
+    )
+}
+
+/// A deleted user whose things are still being removed: the tombstone's content.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Purge {
+    pub id: UserId,
+    /// The `sub` of the caller who owned the profile (its ratings are keyed by it).
+    pub owner: String,
+    pub deleted_at: Timestamp,
+}
+
+fn tombstone(purge: &Purge) -> Item {
+    Item::from([
+        (PK.to_owned(), s(user_pk(&purge.id))),
+        (SK.to_owned(), s(PROFILE)),
+        (GSI1.partition_key.to_owned(), s(PURGES)),
+        (
+            GSI1.sort_key.to_owned(),
+            s(format!("{}#{}", purge.deleted_at.as_str(), purge.id.key())),
+        ),
+        ("id".to_owned(), s(purge.id.as_str())),
+        ("owner".to_owned(), s(&purge.owner)),
+        (DELETED_AT.to_owned(), s(purge.deleted_at.as_str())),
+        ("rounds".to_owned(), n(0)),
+    ])
+}
+
+fn purge_from_item(item: &Item) -> Result<Purge, ApiError> {
+    Ok(Purge {
+        id: parsed(item, "id")?,
+        owner: string(item, "owner")?,
+        deleted_at: timestamp(item, DELETED_AT)?,
+    })
+}
+
+/// Whether `item` is a profile (not a claim, not a tombstone).
+pub(super) fn is_live_profile(item: &Item) -> bool {
+    matches!(item.get(SK), Some(aws_sdk_dynamodb::types::AttributeValue::S(sk)) if sk == PROFILE)
+        && string(item, PK).is_ok_and(|pk| pk.starts_with("USER#"))
+        && !item.contains_key(DELETED_AT)
 }
 
 /// A profile as stored: the user, who owns it, and its version for
@@ -157,21 +229,24 @@ impl Repository {
         }
     }
 
-    /// The user with this id (any case), or 404.
+    /// The user with this id (any case), or 404 (also while it is being deleted).
     #[tracing::instrument(skip_all, fields(id = id.as_str()))]
     pub async fn user(&self, id: &UserId) -> Result<UserRecord, ApiError> {
         let item = self.get(user_pk(id), PROFILE).await?;
-        item.as_ref()
+        item.filter(|item| !item.contains_key(DELETED_AT))
+            .as_ref()
             .map(from_item)
             .transpose()?
             .ok_or_else(|| not_found(id))
     }
 
-    /// The id of the profile that `sub` owns, if it has one.
+    /// The id of the profile that `sub` owns, if it has one that is not being deleted.
     #[tracing::instrument(skip_all)]
     pub async fn profile_of(&self, sub: &str) -> Result<Option<UserId>, ApiError> {
         let item = self.get(claim_pk(sub), PROFILE).await?;
-        item.map(|item| parsed(&item, "userId")).transpose()
+        item.filter(|item| !item.contains_key(DELETED_AT))
+            .map(|item| parsed(&item, "userId"))
+            .transpose()
     }
 
     /// The profile id of `sub`, about to write something only callers with a
@@ -226,49 +301,113 @@ impl Repository {
         ))
     }
 
-    /// Deletes the user `id` and its owner claim in one transaction, after
-    /// `allow` has seen the stored record. 404 if there is no such user.
+    /// Deletes the user `id`, after `allow` has seen the stored record: in one
+    /// transaction the profile becomes a tombstone and the owner claim is
+    /// marked deleting. Returns the purge that must now remove the user's
+    /// things. 404 if there is no such user (or it is already being deleted).
     #[tracing::instrument(skip_all, fields(id = id.as_str()))]
     pub async fn delete_user(
         &self,
         id: &UserId,
         allow: impl Fn(&UserRecord) -> Result<(), ApiError>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Purge, ApiError> {
+        let table = self.table.as_ref();
         let record = self.user(id).await?;
         allow(&record)?;
-        let profile = Delete::builder()
-            .table_name(self.table.as_ref())
-            .key(PK, s(user_pk(id)))
-            .key(SK, s(PROFILE))
-            .condition_expression("version = :read")
-            .expression_attribute_values(":read", n(record.version))
-            .build()
-            .map_err(ApiError::internal)?;
-        let claim = Delete::builder()
-            .table_name(self.table.as_ref())
-            .key(PK, s(claim_pk(&record.owner)))
-            .key(SK, s(PROFILE))
-            .build()
-            .map_err(ApiError::internal)?;
+        let purge = Purge {
+            id: record.user.id.clone(),
+            owner: record.owner.clone(),
+            deleted_at: Timestamp::now(),
+        };
+        let claim = Item::from([
+            (PK.to_owned(), s(claim_pk(&record.owner))),
+            (SK.to_owned(), s(PROFILE)),
+            ("userId".to_owned(), s(id.as_str())),
+            (DELETED_AT.to_owned(), s(purge.deleted_at.as_str())),
+        ]);
+        let items = vec![
+            put(
+                table,
+                tombstone(&purge),
+                "version = :v",
+                Some(n(record.version)),
+            )?,
+            put(table, claim, "attribute_exists(PK)", None)?,
+        ];
+        match self.try_transact(items).await? {
+            Ok(()) => Ok(purge),
+            Err(_) => Err(ApiError::Conflict(
+                "the user changed while it was being deleted; try again".into(),
+            )),
+        }
+    }
+
+    /// The deletion of the user stored under `pk` still being purged, if any.
+    pub async fn purge_at(&self, pk: &str) -> Result<Option<Purge>, ApiError> {
+        let item = self.get(pk.to_owned(), PROFILE).await?;
+        item.filter(|item| item.contains_key(DELETED_AT))
+            .as_ref()
+            .map(purge_from_item)
+            .transpose()
+    }
+
+    /// Up to `limit` deletions still being purged, oldest first.
+    #[tracing::instrument(skip_all)]
+    pub async fn pending_purges(&self, limit: u32) -> Result<Vec<Purge>, ApiError> {
+        let page = PageRequest {
+            scope: PURGES.to_owned(),
+            limit,
+            start: None,
+        };
+        let found = self.query_page(GSI1, PURGES, true, &page).await?;
+        found.items.iter().map(purge_from_item).collect()
+    }
+
+    /// Marks one more round of `purge` on its tombstone. In AWS, the table's
+    /// stream carries the change to the purge function, which goes on.
+    #[tracing::instrument(skip_all, fields(id = purge.id.as_str()))]
+    pub async fn continue_purge(&self, purge: &Purge) -> Result<(), ApiError> {
         let result = self
             .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(profile).build())
-            .transact_items(TransactWriteItem::builder().delete(claim).build())
+            .update_item()
+            .table_name(self.table.as_ref())
+            .key(PK, s(user_pk(&purge.id)))
+            .key(SK, s(PROFILE))
+            .update_expression("ADD rounds :one")
+            .condition_expression("attribute_exists(deletedAt)")
+            .expression_attribute_values(":one", n(1))
             .return_consumed_capacity(ReturnConsumedCapacity::Total)
             .send()
             .await;
         match result {
             Ok(out) => {
-                self.meter
-                    .record("TransactWriteItems", out.consumed_capacity());
+                self.meter.record("UpdateItem", out.consumed_capacity());
                 Ok(())
             }
-            Err(err) if failed_conditions(&err).is_some_and(|f| f.first() == Some(&true)) => Err(
-                ApiError::Conflict("the user changed while it was being deleted; try again".into()),
-            ),
+            // Finished by another run meanwhile: nothing to continue.
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// Ends `purge` once the user owns nothing more: the tombstone and the
+    /// claim go, and the id and the caller are free again. Harmless if
+    /// another run ended it first.
+    #[tracing::instrument(skip_all, fields(id = purge.id.as_str()))]
+    pub async fn finish_purge(&self, purge: &Purge) -> Result<(), ApiError> {
+        let table = self.table.as_ref();
+        let condition = "attribute_exists(deletedAt)";
+        let items = vec![
+            delete(table, user_pk(&purge.id), PROFILE, condition, None)?,
+            delete(table, claim_pk(&purge.owner), PROFILE, condition, None)?,
+        ];
+        self.transact(items).await.map(|_| ())
     }
 
     /// Users, oldest profile first: one Query on the creation-order index.
@@ -291,6 +430,40 @@ impl Repository {
                 user: from_item(&item)?.user,
             })
         })
+    }
+
+    /// Checks a profile's derived attributes (its total, its place in the
+    /// users list and on the leaderboard) against its scores, and rewrites
+    /// them if they differ, conditioned on the version read. `Ok(true)` when it repaired.
+    pub(super) async fn repair_profile(&self, stored: &Item) -> Result<bool, ApiError> {
+        let mut record = from_item(stored)?;
+        let derived = [
+            GSI1.partition_key,
+            GSI1.sort_key,
+            GSI2.partition_key,
+            GSI2.sort_key,
+            "totalScore",
+        ];
+        if derived
+            .iter()
+            .all(|key| stored.get(*key) == to_item(&record).get(*key))
+        {
+            return Ok(false);
+        }
+        let read_version = record.version;
+        record.version += 1;
+        let item = put(
+            self.table.as_ref(),
+            to_item(&record),
+            "version = :v",
+            Some(n(read_version)),
+        )?;
+        // A lost race means a write rewrote the profile, derived keys included.
+        let repaired = self.transact(vec![item]).await?;
+        if repaired {
+            tracing::warn!(id = record.user.id.as_str(), "repaired a leaderboard entry");
+        }
+        Ok(repaired)
     }
 }
 

@@ -11,7 +11,8 @@ use super::{Item, Page, Repository};
 use crate::error::ApiError;
 use crate::request::PageRequest;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, ReturnConsumedCapacity, TransactWriteItem,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnConsumedCapacity,
+    TransactWriteItem,
 };
 use std::collections::HashMap;
 use std::time::Duration;
@@ -145,6 +146,15 @@ fn names(condition: &str) -> Option<HashMap<String, String>> {
         .then(|| HashMap::from([("#count".to_owned(), "count".to_owned())]))
 }
 
+/// The condition that an item's revision is still `rev`, as read (`None`:
+/// the item, or its revision, did not exist).
+pub(super) fn if_rev(rev: Option<u64>) -> (&'static str, Option<AttributeValue>) {
+    match rev {
+        Some(rev) => ("rev = :v", Some(AttributeValue::N(rev.to_string()))),
+        None => ("attribute_not_exists(rev)", None),
+    }
+}
+
 pub(super) fn put(
     table: &str,
     item: Item,
@@ -179,4 +189,22 @@ pub(super) fn delete(
         .build()
         .map_err(ApiError::internal)?;
     Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
+/// A transaction item that writes nothing but holds the transaction to
+/// `condition` on the item `pk`/`sk`.
+pub(super) fn check(
+    table: &str,
+    pk: String,
+    sk: &str,
+    condition: &str,
+) -> Result<TransactWriteItem, ApiError> {
+    let check = ConditionCheck::builder()
+        .table_name(table)
+        .key(PK, s(pk))
+        .key(SK, s(sk))
+        .condition_expression(condition)
+        .build()
+        .map_err(ApiError::internal)?;
+    Ok(TransactWriteItem::builder().condition_check(check).build())
 }

@@ -1,0 +1,282 @@
+//! The reconcile job's reads and repairs (`crate::jobs::reconcile` runs it).
+//!
+//! It walks the whole table with Scan, a stretch at a time: the one place
+//! that scans, a nightly batch job, never a request. Every aggregate it meets
+//! (a tag count, a subject's summary, a profile's leaderboard entry), or whose
+//! source it meets (an article, a review, a rating), is recounted from the
+//! items it summarizes and rewritten if it drifted. Where the walk stands is
+//! kept in a checkpoint item, so a run spans as many invocations as it needs.
+
+use super::articles::tags_in;
+use super::item::{n, number, s, string};
+use super::reviews::subject_in;
+use super::schema::{PK, SK};
+use super::users::is_live_profile;
+use super::write::{if_rev, put};
+use super::{Item, Repository};
+use crate::error::ApiError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, Select};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+const JOB: &str = "JOB#RECONCILE";
+const CHECKPOINT: &str = "CHECKPOINT";
+
+/// A key of the table (`PK`, `SK`): where a scan resumes.
+pub type ScanKey = BTreeMap<String, String>;
+
+/// What a run repaired, by kind of aggregate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Repairs {
+    pub tag_counts: u64,
+    pub summaries: u64,
+    pub leaderboard: u64,
+}
+
+impl Repairs {
+    pub fn total(&self) -> u64 {
+        self.tag_counts + self.summaries + self.leaderboard
+    }
+
+    fn add(&mut self, other: Self) {
+        self.tag_counts += other.tag_counts;
+        self.summaries += other.summaries;
+        self.leaderboard += other.leaderboard;
+    }
+}
+
+/// One stretch of the walk.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stretch {
+    /// Items read.
+    pub scanned: u64,
+    /// Aggregates recounted.
+    pub checked: u64,
+    pub repairs: Repairs,
+    /// Where the next stretch starts; `None` at the end of the table.
+    pub next: Option<ScanKey>,
+}
+
+/// A run of the job: where it stands and what it found so far.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Run {
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// Where the walk resumes.
+    pub next: Option<ScanKey>,
+    pub scanned: u64,
+    pub checked: u64,
+    pub repairs: Repairs,
+    /// How many invocations the run has taken so far.
+    pub slices: u32,
+    /// Deletions found stalled, and set going again.
+    pub purges_resumed: u64,
+}
+
+impl Run {
+    pub fn add(&mut self, stretch: Stretch) {
+        self.scanned += stretch.scanned;
+        self.checked += stretch.checked;
+        self.repairs.add(stretch.repairs);
+        self.next = stretch.next;
+    }
+}
+
+/// Where a run stands between invocations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// An invocation is walking the table (or stopped without handing off).
+    Running,
+    /// An invocation ran out of time; the next one goes on (in AWS, the
+    /// table's stream carries this change to the reconcile function).
+    Handoff,
+    /// The run is finished.
+    Done,
+}
+
+/// The checkpoint item: the current (or last) run and its phase.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub phase: Phase,
+    pub run: Run,
+    /// The stored revision; every save is conditioned on it, so of two
+    /// invocations running at once, one stops.
+    rev: Option<u64>,
+}
+
+impl Checkpoint {
+    /// A new run, replacing `previous` (if any) in the table.
+    pub fn fresh(previous: Option<&Checkpoint>, started_at: String) -> Self {
+        Self {
+            phase: Phase::Running,
+            run: Run {
+                started_at,
+                ..Run::default()
+            },
+            rev: previous.and_then(|checkpoint| checkpoint.rev),
+        }
+    }
+}
+
+impl Repository {
+    /// The reconcile job's checkpoint, if a run ever started.
+    pub async fn reconcile_checkpoint(&self) -> Result<Option<Checkpoint>, ApiError> {
+        let Some(item) = self.get(JOB.to_owned(), CHECKPOINT).await? else {
+            return Ok(None);
+        };
+        let phase = serde_json::Value::String(string(&item, "phase")?);
+        Ok(Some(Checkpoint {
+            phase: serde_json::from_value(phase).map_err(ApiError::internal)?,
+            run: serde_json::from_str(&string(&item, "run")?).map_err(ApiError::internal)?,
+            rev: Some(number(&item, "rev")?),
+        }))
+    }
+
+    /// Saves `checkpoint` in `phase`. `Ok(false)` when another invocation
+    /// saved it since it was read: this one must stop.
+    pub async fn save_checkpoint(
+        &self,
+        checkpoint: &mut Checkpoint,
+        phase: Phase,
+    ) -> Result<bool, ApiError> {
+        let phase_name = serde_json::to_value(phase).map_err(ApiError::internal)?;
+        let run = serde_json::to_string(&checkpoint.run).map_err(ApiError::internal)?;
+        let rev = checkpoint.rev.unwrap_or(0) + 1;
+        let item = Item::from([
+            (PK.to_owned(), s(JOB)),
+            (SK.to_owned(), s(CHECKPOINT)),
+            (
+                "phase".to_owned(),
+                s(phase_name.as_str().unwrap_or("running")),
+            ),
+            ("run".to_owned(), s(run)),
+            ("rev".to_owned(), n(rev)),
+        ]);
+        let (condition, value) = if_rev(checkpoint.rev);
+        let saved = self
+            .transact(vec![put(self.table.as_ref(), item, condition, value)?])
+            .await?;
+        if saved {
+            checkpoint.rev = Some(rev);
+            checkpoint.phase = phase;
+        }
+        Ok(saved)
+    }
+
+    /// Walks up to `limit` items from `start`, and recounts every aggregate
+    /// met on the way (each once per stretch).
+    pub async fn reconcile_stretch(
+        &self,
+        start: Option<ScanKey>,
+        limit: u32,
+    ) -> Result<Stretch, ApiError> {
+        let start = start.map(|key| {
+            key.into_iter()
+                .map(|(name, value)| (name, AttributeValue::S(value)))
+                .collect::<Item>()
+        });
+        let out = self
+            .client
+            .scan()
+            .table_name(self.table.as_ref())
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start)
+            .consistent_read(true)
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await?;
+        self.meter.record("Scan", out.consumed_capacity());
+        let items = out.items.unwrap_or_default();
+        let mut tags = BTreeSet::new();
+        let mut subjects = BTreeSet::new();
+        let mut stretch = Stretch {
+            scanned: items.len() as u64,
+            next: out.last_evaluated_key.map(|key| {
+                key.into_iter()
+                    .filter_map(|(name, value)| Some((name, value.as_s().ok()?.clone())))
+                    .collect()
+            }),
+            ..Stretch::default()
+        };
+        for item in &items {
+            tags.extend(tags_in(item));
+            subjects.extend(subject_in(item));
+            if is_live_profile(item) {
+                stretch.checked += 1;
+                stretch.repairs.leaderboard += u64::from(self.repair_profile(item).await?);
+            }
+        }
+        for tag in &tags {
+            stretch.checked += 1;
+            stretch.repairs.tag_counts += u64::from(self.recount_tag(tag).await?);
+        }
+        for subject in &subjects {
+            stretch.checked += 1;
+            stretch.repairs.summaries += u64::from(self.recount_subject(subject).await?);
+        }
+        Ok(stretch)
+    }
+
+    /// How many items the partition `pk` holds, read consistently.
+    pub(super) async fn count_partition(&self, pk: &str) -> Result<u64, ApiError> {
+        let mut count = 0;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(self.table.as_ref())
+                .key_condition_expression("PK = :pk")
+                .expression_attribute_values(":pk", s(pk))
+                .select(Select::Count)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await?;
+            self.meter.record("Query", out.consumed_capacity());
+            count += u64::try_from(out.count).unwrap_or(0);
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(count);
+            }
+        }
+    }
+
+    /// The `attribute` of every item of the partition `pk` whose sort key
+    /// starts with `prefix`, read consistently.
+    pub(super) async fn partition_items(
+        &self,
+        pk: &str,
+        prefix: &str,
+        attribute: &str,
+    ) -> Result<Vec<Item>, ApiError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(self.table.as_ref())
+                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
+                .expression_attribute_values(":pk", s(pk))
+                .expression_attribute_values(":prefix", s(prefix))
+                .projection_expression("#a")
+                .expression_attribute_names("#a", attribute)
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
+                .send()
+                .await?;
+            self.meter.record("Query", out.consumed_capacity());
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+}
