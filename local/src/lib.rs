@@ -4,17 +4,27 @@
 //! request context, CORS via the shared layer) in front of the very routers
 //! the Lambda functions run, on the same repository, talking to an embedded
 //! DynamoDB engine (dynoxide, on SQLite) or to any DynamoDB endpoint.
+//!
+//! It also plays the part of the AWS event plumbing: its S3 server reports
+//! uploads as the bucket notification would, and it runs a deleted user's
+//! purge after each `DELETE /users/{id}` (and at start, for any left
+//! unfinished) as the table's stream would. `POST /_dev/reconcile` runs the
+//! nightly reconcile job on demand.
 
 pub mod jwt;
 pub mod s3;
 
 use axum::Json;
 use axum::extract::Request;
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::post;
 use hdoc_shared::caller::request_context;
+use hdoc_shared::jobs::{self, Progress};
 use hdoc_shared::photos::Photos;
+use hdoc_shared::store::Run;
 use hdoc_shared::store::schema;
 use hdoc_shared::{ApiError, AppState, Config, JsonBody, Repository};
 use serde::{Deserialize, Serialize};
@@ -22,7 +32,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{Notify, oneshot};
 use tower_http::services::ServeDir;
 
 /// How to start the local API.
@@ -49,6 +59,7 @@ pub struct Running {
     pub state: AppState,
     stop: Vec<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
+    purger: tokio::task::JoinHandle<()>,
     /// A temporary directory to remove at shutdown.
     scratch: Option<PathBuf>,
 }
@@ -60,6 +71,8 @@ impl Running {
             let _ = stop.send(());
         }
         let _ = self.server.await;
+        self.purger.abort();
+        let _ = self.purger.await;
         if let Some(dir) = self.scratch {
             let _ = std::fs::remove_dir_all(dir);
         }
@@ -120,6 +133,8 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     stop.push(stop_s3);
     local_s3.serve(state.clone(), s3_stopped);
 
+    let (purger, deleted) = spawn_purger(state.clone());
+
     let secret: Arc<str> = options.jwt_secret.into();
     let routes = users::routes()
         .merge(leaderboard::routes())
@@ -128,9 +143,14 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         .merge(reviews::routes())
         .merge(ratings::routes())
         .route("/_dev/token", post(mint))
+        .route("/_dev/reconcile", post(reconcile))
         // The public photo URLs, as CloudFront serves them from the bucket in AWS.
         .nest_service("/media", ServeDir::new(s3_root.join(s3::BUCKET)));
     let app = hdoc_shared::http::app(routes, state.clone())
+        .layer(middleware::from_fn_with_state(
+            deleted,
+            purge_after_deletion,
+        ))
         .layer(middleware::from_fn_with_state(secret.clone(), gateway))
         .layer(axum::Extension(secret));
 
@@ -149,8 +169,62 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         state,
         stop,
         server,
+        purger,
         scratch,
     })
+}
+
+/// Runs the purges of deleted users, as the table's stream does in AWS: all
+/// pending ones at start (a deletion left unfinished by the last run), then
+/// again each time `deleted` is notified.
+fn spawn_purger(state: AppState) -> (tokio::task::JoinHandle<()>, Arc<Notify>) {
+    let deleted = Arc::new(Notify::new());
+    let notified = deleted.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            match jobs::purge_pending(&state.repo, state.photos().ok()).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "deleted users purged"),
+                // Left pending: the next deletion (or start) tries again.
+                Err(err) => tracing::error!(error = ?err, "purging deleted users failed"),
+            }
+            notified.notified().await;
+        }
+    });
+    (task, deleted)
+}
+
+/// After a successful `DELETE /users/{id}`, wakes the purger.
+async fn purge_after_deletion(
+    State(deleted): State<Arc<Notify>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let deletion =
+        request.method() == Method::DELETE && request.uri().path().starts_with("/users/");
+    let response = next.run(request).await;
+    if deletion && response.status() == StatusCode::NO_CONTENT {
+        deleted.notify_one();
+    }
+    response
+}
+
+/// Runs the reconcile job to the end; `None` if another run holds it.
+pub async fn reconcile_now(state: &AppState) -> Result<Option<Run>, ApiError> {
+    let stage = &state.config.stage;
+    match jobs::reconcile(&state.repo, None, jobs::STRETCH, stage).await? {
+        Progress::Done(run) => Ok(Some(run)),
+        Progress::Paused => Ok(None),
+    }
+}
+
+/// `POST /_dev/reconcile`: runs the nightly reconcile job now and answers
+/// with its run (what it walked, what it repaired). Only `hdoc-local` has this route.
+async fn reconcile(State(state): State<AppState>) -> Result<Json<Run>, ApiError> {
+    reconcile_now(&state)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::Conflict("a reconcile run is in progress".into()))
 }
 
 /// Serves the embedded engine's DynamoDB API on a free loopback port.

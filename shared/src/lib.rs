@@ -11,6 +11,7 @@ pub mod cursor;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod jobs;
 pub mod photos;
 pub mod request;
 pub mod store;

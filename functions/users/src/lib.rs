@@ -102,7 +102,10 @@ async fn update(
     Ok(Json(user))
 }
 
-/// `DELETE /users/{id}`: by the owner or an admin.
+/// `DELETE /users/{id}`: by the owner or an admin. The profile is gone from
+/// every read at once; everything the user owned (articles, reviews and their
+/// photos, ratings) is then purged by `hdoc_shared::jobs::purge_user`, which
+/// the table's stream starts in AWS (`src/bin/purge-user.rs`).
 #[tracing::instrument(skip_all)]
 async fn remove(
     State(state): State<AppState>,

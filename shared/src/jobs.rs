@@ -1,0 +1,332 @@
+//! The two background jobs, run by the same code in Lambda and in `hdoc-local`:
+//!
+//! - [`purge_user`] removes everything a deleted user owned. In AWS the
+//!   table's stream starts it when a profile becomes a tombstone
+//!   (`functions/users/src/bin/purge-user.rs`); `hdoc-local` runs it after
+//!   each deletion and at start.
+//! - [`reconcile`] recounts every aggregate and repairs drift. In AWS a daily
+//!   schedule starts it (`functions/reconcile`); `hdoc-local reconcile` and
+//!   `POST /_dev/reconcile` run it on demand.
+//!
+//! Both stop at a deadline (Lambda's time limit) and leave a mark in the
+//! table that makes them go on where they stopped. The design is in
+//! `docs/deletion.md`.
+
+use crate::Repository;
+use crate::domain::Timestamp;
+use crate::error::ApiError;
+use crate::photos::Photos;
+use crate::request::PageRequest;
+use crate::store::{ArticleFilter, Checkpoint, Phase, Purge, ReviewFilter, Run};
+use std::time::{Duration, Instant};
+
+/// How an invocation of a job ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Progress<T> {
+    /// The job is finished.
+    Done(T),
+    /// The deadline came first, or another invocation holds the job: it goes
+    /// on from the mark left in the table.
+    Paused,
+}
+
+/// How long after a deletion the purge's last pass may start. Its lists are
+/// read through eventually consistent queries and an index; by then every
+/// write that was accepted before the deletion shows in them, and writes after
+/// it are refused (see `live_profile` and `caller_not_deleting` in the store).
+pub const SETTLE: Duration = Duration::from_secs(2);
+
+/// How many of a user's things one query of the purge fetches.
+const BATCH: u32 = 100;
+
+/// How many items one stretch of the reconcile walk reads.
+pub const STRETCH: u32 = 500;
+
+/// A deletion not finished this long after it began has stalled (its purge
+/// function kept failing); the reconcile job sets it going again.
+const STALLED: Duration = Duration::from_secs(15 * 60);
+
+/// When a job in Lambda must stop: `margin` before the invocation's own
+/// deadline, leaving time to save where it stands.
+pub fn deadline(invocation_deadline: std::time::SystemTime, margin: Duration) -> Instant {
+    let left = invocation_deadline
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    Instant::now() + left.saturating_sub(margin)
+}
+
+fn out_of_time(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|deadline| Instant::now() >= deadline)
+}
+
+/// Skips things that are already gone (another run, or their owner, deleted
+/// them) or that are not the user's after all.
+fn skip_gone(result: Result<(), ApiError>) -> Result<u64, ApiError> {
+    match result {
+        Ok(()) => Ok(1),
+        Err(ApiError::NotFound(_) | ApiError::Forbidden(_)) => Ok(0),
+        Err(err) => Err(err),
+    }
+}
+
+/// Removes everything the deleted user of `purge` owned (articles, reviews
+/// with their photo objects, ratings), each through the same transaction a
+/// request would use, so every aggregate stays exact. Each step is
+/// idempotent: a run stopped anywhere (crash, deadline) is completed by the
+/// next, and two runs at once are harmless. When nothing is left, the
+/// tombstone and the claim go. `Done(n)`: `n` things removed by this run.
+pub async fn purge_user(
+    repo: &Repository,
+    photos: Option<&Photos>,
+    purge: &Purge,
+    deadline: Option<Instant>,
+) -> Result<Progress<u64>, ApiError> {
+    let settled = Timestamp::after(&purge.deleted_at, SETTLE);
+    let mut removed = 0;
+    loop {
+        let pass_started = Timestamp::now();
+        let Some(found) = purge_pass(repo, photos, purge, deadline).await? else {
+            repo.continue_purge(purge).await?;
+            return Ok(Progress::Paused);
+        };
+        removed += found;
+        if found == 0 && pass_started >= settled {
+            repo.finish_purge(purge).await?;
+            tracing::info!(id = purge.id.as_str(), removed, "user purged");
+            return Ok(Progress::Done(removed));
+        }
+        if found == 0 {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+/// One pass over the user's things; `None` when the deadline came first.
+async fn purge_pass(
+    repo: &Repository,
+    photos: Option<&Photos>,
+    purge: &Purge,
+    deadline: Option<Instant>,
+) -> Result<Option<u64>, ApiError> {
+    let mine = |author: &crate::domain::UserId| {
+        if author.key() == purge.id.key() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("not the deleted user's".into()))
+        }
+    };
+    let page = |scope: String| PageRequest {
+        scope,
+        limit: BATCH,
+        start: None,
+    };
+    let mut removed = 0;
+
+    let articles = ArticleFilter {
+        tag: None,
+        author: Some(purge.id.clone()),
+    };
+    let mut request = page(articles.list());
+    loop {
+        let found = repo.list_articles(&articles, &request).await?;
+        for article in found.items {
+            if out_of_time(deadline) {
+                return Ok(None);
+            }
+            let deleted = repo.delete_article(&article.slug, |a| mine(&a.author));
+            removed += skip_gone(deleted.await)?;
+        }
+        let Some(next) = found.next else { break };
+        request.start = Some(next);
+    }
+
+    let reviews = ReviewFilter::Author(purge.id.clone());
+    let mut request = page(reviews.list());
+    loop {
+        let found = repo.list_reviews(&reviews, &request).await?;
+        for review in found.items {
+            if out_of_time(deadline) {
+                return Ok(None);
+            }
+            removed += skip_gone(purge_review(repo, photos, &review.id, &mine).await)?;
+        }
+        let Some(next) = found.next else { break };
+        request.start = Some(next);
+    }
+
+    let mut request = page(format!("RATER#{}", purge.owner));
+    loop {
+        let found = repo.rated_by(&purge.owner, &request).await?;
+        for subject in found.items {
+            if out_of_time(deadline) {
+                return Ok(None);
+            }
+            removed += skip_gone(repo.unrate(&subject, &purge.owner).await)?;
+        }
+        let Some(next) = found.next else { break };
+        request.start = Some(next);
+    }
+    Ok(Some(removed))
+}
+
+/// Deletes a review's photo objects, then the review: a run stopped between
+/// the two finds the review still there and deletes its objects again.
+async fn purge_review(
+    repo: &Repository,
+    photos: Option<&Photos>,
+    id: &crate::domain::ReviewId,
+    mine: &impl Fn(&crate::domain::UserId) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
+    let record = repo.review(id).await?;
+    mine(&record.review.author)?;
+    let mut deleted = Vec::new();
+    if let Some(photos) = photos {
+        for key in photos.keys_of(&record) {
+            photos.delete(&key).await?;
+            deleted.push(key);
+        }
+    }
+    let last = repo
+        .delete_review(id, |review| mine(&review.author))
+        .await?;
+    // A photo reserved between the two reads.
+    if let Some(photos) = photos {
+        for key in photos.keys_of(&last) {
+            if !deleted.contains(&key) {
+                photos.delete(&key).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs the purges still pending (oldest first) to the end: `hdoc-local`'s
+/// stand-in for the stream that drives them in AWS.
+pub async fn purge_pending(repo: &Repository, photos: Option<&Photos>) -> Result<u64, ApiError> {
+    let mut purged = 0;
+    loop {
+        let pending = repo.pending_purges(BATCH).await?;
+        if pending.is_empty() {
+            return Ok(purged);
+        }
+        for purge in &pending {
+            purge_user(repo, photos, purge, None).await?;
+            purged += 1;
+        }
+    }
+}
+
+/// Runs the reconcile job until `deadline`: resumes the run in progress, or
+/// starts one (after setting stalled deletions going again), and walks the
+/// table a stretch of `stretch` items at a time, saving its place after
+/// each. At least one stretch is walked per invocation, so every invocation
+/// moves the run on. When the deadline comes first the checkpoint is marked
+/// for handoff (in AWS the table's stream starts the next invocation).
+/// When the walk is done, the run's figures are logged as metrics.
+pub async fn reconcile(
+    repo: &Repository,
+    deadline: Option<Instant>,
+    stretch: u32,
+    stage: &str,
+) -> Result<Progress<Run>, ApiError> {
+    let stored = repo.reconcile_checkpoint().await?;
+    let mut checkpoint = match &stored {
+        Some(checkpoint) if checkpoint.phase != Phase::Done => checkpoint.clone(),
+        _ => {
+            let started = Timestamp::now();
+            let mut fresh = Checkpoint::fresh(stored.as_ref(), started.as_str().to_owned());
+            fresh.run.purges_resumed = resume_stalled_purges(repo, &started).await?;
+            fresh
+        }
+    };
+    checkpoint.run.slices += 1;
+    if !repo
+        .save_checkpoint(&mut checkpoint, Phase::Running)
+        .await?
+    {
+        return Ok(Progress::Paused);
+    }
+    loop {
+        let walked = repo
+            .reconcile_stretch(checkpoint.run.next.clone(), stretch)
+            .await?;
+        checkpoint.run.add(walked);
+        let phase = if checkpoint.run.next.is_none() {
+            checkpoint.run.finished_at = Some(Timestamp::now().as_str().to_owned());
+            Phase::Done
+        } else if out_of_time(deadline) {
+            Phase::Handoff
+        } else {
+            Phase::Running
+        };
+        if !repo.save_checkpoint(&mut checkpoint, phase).await? {
+            return Ok(Progress::Paused);
+        }
+        match phase {
+            Phase::Done => {
+                log_metrics(&checkpoint.run, stage);
+                return Ok(Progress::Done(checkpoint.run));
+            }
+            Phase::Handoff => return Ok(Progress::Paused),
+            Phase::Running => {}
+        }
+    }
+}
+
+/// Sets going again the deletions that began more than [`STALLED`] ago.
+async fn resume_stalled_purges(repo: &Repository, now: &Timestamp) -> Result<u64, ApiError> {
+    let mut resumed = 0;
+    for purge in repo.pending_purges(BATCH).await? {
+        if &Timestamp::after(&purge.deleted_at, STALLED) <= now {
+            tracing::warn!(
+                id = purge.id.as_str(),
+                deleted_at = purge.deleted_at.as_str(),
+                "stalled deletion resumed"
+            );
+            repo.continue_purge(&purge).await?;
+            resumed += 1;
+        }
+    }
+    Ok(resumed)
+}
+
+/// Logs a finished run as CloudWatch metrics, in the embedded metric format
+/// (one JSON line on stdout, which Lambda sends to CloudWatch Logs).
+fn log_metrics(run: &Run, stage: &str) {
+    let figures = [
+        ("AggregatesRepaired", run.repairs.total()),
+        ("TagCountsRepaired", run.repairs.tag_counts),
+        ("SummariesRepaired", run.repairs.summaries),
+        ("LeaderboardRepaired", run.repairs.leaderboard),
+        ("ItemsScanned", run.scanned),
+        ("PurgesResumed", run.purges_resumed),
+    ];
+    let mut line = serde_json::json!({
+        "_aws": {
+            "Timestamp": time::OffsetDateTime::now_utc().unix_timestamp() * 1000,
+            "CloudWatchMetrics": [{
+                "Namespace": "hdoc",
+                "Dimensions": [["Stage"]],
+                "Metrics": figures
+                    .iter()
+                    .map(|(name, _)| serde_json::json!({"Name": name, "Unit": "Count"}))
+                    .collect::<Vec<_>>(),
+            }],
+        },
+        "Stage": stage,
+        "startedAt": run.started_at,
+        "finishedAt": run.finished_at,
+        "slices": run.slices,
+    });
+    for (name, value) in figures {
+        line[name] = value.into();
+    }
+    println!("{line}");
+    tracing::info!(
+        repaired = run.repairs.total(),
+        scanned = run.scanned,
+        checked = run.checked,
+        slices = run.slices,
+        "reconcile run finished"
+    );
+}
