@@ -13,6 +13,7 @@ use hdoc_shared::http::Route;
 use hdoc_shared::store::Usage;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
+use std::time::{Duration, Instant};
 
 /// A function crate: its name (the prefix of its `events/` files and its
 /// `template.yaml` resource), its route table, and its router.
@@ -175,6 +176,88 @@ impl TestApp {
     /// An admin's token.
     pub async fn admin(&self) -> String {
         self.token("admin-sub", &["admin"]).await
+    }
+
+    /// Asks for a presigned upload of one photo of `review` (its path).
+    pub async fn presign_photo(
+        &self,
+        token: &str,
+        review: &str,
+        content_type: &str,
+        length: usize,
+    ) -> Value {
+        let body = json!({"contentType": content_type, "contentLength": length});
+        let path = format!("{review}/photos");
+        json_of(
+            self.send_json(Method::POST, &path, Some(token), &body)
+                .await,
+            201,
+        )
+        .await
+    }
+
+    /// PUTs `body` to a presigned `upload`, with its signed headers but
+    /// `content_type`, and returns the status.
+    pub async fn upload_photo(&self, upload: &Value, content_type: &str, body: Vec<u8>) -> u16 {
+        let mut request = self.http.put(upload["uploadUrl"].as_str().expect("url"));
+        for (name, value) in upload["headers"].as_object().expect("headers") {
+            // The client sets content-length from the body; content-type is the test's choice.
+            if !name.eq_ignore_ascii_case("content-length")
+                && !name.eq_ignore_ascii_case("content-type")
+            {
+                request = request.header(name, value.as_str().expect("value"));
+            }
+        }
+        let response = request
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("upload");
+        response.status().as_u16()
+    }
+
+    /// Waits until the purges of deleted users have finished: `hdoc-local`
+    /// runs them after each deletion, as the table's stream does in AWS.
+    pub async fn purges_finished(&self) {
+        let started = Instant::now();
+        let repo = &self.state().repo;
+        while !repo
+            .pending_purges(1)
+            .await
+            .expect("pending purges")
+            .is_empty()
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "deletions still being purged after 2 minutes"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Runs the nightly reconcile job (`POST /_dev/reconcile`) and returns its run.
+    pub async fn reconcile(&self) -> Value {
+        let response = self
+            .request(Method::POST, "/_dev/reconcile", None)
+            .send()
+            .await
+            .expect("reconcile");
+        json_of(response, 200).await
+    }
+
+    /// Checks, with the reconcile job, that every aggregate equals its recount.
+    pub async fn assert_no_drift(&self) {
+        let run = self.reconcile().await;
+        assert_eq!(
+            run["repairs"],
+            json!({"tagCounts": 0, "summaries": 0, "leaderboard": 0}),
+            "the reconcile job found drift: {run}"
+        );
+        assert!(
+            run["checked"].as_u64() > Some(0),
+            "it checked nothing: {run}"
+        );
     }
 
     pub async fn shutdown(self) {

@@ -317,6 +317,7 @@ async fn thirty_concurrent_creates_with_one_title_get_distinct_slugs_and_an_exac
     );
     assert_eq!(json_of(app.get("/tags/aws").await, 200).await["count"], 30);
     assert_eq!(tag_counts(&app).await, recount(&app).await);
+    app.assert_no_drift().await;
 }
 
 #[tokio::test]
@@ -373,4 +374,5 @@ async fn concurrent_edits_and_deletes_leave_counts_equal_to_a_recount() {
         counts.get("edited").copied().unwrap_or(0) + counts.get("aws").copied().unwrap_or(0),
         remaining
     );
+    app.assert_no_drift().await;
 }

@@ -6,7 +6,7 @@ use hdoc_shared::photos::Photos;
 use hdoc_shared::request::parse_json;
 use hdoc_tests::{TestApp, json_of, problem};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// A review by a new user, and that user's token.
 async fn review(app: &TestApp) -> (String, String) {
@@ -24,47 +24,6 @@ async fn review(app: &TestApp) -> (String, String) {
     )
 }
 
-async fn presign(
-    app: &TestApp,
-    token: &str,
-    review: &str,
-    content_type: &str,
-    length: usize,
-) -> Value {
-    let body = json!({"contentType": content_type, "contentLength": length});
-    json_of(
-        app.send_json(
-            Method::POST,
-            &format!("{review}/photos"),
-            Some(token),
-            &body,
-        )
-        .await,
-        201,
-    )
-    .await
-}
-
-/// PUTs `body` to a presigned upload, with its signed headers but `content_type`.
-async fn upload(app: &TestApp, upload: &Value, content_type: &str, body: Vec<u8>) -> u16 {
-    let mut request = app.http.put(upload["uploadUrl"].as_str().expect("url"));
-    for (name, value) in upload["headers"].as_object().expect("headers") {
-        // The client sets content-length from the body; content-type is the test's choice.
-        if !name.eq_ignore_ascii_case("content-length")
-            && !name.eq_ignore_ascii_case("content-type")
-        {
-            request = request.header(name, value.as_str().expect("value"));
-        }
-    }
-    let response = request
-        .header("content-type", content_type)
-        .body(body)
-        .send()
-        .await
-        .expect("upload");
-    response.status().as_u16()
-}
-
 fn png(len: usize) -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n".to_vec();
     bytes.resize(len, 7);
@@ -75,7 +34,7 @@ fn png(len: usize) -> Vec<u8> {
 async fn a_photo_joins_its_review_once_uploaded_and_is_served_at_its_url() {
     let app = TestApp::spawn().await;
     let (token, review) = review(&app).await;
-    let answer = presign(&app, &token, &review, "image/png", 1000).await;
+    let answer = app.presign_photo(&token, &review, "image/png", 1000).await;
     assert_eq!(answer["method"], "PUT");
     let photo_url = answer["photoUrl"].as_str().expect("photo url").to_owned();
     assert!(
@@ -102,7 +61,7 @@ async fn a_photo_joins_its_review_once_uploaded_and_is_served_at_its_url() {
         "not before the upload"
     );
 
-    assert_eq!(upload(&app, &answer, "image/png", png(1000)).await, 200);
+    assert_eq!(app.upload_photo(&answer, "image/png", png(1000)).await, 200);
     assert_eq!(
         json_of(app.get(&review).await, 200).await["photos"],
         json!([photo_url])
@@ -117,19 +76,19 @@ async fn a_photo_joins_its_review_once_uploaded_and_is_served_at_its_url() {
 async fn uploads_of_another_type_or_size_are_refused() {
     let app = TestApp::spawn().await;
     let (token, review) = review(&app).await;
-    let answer = presign(&app, &token, &review, "image/png", 1000).await;
+    let answer = app.presign_photo(&token, &review, "image/png", 1000).await;
     assert_eq!(
-        upload(&app, &answer, "image/jpeg", png(1000)).await,
+        app.upload_photo(&answer, "image/jpeg", png(1000)).await,
         403,
         "another type"
     );
     assert_eq!(
-        upload(&app, &answer, "image/png", png(999)).await,
+        app.upload_photo(&answer, "image/png", png(999)).await,
         403,
         "another size"
     );
     assert_eq!(
-        upload(&app, &answer, "image/png", png(1001)).await,
+        app.upload_photo(&answer, "image/png", png(1001)).await,
         403,
         "another size"
     );
@@ -145,7 +104,7 @@ async fn uploads_of_another_type_or_size_are_refused() {
         .expect("get");
     assert_eq!(missing.status(), 404, "nothing was stored");
     assert_eq!(
-        upload(&app, &answer, "image/png", png(1000)).await,
+        app.upload_photo(&answer, "image/png", png(1000)).await,
         200,
         "the signed upload still works"
     );
@@ -220,8 +179,11 @@ async fn photo_requests_are_checked() {
 async fn deleting_a_review_deletes_its_photo_objects() {
     let app = TestApp::spawn().await;
     let (token, review) = review(&app).await;
-    let answer = presign(&app, &token, &review, "image/webp", 64).await;
-    assert_eq!(upload(&app, &answer, "image/webp", vec![1; 64]).await, 200);
+    let answer = app.presign_photo(&token, &review, "image/webp", 64).await;
+    assert_eq!(
+        app.upload_photo(&answer, "image/webp", vec![1; 64]).await,
+        200
+    );
     let url = answer["photoUrl"].as_str().expect("url");
     assert_eq!(app.http.get(url).send().await.expect("get").status(), 200);
     let response = app

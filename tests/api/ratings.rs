@@ -248,4 +248,5 @@ async fn twenty_four_callers_rating_twice_at_once_leave_an_exact_summary() {
         histogram_of(&summary),
         recount(&app, &tokens, "park:busy").await
     );
+    app.assert_no_drift().await;
 }

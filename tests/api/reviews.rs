@@ -298,4 +298,5 @@ async fn concurrent_review_creates_and_deletes_keep_the_review_count_exact() {
         listed.as_array().map(|a| a.len() as u64)
     );
     assert_eq!(summary["reviewCount"], 10);
+    app.assert_no_drift().await;
 }

@@ -280,6 +280,8 @@ async fn deleting_a_profile_frees_its_id_and_its_caller() {
         .expect("delete");
     problem(again, 404).await;
     assert_eq!(json_of(app.get("/leaderboard").await, 200).await, json!([]));
+    // Free again once the deletion's purge has finished.
+    app.purges_finished().await;
     let body = json!({"githubProfile": "alice", "name": "Alice again"});
     json_of(
         app.send_json(Method::POST, "/users", Some(&token), &body)
@@ -343,4 +345,5 @@ async fn concurrent_score_changes_keep_total_and_leaderboard_consistent() {
     let board = json_of(app.get("/leaderboard").await, 200).await;
     assert_eq!(board[0]["totalScore"].as_u64(), Some(github + twitter));
     assert_eq!(board.as_array().map(Vec::len), Some(1));
+    app.assert_no_drift().await;
 }
