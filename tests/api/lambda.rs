@@ -110,6 +110,9 @@ async fn seed_review(app: &TestApp) {
         .expect("seeded");
 }
 
+/// Event files of the functions that no route reaches.
+const BACKGROUND_EVENTS: &[&str] = &["purge-user-", "reconcile-"];
+
 #[tokio::test]
 async fn every_event_file_is_a_valid_request() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
@@ -120,6 +123,14 @@ async fn every_event_file_is_a_valid_request() {
             .file_name()
             .to_string_lossy()
             .into_owned();
+        // The background functions' events (a table stream, a schedule) are
+        // not requests; `purge-user` parses its own in a unit test.
+        if BACKGROUND_EVENTS
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+        {
+            continue;
+        }
         let request = event(&name);
         assert!(request.uri().path().starts_with('/'), "{name}");
         let _router = function(&name);

@@ -1,8 +1,9 @@
 //! `template.yaml` agrees with the code it deploys: the routes are exactly the
 //! function crates' route tables (with the authorizer where a caller is
 //! needed), every crate has its Lambda, each Lambda may make only the
-//! DynamoDB calls its repository methods make, and the table has the keys and
-//! indexes of `shared/src/store/schema.rs`.
+//! DynamoDB calls its repository methods make, the background functions have
+//! the triggers their binaries expect, and the table has the keys and indexes
+//! of `shared/src/store/schema.rs`.
 //!
 //! Everything iterates over `hdoc_tests::FUNCTIONS`, so a crate added there
 //! fails these tests until its template block (and its row in
@@ -35,10 +36,10 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
         &[
             // user(): get(); also the read before update_user / delete_user.
             ("dynamodb:GetItem", TABLE),
-            // update_user(): put_item; create_user(): TransactWriteItems of two Puts.
+            // update_user(): put_item; create_user(): TransactWriteItems of two Puts;
+            // delete_user(): TransactWriteItems of two Puts (the tombstone over the
+            // profile, the claim marked deleted). It deletes nothing: purge-user does.
             ("dynamodb:PutItem", TABLE),
-            // delete_user(): TransactWriteItems of two Deletes.
-            ("dynamodb:DeleteItem", TABLE),
             // list_users(): query_page(GSI1, ...).
             ("dynamodb:Query", GSI1),
         ],
@@ -57,9 +58,11 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
             // writes read their tags' counts with batch_get.
             ("dynamodb:Query", TABLE),
             ("dynamodb:BatchGetItem", TABLE),
-            // create/update/delete_article(): one TransactWriteItems of Puts and Deletes.
+            // create/update/delete_article(): one TransactWriteItems of Puts and Deletes,
+            // and (a new article) a ConditionCheck that its author's profile is live.
             ("dynamodb:PutItem", TABLE),
             ("dynamodb:DeleteItem", TABLE),
+            ("dynamodb:ConditionCheckItem", TABLE),
         ],
     ),
     (
@@ -80,10 +83,12 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
             ("dynamodb:Query", TABLE),
             ("dynamodb:BatchGetItem", TABLE),
             // create/update/delete_review(): TransactWriteItems of Puts and Deletes
-            // (review, list entries) and an Update (ADD) of the subject's summary.
+            // (review, list entries) and an Update (ADD) of the subject's summary;
+            // create_review(): also a ConditionCheck that the author's profile is live.
             ("dynamodb:PutItem", TABLE),
             ("dynamodb:DeleteItem", TABLE),
             ("dynamodb:UpdateItem", TABLE),
+            ("dynamodb:ConditionCheckItem", TABLE),
             // add_photo(): the presigned PUT is signed with this role;
             // remove(): deletes the review's photo objects.
             ("s3:PutObject", "${MediaBucket.Arn}/reviews/*"),
@@ -103,14 +108,58 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
         &[
             // summary(), rating(): get().
             ("dynamodb:GetItem", TABLE),
-            // rate(): TransactWriteItems of a Put (the rating) and an Update (summary);
+            // rate(): TransactWriteItems of a Put (the rating), an Update (summary)
+            // and a ConditionCheck that the caller's profile is not being deleted;
             // unrate(): a Delete and an Update.
             ("dynamodb:PutItem", TABLE),
             ("dynamodb:DeleteItem", TABLE),
             ("dynamodb:UpdateItem", TABLE),
+            ("dynamodb:ConditionCheckItem", TABLE),
+        ],
+    ),
+    (
+        "purge-user",
+        &[
+            // purge_at(): get() of the tombstone.
+            ("dynamodb:GetItem", TABLE),
+            // The user's articles and reviews: list_page = Query on the table's own
+            // keys + batch_get (also the tag counts a removed article changes).
+            ("dynamodb:Query", TABLE),
+            ("dynamodb:BatchGetItem", TABLE),
+            // rated_by(): query_page(GSI1, RATER#<sub>, ...).
+            ("dynamodb:Query", GSI1),
+            // Each removal: TransactWriteItems of Deletes (article, review, rating,
+            // list entries; at the end the tombstone and the claim), Puts (tag
+            // counts) and Updates (ADD on summaries); continue_purge(): UpdateItem
+            // (ADD rounds), which the stream brings back to this function.
+            ("dynamodb:PutItem", TABLE),
+            ("dynamodb:DeleteItem", TABLE),
+            ("dynamodb:UpdateItem", TABLE),
+            // A removed review's photo objects.
+            ("s3:DeleteObject", "${MediaBucket.Arn}/reviews/*"),
+        ],
+    ),
+    (
+        "reconcile",
+        &[
+            // reconcile_stretch(): Scan, a stretch at a time (the only Scan anywhere),
+            // and Query of the partitions an aggregate counts.
+            ("dynamodb:Scan", TABLE),
+            ("dynamodb:Query", TABLE),
+            // reconcile_checkpoint(), recounts: get().
+            ("dynamodb:GetItem", TABLE),
+            // save_checkpoint() and repairs: single-Put TransactWriteItems.
+            ("dynamodb:PutItem", TABLE),
+            // continue_purge() of a stalled deletion: UpdateItem (ADD rounds).
+            ("dynamodb:UpdateItem", TABLE),
+            // pending_purges(): query_page(GSI1, PURGES, ...).
+            ("dynamodb:Query", GSI1),
         ],
     ),
 ];
+
+/// The one function allowed to Scan the table: a nightly batch job, never a request.
+const SCANNER: &str = "reconcile";
 
 fn template() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
@@ -228,8 +277,9 @@ fn template_routes(template: &Value) -> BTreeMap<(String, String), (String, Opti
         };
         for (event_name, event) in events {
             let properties = &event["Properties"];
-            // S3 notifications (photo uploads) route no requests.
-            if event["Type"] == "S3" {
+            // S3 notifications (photo uploads), the table's stream and schedules
+            // route no requests (template_background_functions_have_their_triggers).
+            if BACKGROUND_EVENTS.iter().any(|kind| event["Type"] == *kind) {
                 continue;
             }
             assert_eq!(
@@ -339,9 +389,14 @@ fn template_caller_routes_have_the_authorizer_and_public_ones_none() {
     assert_eq!(group["Properties"]["GroupName"], "admin");
 }
 
-/// Lambda functions that S3 (not API Gateway) invokes: further binaries of the
-/// crates in `FUNCTIONS`, with no routes.
-const EVENT_BINARIES: &[&str] = &["photo-uploaded"];
+/// Lambda functions that S3, the table's stream or a schedule (not API
+/// Gateway) invokes, with no routes: further binaries of the crates in
+/// `FUNCTIONS` (`photo-uploaded`, `purge-user`) or crates of their own
+/// (`reconcile`).
+const EVENT_BINARIES: &[&str] = &["photo-uploaded", "purge-user", "reconcile"];
+
+/// The event types that invoke a function without routing a request.
+const BACKGROUND_EVENTS: &[&str] = &["S3", "DynamoDB", "Schedule"];
 
 /// Every binary the template must deploy: each HTTP function, then the event ones.
 fn binaries() -> impl Iterator<Item = &'static str> {
@@ -438,8 +493,9 @@ fn template_declares_every_function_as_a_rust_arm64_lambda() {
             "HDOC_STAGE" => Some("prod".to_owned()),
             _ => variables.contains_key(key).then(|| "set".to_owned()),
         });
-        // Only the function that presigns photos gets the bucket (and links S3).
-        let photos = name == "reviews";
+        // Only the functions that handle photos get the bucket (and links S3):
+        // reviews presigns and deletes them, purge-user deletes a deleted user's.
+        let photos = matches!(name, "reviews" | "purge-user");
         assert_eq!(config.bucket.is_some(), photos, "{id}: HDOC_BUCKET");
         assert_eq!(
             config.media_base_url.is_some(),
@@ -476,6 +532,13 @@ fn template_policies_grant_only_what_each_function_uses() {
             .iter()
             .map(|index| format!("{TABLE}/index/{}", index.name)),
     );
+
+    for (function, access) in EXPECTED_ACCESS {
+        assert!(
+            *function == SCANNER || !access.iter().any(|(action, _)| *action == "dynamodb:Scan"),
+            "{function} may not Scan: only {SCANNER} walks the whole table"
+        );
+    }
 
     for name in binaries() {
         let (id, resource) = function_resource(&template, name);
@@ -527,6 +590,168 @@ fn template_policies_grant_only_what_each_function_uses() {
         }
         assert_eq!(granted, expected, "{id}'s (action, resource) grants");
     }
+}
+
+/// A function's events of type `kind`, as (event name, event).
+fn events_of<'a>(function: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
+    function["Properties"]["Events"]
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .filter(|(_, event)| event["Type"] == kind)
+        .map(|(name, event)| (name.as_str().expect("event name is a string"), event))
+        .collect()
+}
+
+#[test]
+fn template_background_functions_have_their_triggers() {
+    let template = template();
+
+    // What invokes each binary besides API Gateway: its events are exactly these.
+    let triggers: BTreeMap<&str, BTreeSet<&str>> = [
+        // S3 reports each new object under reviews/.
+        ("photo-uploaded", BTreeSet::from(["S3"])),
+        // The table's stream reports each tombstone (and each further round).
+        ("purge-user", BTreeSet::from(["DynamoDB"])),
+        // A daily schedule starts a run; the stream reports each handoff.
+        ("reconcile", BTreeSet::from(["Schedule", "DynamoDB"])),
+    ]
+    .into();
+    for name in EVENT_BINARIES {
+        assert!(
+            triggers.contains_key(name),
+            "say in this test what invokes the {name} binary"
+        );
+    }
+    for name in binaries() {
+        let (id, resource) = function_resource(&template, name);
+        let kinds: BTreeSet<&str> = resource["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, event)| event["Type"].as_str())
+            .filter(|kind| *kind != "HttpApi")
+            .collect();
+        assert_eq!(
+            kinds,
+            triggers.get(name).cloned().unwrap_or_default(),
+            "{id}'s events besides HttpApi"
+        );
+    }
+
+    // The stream-triggered functions filter on the new image of an item.
+    let (table_id, table) = only(&template, "AWS::DynamoDB::Table");
+    let view = table["Properties"]["StreamSpecification"]["StreamViewType"].as_str();
+    assert!(
+        matches!(view, Some("NEW_IMAGE" | "NEW_AND_OLD_IMAGES")),
+        "the table needs a stream with new images, not {view:?}"
+    );
+    let stream = format!("${{{table_id}.StreamArn}}");
+
+    // Each stream-triggered function sees only the records it acts on, and
+    // runs longer than the time it keeps back to hand its work on (MARGIN in
+    // its binary; Globals' 10 s would leave it no time at all).
+    let stream_functions = [
+        (
+            "purge-user",
+            // A profile turned tombstone (shared/src/store/users.rs: USER#<id>
+            // with deletedAt), or marked for another round (ADD rounds).
+            serde_json::json!({
+                "eventName": ["INSERT", "MODIFY"],
+                "dynamodb": {
+                    "Keys": {"PK": {"S": [{"prefix": "USER#"}]}},
+                    "NewImage": {"deletedAt": {"S": [{"exists": true}]}}
+                }
+            }),
+            20,
+        ),
+        (
+            "reconcile",
+            // The checkpoint (shared/src/store/reconcile.rs: JOB#RECONCILE) saved
+            // with phase handoff.
+            serde_json::json!({
+                "eventName": ["MODIFY"],
+                "dynamodb": {
+                    "Keys": {"PK": {"S": ["JOB#RECONCILE"]}},
+                    "NewImage": {"phase": {"S": ["handoff"]}}
+                }
+            }),
+            30,
+        ),
+    ];
+    for (name, pattern, margin) in stream_functions {
+        let (id, resource) = function_resource(&template, name);
+        let streams = events_of(resource, "DynamoDB");
+        assert_eq!(streams.len(), 1, "{id} has one DynamoDB event");
+        let (event_name, event) = streams[0];
+        let properties = &event["Properties"];
+        assert_eq!(as_sub(&properties["Stream"]), stream, "{id}.{event_name}");
+        assert_eq!(
+            properties["StartingPosition"], "LATEST",
+            "{id}.{event_name}"
+        );
+        // Unbounded, a record that keeps failing holds its shard for the
+        // stream's 24 hours; dropped, the nightly reconcile picks the work up.
+        assert!(
+            properties["MaximumRetryAttempts"]
+                .as_i64()
+                .is_some_and(|retries| retries >= 0),
+            "{id}.{event_name} needs a bounded MaximumRetryAttempts"
+        );
+        let patterns: Vec<serde_json::Value> =
+            one_or_many(&properties["FilterCriteria"]["Filters"])
+                .iter()
+                .map(|filter| {
+                    let text = filter["Pattern"]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("{id}.{event_name}: a Pattern is a JSON string"));
+                    serde_json::from_str::<serde_json::Value>(text)
+                        .unwrap_or_else(|err| panic!("{id}.{event_name}: {err} in {text}"))
+                })
+                .collect();
+        assert_eq!(patterns, [pattern], "{id}.{event_name}'s filter");
+        let timeout = property(&template, resource, "Timeout")
+            .as_u64()
+            .unwrap_or_else(|| panic!("{id}: Timeout is a number of seconds"));
+        assert!(
+            timeout > margin,
+            "{id}: a Timeout of {timeout} s leaves nothing after the {margin} s it keeps back"
+        );
+    }
+
+    // The reconcile run starts on a schedule that is on.
+    let (id, reconcile) = function_resource(&template, "reconcile");
+    let schedules = events_of(reconcile, "Schedule");
+    assert_eq!(schedules.len(), 1, "{id} has one Schedule event");
+    let schedule = &schedules[0].1["Properties"];
+    assert!(
+        schedule["Schedule"].as_str().is_some_and(
+            |expression| expression.starts_with("cron(") || expression.starts_with("rate(")
+        ),
+        "{id}: {schedule:?}"
+    );
+    assert_ne!(schedule["Enabled"], false, "{id}'s schedule is disabled");
+    assert_ne!(schedule["State"], "DISABLED", "{id}'s schedule is disabled");
+
+    // Drift found means a bug: the metric the run logs (shared/src/jobs.rs,
+    // embedded metric format, namespace hdoc, dimension Stage) is alarmed.
+    let drift_alarmed = of_type(&template, "AWS::CloudWatch::Alarm").any(|(_, alarm)| {
+        let properties = &alarm["Properties"];
+        properties["Namespace"] == "hdoc"
+            && properties["MetricName"] == "AggregatesRepaired"
+            && one_or_many(&properties["Dimensions"])
+                .iter()
+                .any(|dimension| {
+                    dimension["Name"] == "Stage" && ref_target(&dimension["Value"]) == Some("Stage")
+                })
+            && one_or_many(&properties["AlarmActions"])
+                .iter()
+                .any(|action| ref_target(action) == Some("AlarmTopic"))
+    });
+    assert!(
+        drift_alarmed,
+        "an alarm on hdoc AggregatesRepaired (Stage) must notify AlarmTopic"
+    );
 }
 
 #[test]

@@ -62,3 +62,24 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let state = AppState::from_env().await.with_photos().await;
     lambda_runtime::run(service_fn(|event| handle(&state, event))).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stream_event_file_names_the_tombstone() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../events/purge-user-stream.json"
+        );
+        let text = std::fs::read_to_string(path).expect("events/purge-user-stream.json");
+        let event: StreamEvent = serde_json::from_str(&text).expect("a stream event");
+        let keys: Vec<&str> = event
+            .records
+            .iter()
+            .map(|r| r.dynamodb.keys.pk.s.as_str())
+            .collect();
+        assert_eq!(keys, ["USER#alice"]);
+    }
+}
