@@ -218,11 +218,11 @@ impl Repository {
             }
             Err(err) => match failed_conditions(&err).as_deref() {
                 Some([true, ..]) => Err(ApiError::Conflict(format!(
-                    "the id {} is taken",
+                    "the id {} is taken (a deleted user's id is free once its deletion has finished)",
                     record.user.id.as_str()
                 ))),
                 Some([_, true]) => Err(ApiError::Conflict(
-                    "the caller already has a profile".into(),
+                    "the caller already has a profile, or its deletion has not finished yet".into(),
                 )),
                 _ => Err(err.into()),
             },
