@@ -13,11 +13,11 @@
 //! `docs/deletion.md`.
 
 use crate::Repository;
-use crate::domain::Timestamp;
+use crate::domain::{Article, Review, ReviewId, Subject, Timestamp, UserId};
 use crate::error::ApiError;
 use crate::photos::Photos;
 use crate::request::PageRequest;
-use crate::store::{ArticleFilter, Checkpoint, Phase, Purge, ReviewFilter, Run};
+use crate::store::{ArticleFilter, Checkpoint, Page, Phase, Purge, ReviewFilter, Run};
 use std::time::{Duration, Instant};
 
 /// How an invocation of a job ended.
@@ -108,65 +108,71 @@ async fn purge_pass(
     purge: &Purge,
     deadline: Option<Instant>,
 ) -> Result<Option<u64>, ApiError> {
-    let mine = |author: &crate::domain::UserId| {
+    let mine = |author: &UserId| {
         if author.key() == purge.id.key() {
             Ok(())
         } else {
             Err(ApiError::Forbidden("not the deleted user's".into()))
         }
     };
-    let page = |scope: String| PageRequest {
-        scope,
-        limit: BATCH,
-        start: None,
-    };
-    let mut removed = 0;
-
     let articles = ArticleFilter {
         tag: None,
         author: Some(purge.id.clone()),
     };
-    let mut request = page(articles.list());
-    loop {
-        let found = repo.list_articles(&articles, &request).await?;
-        for article in found.items {
-            if out_of_time(deadline) {
-                return Ok(None);
-            }
-            let deleted = repo.delete_article(&article.slug, |a| mine(&a.author));
-            removed += skip_gone(deleted.await)?;
-        }
-        let Some(next) = found.next else { break };
-        request.start = Some(next);
-    }
-
     let reviews = ReviewFilter::Author(purge.id.clone());
-    let mut request = page(reviews.list());
-    loop {
-        let found = repo.list_reviews(&reviews, &request).await?;
-        for review in found.items {
-            if out_of_time(deadline) {
-                return Ok(None);
-            }
-            removed += skip_gone(purge_review(repo, photos, &review.id, &mine).await)?;
-        }
-        let Some(next) = found.next else { break };
-        request.start = Some(next);
-    }
+    let (articles, reviews, mine) = (&articles, &reviews, &mine);
+    let read = |page: PageRequest| async move { repo.list_articles(articles, &page).await };
+    let delete = |article: Article| async move {
+        repo.delete_article(&article.slug, |a| mine(&a.author))
+            .await
+    };
+    let Some(articles) = remove_listed(deadline, read, delete).await? else {
+        return Ok(None);
+    };
+    let read = |page: PageRequest| async move { repo.list_reviews(reviews, &page).await };
+    let delete = |review: Review| async move { purge_review(repo, photos, &review.id, mine).await };
+    let Some(reviews) = remove_listed(deadline, read, delete).await? else {
+        return Ok(None);
+    };
+    let owner = purge.owner.as_str();
+    let read = |page: PageRequest| async move { repo.rated_by(owner, &page).await };
+    let delete = |subject: Subject| async move { repo.unrate(&subject, owner).await };
+    let Some(ratings) = remove_listed(deadline, read, delete).await? else {
+        return Ok(None);
+    };
+    Ok(Some(articles + reviews + ratings))
+}
 
-    let mut request = page(format!("RATER#{}", purge.owner));
+/// Reads a list page after page with `read` and `remove`s each thing on it.
+/// How many were removed, or `None` when the deadline came first.
+async fn remove_listed<T, Read, Remove>(
+    deadline: Option<Instant>,
+    read: impl Fn(PageRequest) -> Read,
+    remove: impl Fn(T) -> Remove,
+) -> Result<Option<u64>, ApiError>
+where
+    Read: Future<Output = Result<Page<T>, ApiError>>,
+    Remove: Future<Output = Result<(), ApiError>>,
+{
+    let mut page = PageRequest {
+        scope: "purge".to_owned(),
+        limit: BATCH,
+        start: None,
+    };
+    let mut removed = 0;
     loop {
-        let found = repo.rated_by(&purge.owner, &request).await?;
-        for subject in found.items {
+        let found = read(page.clone()).await?;
+        for thing in found.items {
             if out_of_time(deadline) {
                 return Ok(None);
             }
-            removed += skip_gone(repo.unrate(&subject, &purge.owner).await)?;
+            removed += skip_gone(remove(thing).await)?;
         }
-        let Some(next) = found.next else { break };
-        request.start = Some(next);
+        let Some(next) = found.next else {
+            return Ok(Some(removed));
+        };
+        page.start = Some(next);
     }
-    Ok(Some(removed))
 }
 
 /// Deletes a review's photo objects, then the review: a run stopped between
@@ -174,8 +180,8 @@ async fn purge_pass(
 async fn purge_review(
     repo: &Repository,
     photos: Option<&Photos>,
-    id: &crate::domain::ReviewId,
-    mine: &impl Fn(&crate::domain::UserId) -> Result<(), ApiError>,
+    id: &ReviewId,
+    mine: &impl Fn(&UserId) -> Result<(), ApiError>,
 ) -> Result<(), ApiError> {
     let record = repo.review(id).await?;
     mine(&record.review.author)?;

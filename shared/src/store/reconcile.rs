@@ -15,7 +15,7 @@ use super::users::is_live_profile;
 use super::write::{if_rev, put};
 use super::{Item, Repository};
 use crate::error::ApiError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity, Select};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -85,8 +85,7 @@ impl Run {
 }
 
 /// Where a run stands between invocations.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Phase {
     /// An invocation is walking the table (or stopped without handing off).
     Running,
@@ -95,6 +94,19 @@ pub enum Phase {
     Handoff,
     /// The run is finished.
     Done,
+}
+
+impl Phase {
+    const ALL: [Self; 3] = [Self::Running, Self::Handoff, Self::Done];
+
+    /// As stored (the reconcile function's stream filter matches `handoff`).
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Handoff => "handoff",
+            Self::Done => "done",
+        }
+    }
 }
 
 /// The checkpoint item: the current (or last) run and its phase.
@@ -127,9 +139,12 @@ impl Repository {
         let Some(item) = self.get(JOB.to_owned(), CHECKPOINT).await? else {
             return Ok(None);
         };
-        let phase = serde_json::Value::String(string(&item, "phase")?);
+        let phase = string(&item, "phase")?;
         Ok(Some(Checkpoint {
-            phase: serde_json::from_value(phase).map_err(ApiError::internal)?,
+            phase: Phase::ALL
+                .into_iter()
+                .find(|known| known.as_str() == phase)
+                .ok_or_else(|| ApiError::internal(format!("unknown checkpoint phase {phase}")))?,
             run: serde_json::from_str(&string(&item, "run")?).map_err(ApiError::internal)?,
             rev: Some(number(&item, "rev")?),
         }))
@@ -142,16 +157,12 @@ impl Repository {
         checkpoint: &mut Checkpoint,
         phase: Phase,
     ) -> Result<bool, ApiError> {
-        let phase_name = serde_json::to_value(phase).map_err(ApiError::internal)?;
         let run = serde_json::to_string(&checkpoint.run).map_err(ApiError::internal)?;
         let rev = checkpoint.rev.unwrap_or(0) + 1;
         let item = Item::from([
             (PK.to_owned(), s(JOB)),
             (SK.to_owned(), s(CHECKPOINT)),
-            (
-                "phase".to_owned(),
-                s(phase_name.as_str().unwrap_or("running")),
-            ),
+            ("phase".to_owned(), s(phase.as_str())),
             ("run".to_owned(), s(run)),
             ("rev".to_owned(), n(rev)),
         ]);
@@ -222,38 +233,25 @@ impl Repository {
 
     /// How many items the partition `pk` holds, read consistently.
     pub(super) async fn count_partition(&self, pk: &str) -> Result<u64, ApiError> {
-        let mut count = 0;
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(self.table.as_ref())
-                .key_condition_expression("PK = :pk")
-                .expression_attribute_values(":pk", s(pk))
-                .select(Select::Count)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await?;
-            self.meter.record("Query", out.consumed_capacity());
-            count += u64::try_from(out.count).unwrap_or(0);
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(count);
-            }
-        }
+        Ok(self.partition_items(pk, None, PK).await?.len() as u64)
     }
 
-    /// The `attribute` of every item of the partition `pk` whose sort key
-    /// starts with `prefix`, read consistently.
+    /// The `attribute` of every item of the partition `pk` (whose sort key
+    /// starts with `prefix`, if given), read consistently, page after page.
     pub(super) async fn partition_items(
         &self,
         pk: &str,
-        prefix: &str,
+        prefix: Option<&str>,
         attribute: &str,
     ) -> Result<Vec<Item>, ApiError> {
+        let mut values = Item::from([(":pk".to_owned(), s(pk))]);
+        let condition = match prefix {
+            Some(prefix) => {
+                values.insert(":prefix".to_owned(), s(prefix));
+                "PK = :pk AND begins_with(SK, :prefix)"
+            }
+            None => "PK = :pk",
+        };
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -261,9 +259,8 @@ impl Repository {
                 .client
                 .query()
                 .table_name(self.table.as_ref())
-                .key_condition_expression("PK = :pk AND begins_with(SK, :prefix)")
-                .expression_attribute_values(":pk", s(pk))
-                .expression_attribute_values(":prefix", s(prefix))
+                .key_condition_expression(condition)
+                .set_expression_attribute_values(Some(values.clone()))
                 .projection_expression("#a")
                 .expression_attribute_names("#a", attribute)
                 .consistent_read(true)

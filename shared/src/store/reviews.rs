@@ -553,7 +553,7 @@ impl Repository {
                 review_count: self.count_partition(&reviews).await?,
             };
             let ratings = self
-                .partition_items(&subject_pk(subject), RATING_PREFIX, "stars")
+                .partition_items(&subject_pk(subject), Some(RATING_PREFIX), "stars")
                 .await?;
             for rating in &ratings {
                 let stars = usize::try_from(number(rating, "stars")?).unwrap_or(0);

@@ -17,11 +17,11 @@
 use super::item::{n, number, optional_parsed, parsed, s, string, timestamp};
 use super::schema::{GSI1, GSI2, PK, SK};
 use super::write::{check, delete, put};
-use super::{Item, Page, Repository, failed_conditions};
+use super::{Item, Page, Repository};
 use crate::domain::{RankedUser, Timestamp, User, UserId};
 use crate::error::ApiError;
 use crate::request::PageRequest;
-use aws_sdk_dynamodb::types::{Put, ReturnConsumedCapacity, TransactWriteItem};
+use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, TransactWriteItem};
 
 const PROFILE: &str = "PROFILE";
 const USERS: &str = "USERS";
@@ -102,7 +102,7 @@ fn purge_from_item(item: &Item) -> Result<Purge, ApiError> {
 
 /// Whether `item` is a profile (not a claim, not a tombstone).
 pub(super) fn is_live_profile(item: &Item) -> bool {
-    matches!(item.get(SK), Some(aws_sdk_dynamodb::types::AttributeValue::S(sk)) if sk == PROFILE)
+    string(item, SK).is_ok_and(|sk| sk == PROFILE)
         && string(item, PK).is_ok_and(|pk| pk.starts_with("USER#"))
         && !item.contains_key(DELETED_AT)
 }
@@ -188,44 +188,33 @@ impl Repository {
             owner: owner.to_owned(),
             version: 1,
         };
-        let profile = Put::builder()
-            .table_name(self.table.as_ref())
-            .set_item(Some(to_item(&record)))
-            .condition_expression("attribute_not_exists(PK)")
-            .build()
-            .map_err(ApiError::internal)?;
-        let claim = Put::builder()
-            .table_name(self.table.as_ref())
-            .item(PK, s(claim_pk(owner)))
-            .item(SK, s(PROFILE))
-            .item("userId", s(record.user.id.as_str()))
-            .condition_expression("attribute_not_exists(PK)")
-            .build()
-            .map_err(ApiError::internal)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(profile).build())
-            .transact_items(TransactWriteItem::builder().put(claim).build())
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                self.meter
-                    .record("TransactWriteItems", out.consumed_capacity());
-                Ok(record.user)
-            }
-            Err(err) => match failed_conditions(&err).as_deref() {
-                Some([true, ..]) => Err(ApiError::Conflict(format!(
-                    "the id {} is taken (a deleted user's id is free once its deletion has finished)",
-                    record.user.id.as_str()
-                ))),
-                Some([_, true]) => Err(ApiError::Conflict(
-                    "the caller already has a profile, or its deletion has not finished yet".into(),
-                )),
-                _ => Err(err.into()),
-            },
+        let table = self.table.as_ref();
+        let claim = Item::from([
+            (PK.to_owned(), s(claim_pk(owner))),
+            (SK.to_owned(), s(PROFILE)),
+            ("userId".to_owned(), s(record.user.id.as_str())),
+        ]);
+        let items = vec![
+            put(table, to_item(&record), "attribute_not_exists(PK)", None)?,
+            put(table, claim, "attribute_not_exists(PK)", None)?,
+        ];
+        match self
+            .try_transact(items)
+            .await?
+            .as_ref()
+            .map_err(Vec::as_slice)
+        {
+            Ok(()) => Ok(record.user),
+            Err([true, ..]) => Err(ApiError::Conflict(format!(
+                "the id {} is taken (a deleted user's id is free once its deletion has finished)",
+                record.user.id.as_str()
+            ))),
+            Err([_, true]) => Err(ApiError::Conflict(
+                "the caller already has a profile, or its deletion has not finished yet".into(),
+            )),
+            Err(_) => Err(ApiError::Conflict(
+                "a concurrent change got in the way; try again".into(),
+            )),
         }
     }
 
@@ -444,9 +433,10 @@ impl Repository {
             GSI2.sort_key,
             "totalScore",
         ];
+        let expected = to_item(&record);
         if derived
             .iter()
-            .all(|key| stored.get(*key) == to_item(&record).get(*key))
+            .all(|key| stored.get(*key) == expected.get(*key))
         {
             return Ok(false);
         }
