@@ -24,8 +24,7 @@ use axum::routing::post;
 use hdoc_shared::caller::request_context;
 use hdoc_shared::jobs::{self, Progress};
 use hdoc_shared::photos::Photos;
-use hdoc_shared::store::Run;
-use hdoc_shared::store::schema;
+use hdoc_shared::store::{self, Run, schema};
 use hdoc_shared::{ApiError, AppState, Config, JsonBody, Repository};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -111,9 +110,10 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     config.dynamodb_endpoint = Some(endpoint.clone());
     let client = aws_sdk_dynamodb::Client::from_conf(local_sdk_config(&endpoint));
     let repo = Repository::new(client, &config.table);
-    schema::create_table(repo.client(), repo.table())
+    let created = schema::create_table(repo.client(), repo.table())
         .await
         .map_err(|err| format!("could not create table {}: {err:?}", config.table))?;
+    upgrade_data(&repo, created, &config.stage).await?;
 
     // The API's address comes first: the photos' public URLs are served by it.
     let listener = TcpListener::bind(options.addr).await?;
@@ -172,6 +172,25 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         purger,
         scratch,
     })
+}
+
+/// Brings a table written by an older version of this code (contract v1: list
+/// entries without summaries, v1 attribute names) into today's shape before
+/// serving: one reconcile run rewrites every such item it meets.
+async fn upgrade_data(repo: &Repository, created: bool, stage: &str) -> Result<(), StartError> {
+    if !created && repo.data_version().await? < Some(store::DATA_VERSION) {
+        match jobs::reconcile(repo, None, jobs::STRETCH, stage).await? {
+            Progress::Done(run) => {
+                tracing::info!(
+                    upgraded = run.upgraded,
+                    "data from before contract v2 upgraded"
+                );
+            }
+            Progress::Paused => return Err("a reconcile run holds the data; try again".into()),
+        }
+    }
+    repo.mark_data_version().await?;
+    Ok(())
 }
 
 /// Runs the purges of deleted users, as the table's stream does in AWS: all

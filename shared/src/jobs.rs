@@ -13,7 +13,7 @@
 //! `docs/deletion.md`.
 
 use crate::Repository;
-use crate::domain::{Article, Review, ReviewId, Subject, Timestamp, UserId};
+use crate::domain::{ArticleSummary, ReviewId, ReviewSummary, Subject, Timestamp, UserId};
 use crate::error::ApiError;
 use crate::photos::Photos;
 use crate::request::PageRequest;
@@ -122,15 +122,16 @@ async fn purge_pass(
     let reviews = ReviewFilter::Author(purge.id.clone());
     let (articles, reviews, mine) = (&articles, &reviews, &mine);
     let read = |page: PageRequest| async move { repo.list_articles(articles, &page).await };
-    let delete = |article: Article| async move {
-        repo.delete_article(&article.slug, |a| mine(&a.author))
+    let delete = |article: ArticleSummary| async move {
+        repo.delete_article(&article.slug, |a| mine(&a.summary.author))
             .await
     };
     let Some(articles) = remove_listed(deadline, read, delete).await? else {
         return Ok(None);
     };
     let read = |page: PageRequest| async move { repo.list_reviews(reviews, &page).await };
-    let delete = |review: Review| async move { purge_review(repo, photos, &review.id, mine).await };
+    let delete =
+        |review: ReviewSummary| async move { purge_review(repo, photos, &review.id, mine).await };
     let Some(reviews) = remove_listed(deadline, read, delete).await? else {
         return Ok(None);
     };

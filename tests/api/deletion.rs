@@ -28,7 +28,7 @@ async fn rate(app: &TestApp, token: &str, subject: &str, stars: u8) {
 }
 
 async fn article(app: &TestApp, token: &str, title: &str, tags: &[&str]) {
-    let body = json!({"title": title, "description": "d", "body": "b", "tags": tags});
+    let body = json!({"title": title, "subtitle": "d", "body": "b", "tags": tags});
     post(app, token, "/articles", body).await;
 }
 
@@ -215,7 +215,7 @@ async fn an_interrupted_deletion_completes_when_run_again_and_twice_at_once_is_h
 
     // While the purge has not run, the user is gone and cannot add things.
     problem(app.get("/users/alice").await, 404).await;
-    let body = json!({"title": "Late", "description": "d", "body": "b", "tags": ["rust"]});
+    let body = json!({"title": "Late", "subtitle": "d", "body": "b", "tags": ["rust"]});
     problem(
         app.send_json(Method::POST, "/articles", Some(&alice), &body)
             .await,

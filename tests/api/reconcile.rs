@@ -27,7 +27,7 @@ async fn seed(app: &TestApp) {
         (&alice, "Two", json!(["rust"])),
         (&bob, "Three", json!(["aws"])),
     ] {
-        let body = json!({"title": title, "description": "d", "body": "b", "tags": tags});
+        let body = json!({"title": title, "subtitle": "d", "body": "b", "tags": tags});
         json_of(
             app.send_json(Method::POST, "/articles", Some(token), &body)
                 .await,

@@ -56,7 +56,8 @@ async fn tag_routes_refuse_bad_input() {
     let app = TestApp::spawn().await;
     assert_eq!(json_of(app.get("/tags").await, 200).await, json!([]));
     problem(app.get("/tags/nothing-here").await, 404).await;
-    problem(app.get("/tags/c++").await, 400).await;
+    problem(app.get("/tags/%3F%21").await, 400).await;
+    problem(app.get("/tags/c++").await, 404).await;
     problem(app.get(&format!("/tags/{}", "a".repeat(33))).await, 400).await;
     for bad in [
         "limit=0",

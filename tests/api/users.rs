@@ -8,7 +8,7 @@ async fn creating_a_profile_returns_it_with_its_location() {
     let app = TestApp::spawn().await;
     let token = app.token("sub-alice", &[]).await;
     let body = json!({"githubProfile": "Alice", "name": "Alice A", "bio": "hi",
-        "twitterProfile": "alice_a", "avatarUrl": "https://example.com/a.png"});
+        "twitterProfile": "alice_a", "avatarImage": "https://example.com/a.png"});
     let response = app
         .send_json(Method::POST, "/users", Some(&token), &body)
         .await;
@@ -19,13 +19,13 @@ async fn creating_a_profile_returns_it_with_its_location() {
     assert_eq!(user["name"], "Alice A");
     assert_eq!(user["bio"], "hi");
     assert_eq!(user["twitterProfile"], "alice_a");
-    assert_eq!(user["avatarUrl"], "https://example.com/a.png");
+    assert_eq!(user["avatarImage"], "https://example.com/a.png");
     assert_eq!(user["githubScore"], 0);
     assert_eq!(user["twitterScore"], 0);
     assert_eq!(user["totalScore"], 0);
-    assert_eq!(user["createdAt"], user["updatedAt"]);
+    assert_eq!(user["dateJoined"], user["updatedAt"]);
     assert!(
-        user["createdAt"]
+        user["dateJoined"]
             .as_str()
             .is_some_and(|t| t.len() == 20 && t.ends_with('Z'))
     );

@@ -48,7 +48,7 @@ async fn articles(
 ) -> Result<(), ApiError> {
     for i in 0..n {
         let body = format!(
-            r#"{{"title":"{} {i}","description":"d","body":"b","tags":["t{}","t{}"]}}"#,
+            r#"{{"title":"{} {i}","subtitle":"d","body":"b","tags":["t{}","t{}"]}}"#,
             author.as_str(),
             i % tags,
             (i + 1) % tags

@@ -76,7 +76,7 @@ async fn show(State(state): State<AppState>, Path(slug): Path<String>) -> Result
 
 /// Whether `caller` (whose profile is `me`) may change `article`.
 fn may_change(caller: &Caller, me: Option<&UserId>, article: &Article) -> Result<()> {
-    let is_author = me.is_some_and(|me| me.key() == article.author.key());
+    let is_author = me.is_some_and(|me| me.key() == article.summary.author.key());
     if caller.admin || is_author {
         Ok(())
     } else {
@@ -99,7 +99,7 @@ async fn create(
         .repo
         .create_article(new.into_article(slug, author, Timestamp::now()))
         .await?;
-    let location = format!("/articles/{}", article.slug.as_str());
+    let location = format!("/articles/{}", article.summary.slug.as_str());
     Ok(created(location, article))
 }
 

@@ -6,7 +6,9 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
-use hdoc_shared::domain::{NewUser, Timestamp, User, UserChanges, UserId};
+use hdoc_shared::domain::{
+    NewUser, ProgressChanges, Timestamp, User, UserChanges, UserId, UserOrder,
+};
 use hdoc_shared::http::{Route, created};
 use hdoc_shared::{ApiError, AppState, Caller, JsonBody, PageLimits, Path, Query, Result};
 use serde::Deserialize;
@@ -34,20 +36,37 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(Debug, Deserialize)]
 struct ListQuery {
+    order: Option<String>,
     limit: Option<String>,
     cursor: Option<String>,
 }
 
-/// `GET /users`: oldest profile first.
+/// `GET /users?order=oldest|newest`: oldest profile first unless asked otherwise.
 #[tracing::instrument(skip_all)]
 async fn list(
     State(state): State<AppState>,
     uri: Uri,
     Query(q): Query<ListQuery>,
 ) -> Result<Response> {
-    let page = state.page("users", q.limit.as_deref(), q.cursor.as_deref(), PAGE)?;
-    let users = state.repo.list_users(&page).await?;
+    let order = UserOrder::parse(q.order.as_deref())
+        .map_err(|message| ApiError::invalid("order", message))?;
+    let page = state.page(order.list(), q.limit.as_deref(), q.cursor.as_deref(), PAGE)?;
+    let users = state.repo.list_users(order, &page).await?;
     Ok(state.page_response(&uri, &page, users))
+}
+
+/// Refuses a non-admin's body that sets scores, streaks or progress: 403
+/// naming the fields.
+fn admin_only(caller: &Caller, progress: ProgressChanges) -> Result<()> {
+    let fields = progress.fields();
+    if fields.is_empty() || caller.admin {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "only admins set {}",
+            fields.join(", ")
+        )))
+    }
 }
 
 /// `GET /users/{id}`.
@@ -64,9 +83,7 @@ async fn create(
     caller: Caller,
     JsonBody(new): JsonBody<NewUser>,
 ) -> Result<Response> {
-    if new.sets_scores() && !caller.admin {
-        return Err(ApiError::Forbidden("only admins set scores".into()));
-    }
+    admin_only(&caller, new.progress())?;
     let user = state
         .repo
         .create_user(&caller.sub, new.into_user(Timestamp::now()))
@@ -84,9 +101,7 @@ async fn update(
     JsonBody(changes): JsonBody<UserChanges>,
 ) -> Result<Json<User>> {
     let id = UserId::from_path(&id)?;
-    if changes.sets_scores() && !caller.admin {
-        return Err(ApiError::Forbidden("only admins set scores".into()));
-    }
+    admin_only(&caller, changes.progress())?;
     let user = state
         .repo
         .update_user(&id, |record| {

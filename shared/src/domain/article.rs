@@ -1,6 +1,6 @@
 //! Articles and their tags.
 
-use super::text::{Timestamp, nullable, present, string_newtype, text_newtype};
+use super::text::{Timestamp, nullable, present, slugify, string_newtype, text_newtype};
 use super::user::{UserId, WebUrl};
 use crate::error::ApiError;
 use serde::{Deserialize, Serialize};
@@ -37,15 +37,7 @@ impl Slug {
 
     /// The slug of a title: transliterated to ASCII, lowercase, `-` separated.
     pub fn from_title(title: &str) -> Self {
-        let ascii = deunicode::deunicode(title).to_ascii_lowercase();
-        let mut slug = String::with_capacity(ascii.len());
-        for c in ascii.chars() {
-            if c.is_ascii_alphanumeric() {
-                slug.push(c);
-            } else if !slug.is_empty() && !slug.ends_with('-') {
-                slug.push('-');
-            }
-        }
+        let mut slug = slugify(title);
         slug.truncate(SLUG_MAX);
         let slug = slug.trim_end_matches('-');
         Self(if slug.is_empty() {
@@ -63,22 +55,28 @@ impl Slug {
 
 string_newtype!(Slug);
 
-/// A tag: `[a-z0-9-]{1,32}`. Input is trimmed and lowercased first.
+/// A tag: `[a-z0-9-]{1,32}`, normalized like a slug from what was given
+/// (`"Open System"` is `open-system`, `"AWS"` is `aws`, `"Día"` is `dia`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Tag(String);
 
 impl Tag {
+    /// At most this many characters, once normalized.
+    pub const MAX: usize = 32;
+
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let tag = raw.trim().to_lowercase();
-        let valid = (1..=32).contains(&tag.len())
-            && tag
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if valid {
-            Ok(Self(tag))
+        let tag = slugify(raw);
+        if tag.is_empty() {
+            Err(format!("{raw:?} has no letter or digit to make a tag of"))
+        } else if tag.len() > Self::MAX {
+            Err(format!(
+                "{raw:?} is {} characters as a tag ({tag}); at most {}",
+                tag.len(),
+                Self::MAX
+            ))
         } else {
-            Err(format!("{raw:?} is not a tag: 1-32 of a-z, 0-9 and '-'"))
+            Ok(Self(tag))
         }
     }
 
@@ -132,9 +130,10 @@ text_newtype!(
     Title, 1, 200
 );
 text_newtype!(
-    /// A description: at most 1,000 characters.
+    /// A subtitle: at most 500 characters. A list page shows it for every
+    /// article, so it is bounded to keep pages small.
     #[derive(Default)]
-    Description, 0, 1000
+    Subtitle, 0, 500
 );
 text_newtype!(
     /// A body: at most 50,000 characters.
@@ -142,19 +141,70 @@ text_newtype!(
     Body, 0, 50_000
 );
 
-/// An article.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Article {
+/// What a list of articles shows of each: everything but the body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArticleSummary {
     pub slug: Slug,
     pub title: Title,
-    pub description: Description,
-    pub body: Body,
+    pub subtitle: Subtitle,
     pub tags: Tags,
     pub author: UserId,
-    pub cover_image_url: Option<WebUrl>,
+    pub image: Option<WebUrl>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// An article: its summary and its body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Article {
+    pub summary: ArticleSummary,
+    pub body: Body,
+}
+
+/// The JSON shape of an article (`body` only in the whole article).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ArticleView<'a> {
+    id: &'a str,
+    slug: &'a str,
+    title: &'a str,
+    subtitle: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<&'a str>,
+    tags: &'a Tags,
+    author: &'a str,
+    image: Option<&'a str>,
+    created_at: &'a str,
+    updated_at: &'a str,
+}
+
+impl<'a> ArticleView<'a> {
+    fn of(summary: &'a ArticleSummary, body: Option<&'a Body>) -> Self {
+        Self {
+            id: summary.slug.as_str(),
+            slug: summary.slug.as_str(),
+            title: summary.title.as_str(),
+            subtitle: summary.subtitle.as_str(),
+            body: body.map(Body::as_str),
+            tags: &summary.tags,
+            author: summary.author.as_str(),
+            image: summary.image.as_ref().map(WebUrl::as_str),
+            created_at: summary.created_at.as_str(),
+            updated_at: summary.updated_at.as_str(),
+        }
+    }
+}
+
+impl Serialize for ArticleSummary {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ArticleView::of(self, None).serialize(serializer)
+    }
+}
+
+impl Serialize for Article {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ArticleView::of(&self.summary, Some(&self.body)).serialize(serializer)
+    }
 }
 
 /// The body of `POST /articles`.
@@ -163,65 +213,68 @@ pub struct Article {
 pub struct NewArticle {
     pub title: Title,
     #[serde(default)]
-    pub description: Description,
+    pub subtitle: Subtitle,
     #[serde(default)]
     pub body: Body,
     #[serde(default)]
     pub tags: Tags,
-    pub cover_image_url: Option<WebUrl>,
+    pub image: Option<WebUrl>,
 }
 
 impl NewArticle {
     pub fn into_article(self, slug: Slug, author: UserId, now: Timestamp) -> Article {
         Article {
-            slug,
-            title: self.title,
-            description: self.description,
+            summary: ArticleSummary {
+                slug,
+                title: self.title,
+                subtitle: self.subtitle,
+                tags: self.tags,
+                author,
+                image: self.image,
+                created_at: now.clone(),
+                updated_at: now,
+            },
             body: self.body,
-            tags: self.tags,
-            author,
-            cover_image_url: self.cover_image_url,
-            created_at: now.clone(),
-            updated_at: now,
         }
     }
 }
 
 /// The body of `PUT /articles/{slug}`: a partial update. The slug, author and
-/// times cannot be set; `null` clears the cover image.
+/// times cannot be set; `null` clears the image.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ArticleChanges {
     #[serde(default, deserialize_with = "present")]
     pub title: Option<Title>,
     #[serde(default, deserialize_with = "present")]
-    pub description: Option<Description>,
+    pub subtitle: Option<Subtitle>,
     #[serde(default, deserialize_with = "present")]
     pub body: Option<Body>,
     #[serde(default, deserialize_with = "present")]
     pub tags: Option<Tags>,
     #[serde(default, deserialize_with = "nullable")]
-    pub cover_image_url: Option<Option<WebUrl>>,
+    pub image: Option<Option<WebUrl>>,
 }
 
 impl ArticleChanges {
     pub fn apply(&self, article: &mut Article, now: Timestamp) {
+        let summary = &mut article.summary;
         if let Some(title) = &self.title {
-            article.title = title.clone();
+            summary.title = title.clone();
         }
-        if let Some(description) = &self.description {
-            article.description = description.clone();
+        if let Some(subtitle) = &self.subtitle {
+            summary.subtitle = subtitle.clone();
+        }
+        if let Some(tags) = &self.tags {
+            summary.tags = tags.clone();
+        }
+        if let Some(image) = &self.image {
+            summary.image = image.clone();
         }
         if let Some(body) = &self.body {
             article.body = body.clone();
         }
-        if let Some(tags) = &self.tags {
-            article.tags = tags.clone();
-        }
-        if let Some(cover) = &self.cover_image_url {
-            article.cover_image_url = cover.clone();
-        }
-        article.updated_at = now;
+        summary.updated_at = now;
     }
 }
 
@@ -256,12 +309,23 @@ mod tests {
     }
 
     #[test]
-    fn tags_are_trimmed_lowercased_and_deduplicated() {
-        let new: NewArticle =
-            parse_json(br#"{"title":"t","tags":[" AWS ","aws","Rust","serverless-2"]}"#)
-                .expect("valid");
+    fn tags_are_normalized_like_slugs_and_deduplicated() {
+        let new: NewArticle = parse_json(
+            br#"{"title":"t","tags":[" AWS ","aws","Open System","24 hour","serverless-2","D\u00eda"]}"#,
+        )
+        .expect("valid");
         let tags: Vec<&str> = new.tags.iter().map(Tag::as_str).collect();
-        assert_eq!(tags, ["aws", "rust", "serverless-2"]);
+        assert_eq!(
+            tags,
+            ["aws", "open-system", "24-hour", "serverless-2", "dia"]
+        );
+        for (raw, tag) in [
+            ("open-system", "open-system"),
+            ("C++", "c"),
+            ("ünïcode", "unicode"),
+        ] {
+            assert_eq!(Tag::parse(raw).map(|t| t.0), Ok(tag.to_owned()), "{raw}");
+        }
     }
 
     #[test]
@@ -269,10 +333,9 @@ mod tests {
         let eleven: Vec<String> = (0..11).map(|i| format!("t{i}")).collect();
         let eleven = serde_json::json!({"title": "t", "tags": eleven}).to_string();
         for body in [
-            r#"{"title":"t","tags":["a b"]}"#,
             r#"{"title":"t","tags":[""]}"#,
-            r#"{"title":"t","tags":["c++"]}"#,
-            r#"{"title":"t","tags":["ünïcode"]}"#,
+            r#"{"title":"t","tags":["  "]}"#,
+            r#"{"title":"t","tags":["?!"]}"#,
             r#"{"title":"t","tags":"aws"}"#,
             &eleven,
         ] {
@@ -280,6 +343,9 @@ mod tests {
         }
         let long = format!(r#"{{"title":"t","tags":["{}"]}}"#, "a".repeat(33));
         assert!(parse_json::<NewArticle>(long.as_bytes()).is_err());
+        let err = parse_json::<NewArticle>(br#"{"title":"t","tags":["ok","?!"]}"#)
+            .expect_err("empty tag");
+        assert!(format!("{err:?}").contains("tags[1]"), "{err:?}");
         let same_eleven: Vec<String> = (0..11).map(|_| "Aws".to_owned()).collect();
         let same = serde_json::json!({"title": "t", "tags": same_eleven}).to_string();
         assert!(

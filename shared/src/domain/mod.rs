@@ -6,10 +6,16 @@ pub mod review;
 mod text;
 pub mod user;
 
-pub use article::{Article, ArticleChanges, NewArticle, Slug, Tag, TagCount, Tags};
+pub use article::{
+    Article, ArticleChanges, ArticleSummary, NewArticle, Slug, Subtitle, Tag, TagCount, Tags,
+};
 pub use review::{
     MAX_PHOTOS, NewReview, PhotoRequest, PhotoType, RatingRequest, Review, ReviewChanges, ReviewId,
-    Stars, Subject, SubjectSummary, Summary,
+    ReviewSummary, Stars, Subject, SubjectSummary, Summary,
 };
 pub use text::Timestamp;
-pub use user::{NewUser, RankedUser, User, UserChanges, UserId};
+pub use text::slugify;
+pub use user::{
+    Count, DaysCompleted, LinkedinProfile, NewUser, Progress, ProgressChanges, RankedUser, User,
+    UserChanges, UserId, UserOrder,
+};

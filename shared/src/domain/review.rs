@@ -94,6 +94,49 @@ pub struct Review {
     pub updated_at: Timestamp,
 }
 
+/// How many characters of a review's body its summary shows.
+pub const EXCERPT_CHARS: usize = 200;
+
+/// What a list of reviews shows of each: everything but the body, and the
+/// body's first [`EXCERPT_CHARS`] characters (with `…` when cut) instead.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewSummary {
+    pub id: ReviewId,
+    pub subject: Subject,
+    pub author: UserId,
+    pub title: ReviewTitle,
+    pub excerpt: String,
+    pub photos: Vec<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Review {
+    /// This review's summary, as its list entries hold it.
+    pub fn summary(&self) -> ReviewSummary {
+        ReviewSummary {
+            id: self.id.clone(),
+            subject: self.subject.clone(),
+            author: self.author.clone(),
+            title: self.title.clone(),
+            excerpt: excerpt(self.body.as_str()),
+            photos: self.photos.clone(),
+            created_at: self.created_at.clone(),
+            updated_at: self.updated_at.clone(),
+        }
+    }
+}
+
+/// The first [`EXCERPT_CHARS`] characters of `body`, cut at a character
+/// boundary, with `…` when there is more.
+fn excerpt(body: &str) -> String {
+    match body.char_indices().nth(EXCERPT_CHARS) {
+        None => body.to_owned(),
+        Some((cut, _)) => format!("{}…", body[..cut].trim_end()),
+    }
+}
+
 /// The body of `POST /reviews`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -311,6 +354,18 @@ impl Serialize for SubjectSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn excerpts_cut_long_bodies_at_a_character() {
+        assert_eq!(excerpt("short"), "short");
+        let exact = "é".repeat(EXCERPT_CHARS);
+        assert_eq!(excerpt(&exact), exact);
+        let long = format!("{} tail", "é".repeat(EXCERPT_CHARS - 1));
+        assert_eq!(
+            excerpt(&long),
+            format!("{}…", "é".repeat(EXCERPT_CHARS - 1))
+        );
+    }
     use crate::request::parse_json;
 
     #[test]

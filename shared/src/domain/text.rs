@@ -16,6 +16,38 @@ pub(crate) fn check_len(value: &str, min: usize, max: usize) -> Result<(), Strin
     }
 }
 
+/// Refuses control characters other than line breaks and tabs: they have no
+/// place in text a page shows, and each would cost six bytes escaped in JSON.
+pub(crate) fn check_printable(value: &str) -> Result<(), String> {
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        Err("must not contain control characters".to_owned())
+    } else {
+        Ok(())
+    }
+}
+
+/// The slug form of `text`: transliterated to ASCII, lowercased, every run of
+/// anything but letters and digits turned into one `-`, no `-` at either end
+/// (`"Día 1: Café"` is `dia-1-cafe`, `"Open System"` is `open-system`).
+/// Empty when `text` has no letter or digit at all.
+pub fn slugify(text: &str) -> String {
+    let ascii = deunicode::deunicode(text).to_ascii_lowercase();
+    let mut slug = String::with_capacity(ascii.len());
+    for c in ascii.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let trimmed = slug.trim_end_matches('-').len();
+    slug.truncate(trimmed);
+    slug
+}
+
 /// Deserializes a field that may be absent (`None`), `null` (`Some(None)`)
 /// or a value (`Some(Some(v))`): in a partial update, null clears the field.
 pub(crate) fn nullable<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
@@ -77,6 +109,7 @@ macro_rules! text_newtype {
                 if $min > 0 && raw.trim().is_empty() {
                     return Err("must not be blank".to_owned());
                 }
+                $crate::domain::text::check_printable(raw)?;
                 $( ($extra)(raw)?; )?
                 Ok(Self(raw.to_owned()))
             }
@@ -140,6 +173,28 @@ mod tests {
             Some("2026-01-31T12:00:00Z".to_owned())
         );
         assert_eq!(Timestamp::parse("yesterday"), None);
+    }
+
+    #[test]
+    fn slugs_of_text() {
+        for (text, slug) in [
+            ("Open System", "open-system"),
+            ("24 hour", "24-hour"),
+            ("AWS", "aws"),
+            ("  Día 1: Café & Über  ", "dia-1-cafe-uber"),
+            ("--a--b--", "a-b"),
+            ("¿?!", ""),
+        ] {
+            assert_eq!(slugify(text), slug, "{text}");
+        }
+    }
+
+    #[test]
+    fn control_characters_are_refused_but_line_breaks_kept() {
+        assert!(check_printable("two\nlines\tand a tab\r\n").is_ok());
+        for bad in ["nul\u{0}", "bell\u{7}", "del\u{7f}", "c1\u{85}"] {
+            assert!(check_printable(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -56,10 +56,15 @@ text_newtype!(
     }
 );
 text_newtype!(
-    /// An `https://` or `http://` URL of at most 2,048 characters.
+    /// An `https://` or `http://` URL of at most 2,048 characters: visible
+    /// ASCII (a URL's own alphabet; others are percent-encoded), none of the
+    /// characters RFC 3986 leaves out (`"<>\\^`{|}`).
     WebUrl, 1, 2048, |raw: &str| {
         let scheme_ok = raw.starts_with("https://") || raw.starts_with("http://");
-        if scheme_ok && raw.len() > "https://".len() && !raw.contains(char::is_whitespace) {
+        let chars_ok = raw
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"\"<>\\^`{|}".contains(&b));
+        if scheme_ok && raw.len() > "https://".len() && chars_ok {
             Ok(())
         } else {
             Err("must be an http(s) URL".to_owned())
@@ -67,12 +72,80 @@ text_newtype!(
     }
 );
 
-/// A score: an integer from 0 to 2^53 - 1.
+/// A LinkedIn profile, kept as its handle (the `<handle>` of
+/// `https://www.linkedin.com/in/<handle>`): 3-100 of `[A-Za-z0-9_-]`. Given
+/// as the handle or as the profile's URL; shown as the URL.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct LinkedinProfile(String);
+
+impl LinkedinProfile {
+    const URL: &'static str = "https://www.linkedin.com/in/";
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let handle = Self::handle_of(raw.trim());
+        let valid = (3..=100).contains(&handle.len())
+            && handle
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if valid {
+            Ok(Self(handle.to_owned()))
+        } else {
+            Err("must be a LinkedIn handle (3-100 letters, digits, '-' or '_') or a https://www.linkedin.com/in/<handle> URL".into())
+        }
+    }
+
+    /// The handle in a profile URL (`http(s)://`, any `*.linkedin.com` host,
+    /// `/in/<handle>`, an optional trailing `/`), or `raw` itself.
+    fn handle_of(raw: &str) -> &str {
+        let Some(rest) = raw
+            .strip_prefix("https://")
+            .or_else(|| raw.strip_prefix("http://"))
+        else {
+            return raw;
+        };
+        let Some((host, path)) = rest.split_once('/') else {
+            return raw;
+        };
+        let host = host.to_ascii_lowercase();
+        let linkedin = host == "linkedin.com" || host.ends_with(".linkedin.com");
+        match path.strip_prefix("in/") {
+            Some(handle) if linkedin => handle.strip_suffix('/').unwrap_or(handle),
+            _ => raw,
+        }
+    }
+
+    /// The handle alone.
+    pub fn handle(&self) -> &str {
+        &self.0
+    }
+
+    /// The profile's URL, as the front end links to it.
+    pub fn url(&self) -> String {
+        format!("{}{}", Self::URL, self.0)
+    }
+}
+
+impl TryFrom<String> for LinkedinProfile {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<LinkedinProfile> for String {
+    fn from(value: LinkedinProfile) -> Self {
+        value.url()
+    }
+}
+
+/// A count of points or days: an integer from 0 to 2^53 - 1 (exact in JSON).
+/// Scores and streaks are counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "u64", into = "u64")]
-pub struct Score(u64);
+pub struct Count(u64);
 
-impl TryFrom<u64> for Score {
+impl TryFrom<u64> for Count {
     type Error = String;
     fn try_from(raw: u64) -> Result<Self, String> {
         if raw <= MAX_SCORE {
@@ -83,15 +156,85 @@ impl TryFrom<u64> for Score {
     }
 }
 
-impl From<Score> for u64 {
-    fn from(score: Score) -> Self {
-        score.0
+impl From<Count> for u64 {
+    fn from(count: Count) -> Self {
+        count.0
     }
 }
 
-impl Score {
+impl Count {
     pub fn get(self) -> u64 {
         self.0
+    }
+}
+
+/// How far into the 100 days a journeyer is: an integer from 0 to 100.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "u64", into = "u64")]
+pub struct DaysCompleted(u8);
+
+impl DaysCompleted {
+    pub const MAX: u8 = 100;
+
+    pub fn get(self) -> u64 {
+        u64::from(self.0)
+    }
+}
+
+impl TryFrom<u64> for DaysCompleted {
+    type Error = String;
+    fn try_from(raw: u64) -> Result<Self, String> {
+        u8::try_from(raw)
+            .ok()
+            .filter(|days| *days <= Self::MAX)
+            .map(Self)
+            .ok_or_else(|| format!("must be an integer from 0 to {}", Self::MAX))
+    }
+}
+
+impl From<DaysCompleted> for u64 {
+    fn from(days: DaysCompleted) -> Self {
+        days.get()
+    }
+}
+
+/// What only admins (and the activity job) set on a profile: the scores,
+/// the streaks and the challenge's progress.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub github_score: Count,
+    pub github_streak: Count,
+    pub twitter_score: Count,
+    pub twitter_streak: Count,
+    pub days_completed: DaysCompleted,
+}
+
+/// The order of `GET /users`: by when profiles were made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UserOrder {
+    /// Oldest profile first (the default).
+    #[default]
+    Oldest,
+    /// Newest profile first: the front end's "new journeyers".
+    Newest,
+}
+
+impl UserOrder {
+    /// Parses `order` (absent: oldest first).
+    pub fn parse(raw: Option<&str>) -> Result<Self, String> {
+        match raw {
+            None | Some("oldest") => Ok(Self::Oldest),
+            Some("newest") => Ok(Self::Newest),
+            Some(_) => Err("must be oldest or newest".into()),
+        }
+    }
+
+    /// The list a page of this order belongs to (its cursors are its own).
+    pub fn list(self) -> &'static str {
+        match self {
+            Self::Oldest => "users",
+            Self::Newest => "users:newest",
+        }
     }
 }
 
@@ -101,54 +244,78 @@ pub struct User {
     pub id: UserId,
     pub name: Name,
     pub twitter_profile: Option<TwitterHandle>,
+    pub linkedin_profile: Option<LinkedinProfile>,
     pub bio: Option<Bio>,
-    pub avatar_url: Option<WebUrl>,
-    pub github_score: Score,
-    pub twitter_score: Score,
-    pub created_at: Timestamp,
+    pub avatar_image: Option<WebUrl>,
+    pub progress: Progress,
+    pub date_joined: Timestamp,
     pub updated_at: Timestamp,
 }
 
 impl User {
     /// Always the sum of the two scores; never stored on its own.
     pub fn total_score(&self) -> u64 {
-        self.github_score.get() + self.twitter_score.get()
+        self.progress.github_score.get() + self.progress.twitter_score.get()
     }
 }
 
-/// The JSON shape of a user, as the front end knows it.
+/// The JSON shape of a user, as the front end reads it. The leaderboard's
+/// rows are the same fields with their `rank` first.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct UserView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rank: Option<u64>,
     id: &'a str,
     github_profile: &'a str,
     name: &'a str,
     twitter_profile: Option<&'a str>,
-    bio: Option<&'a str>,
-    avatar_url: Option<&'a str>,
+    linkedin_profile: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bio: Option<Option<&'a str>>,
+    avatar_image: Option<&'a str>,
     github_score: u64,
+    github_streak: u64,
     twitter_score: u64,
+    twitter_streak: u64,
+    days_completed: u64,
     total_score: u64,
-    created_at: &'a str,
-    updated_at: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date_joined: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated_at: Option<&'a str>,
+}
+
+impl<'a> UserView<'a> {
+    /// The full profile, or (with a rank) a leaderboard row: everything the
+    /// front end's leaderboard shows, without `bio` and the times.
+    fn of(user: &'a User, rank: Option<u64>) -> Self {
+        let profile = rank.is_none();
+        let progress = &user.progress;
+        Self {
+            rank,
+            id: user.id.as_str(),
+            github_profile: user.id.as_str(),
+            name: user.name.as_str(),
+            twitter_profile: user.twitter_profile.as_ref().map(TwitterHandle::as_str),
+            linkedin_profile: user.linkedin_profile.as_ref().map(LinkedinProfile::url),
+            bio: profile.then(|| user.bio.as_ref().map(Bio::as_str)),
+            avatar_image: user.avatar_image.as_ref().map(WebUrl::as_str),
+            github_score: progress.github_score.get(),
+            github_streak: progress.github_streak.get(),
+            twitter_score: progress.twitter_score.get(),
+            twitter_streak: progress.twitter_streak.get(),
+            days_completed: progress.days_completed.get(),
+            total_score: user.total_score(),
+            date_joined: profile.then(|| user.date_joined.as_str()),
+            updated_at: profile.then(|| user.updated_at.as_str()),
+        }
+    }
 }
 
 impl Serialize for User {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        UserView {
-            id: self.id.as_str(),
-            github_profile: self.id.as_str(),
-            name: self.name.as_str(),
-            twitter_profile: self.twitter_profile.as_ref().map(TwitterHandle::as_str),
-            bio: self.bio.as_ref().map(Bio::as_str),
-            avatar_url: self.avatar_url.as_ref().map(WebUrl::as_str),
-            github_score: self.github_score.get(),
-            twitter_score: self.twitter_score.get(),
-            total_score: self.total_score(),
-            created_at: self.created_at.as_str(),
-            updated_at: self.updated_at.as_str(),
-        }
-        .serialize(serializer)
+        UserView::of(self, None).serialize(serializer)
     }
 }
 
@@ -159,33 +326,57 @@ pub struct RankedUser {
     pub user: User,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct RankedView<'a> {
-    rank: u64,
-    id: &'a str,
-    github_profile: &'a str,
-    name: &'a str,
-    avatar_url: Option<&'a str>,
-    github_score: u64,
-    twitter_score: u64,
-    total_score: u64,
-}
-
 impl Serialize for RankedUser {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let user = &self.user;
-        RankedView {
-            rank: self.rank,
-            id: user.id.as_str(),
-            github_profile: user.id.as_str(),
-            name: user.name.as_str(),
-            avatar_url: user.avatar_url.as_ref().map(WebUrl::as_str),
-            github_score: user.github_score.get(),
-            twitter_score: user.twitter_score.get(),
-            total_score: user.total_score(),
+        UserView::of(&self.user, Some(self.rank)).serialize(serializer)
+    }
+}
+
+/// The admin-only fields of a body (`None`: not sent).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProgressChanges {
+    pub github_score: Option<Count>,
+    pub github_streak: Option<Count>,
+    pub twitter_score: Option<Count>,
+    pub twitter_streak: Option<Count>,
+    pub days_completed: Option<DaysCompleted>,
+}
+
+/// The admin-only fields of a request body, as they were sent.
+macro_rules! progress_changes {
+    ($body:expr) => {
+        ProgressChanges {
+            github_score: $body.github_score,
+            github_streak: $body.github_streak,
+            twitter_score: $body.twitter_score,
+            twitter_streak: $body.twitter_streak,
+            days_completed: $body.days_completed,
         }
-        .serialize(serializer)
+    };
+}
+
+impl ProgressChanges {
+    /// The admin-only fields sent, by their JSON names (empty: none, so any
+    /// caller may send the body).
+    pub fn fields(&self) -> Vec<&'static str> {
+        [
+            ("githubScore", self.github_score.is_some()),
+            ("githubStreak", self.github_streak.is_some()),
+            ("twitterScore", self.twitter_score.is_some()),
+            ("twitterStreak", self.twitter_streak.is_some()),
+            ("daysCompleted", self.days_completed.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(field, sent)| sent.then_some(field))
+        .collect()
+    }
+
+    pub fn apply(&self, progress: &mut Progress) {
+        progress.github_score = self.github_score.unwrap_or(progress.github_score);
+        progress.github_streak = self.github_streak.unwrap_or(progress.github_streak);
+        progress.twitter_score = self.twitter_score.unwrap_or(progress.twitter_score);
+        progress.twitter_streak = self.twitter_streak.unwrap_or(progress.twitter_streak);
+        progress.days_completed = self.days_completed.unwrap_or(progress.days_completed);
     }
 }
 
@@ -196,36 +387,47 @@ pub struct NewUser {
     pub github_profile: UserId,
     pub name: Name,
     pub twitter_profile: Option<TwitterHandle>,
+    pub linkedin_profile: Option<LinkedinProfile>,
     pub bio: Option<Bio>,
-    pub avatar_url: Option<WebUrl>,
-    pub github_score: Option<Score>,
-    pub twitter_score: Option<Score>,
+    pub avatar_image: Option<WebUrl>,
+    #[serde(default, deserialize_with = "present")]
+    pub github_score: Option<Count>,
+    #[serde(default, deserialize_with = "present")]
+    pub github_streak: Option<Count>,
+    #[serde(default, deserialize_with = "present")]
+    pub twitter_score: Option<Count>,
+    #[serde(default, deserialize_with = "present")]
+    pub twitter_streak: Option<Count>,
+    #[serde(default, deserialize_with = "present")]
+    pub days_completed: Option<DaysCompleted>,
 }
 
 impl NewUser {
-    /// Whether the body sets scores, which only admins may do.
-    pub fn sets_scores(&self) -> bool {
-        self.github_score.is_some() || self.twitter_score.is_some()
+    /// The admin-only fields this body sets.
+    pub fn progress(&self) -> ProgressChanges {
+        progress_changes!(self)
     }
 
     pub fn into_user(self, now: Timestamp) -> User {
+        let mut progress = Progress::default();
+        self.progress().apply(&mut progress);
         User {
             id: self.github_profile,
             name: self.name,
             twitter_profile: self.twitter_profile,
+            linkedin_profile: self.linkedin_profile,
             bio: self.bio,
-            avatar_url: self.avatar_url,
-            github_score: self.github_score.unwrap_or_default(),
-            twitter_score: self.twitter_score.unwrap_or_default(),
-            created_at: now.clone(),
+            avatar_image: self.avatar_image,
+            progress,
+            date_joined: now.clone(),
             updated_at: now,
         }
     }
 }
 
 /// The body of `PUT /users/{id}`: a partial update. An absent field is kept;
-/// `null` clears an optional one. `id`, `githubProfile` and `totalScore` are
-/// not fields of it, so a body that sends them is refused.
+/// `null` clears an optional one. `id`, `githubProfile`, `totalScore` and
+/// `dateJoined` are not fields of it, so a body that sends them is refused.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UserChanges {
@@ -234,19 +436,27 @@ pub struct UserChanges {
     #[serde(default, deserialize_with = "nullable")]
     pub twitter_profile: Option<Option<TwitterHandle>>,
     #[serde(default, deserialize_with = "nullable")]
+    pub linkedin_profile: Option<Option<LinkedinProfile>>,
+    #[serde(default, deserialize_with = "nullable")]
     pub bio: Option<Option<Bio>>,
     #[serde(default, deserialize_with = "nullable")]
-    pub avatar_url: Option<Option<WebUrl>>,
+    pub avatar_image: Option<Option<WebUrl>>,
     #[serde(default, deserialize_with = "present")]
-    pub github_score: Option<Score>,
+    pub github_score: Option<Count>,
     #[serde(default, deserialize_with = "present")]
-    pub twitter_score: Option<Score>,
+    pub github_streak: Option<Count>,
+    #[serde(default, deserialize_with = "present")]
+    pub twitter_score: Option<Count>,
+    #[serde(default, deserialize_with = "present")]
+    pub twitter_streak: Option<Count>,
+    #[serde(default, deserialize_with = "present")]
+    pub days_completed: Option<DaysCompleted>,
 }
 
 impl UserChanges {
-    /// Whether the body sets scores, which only admins may do.
-    pub fn sets_scores(&self) -> bool {
-        self.github_score.is_some() || self.twitter_score.is_some()
+    /// The admin-only fields this body sets.
+    pub fn progress(&self) -> ProgressChanges {
+        progress_changes!(self)
     }
 
     /// Applies the changes to `user`, stamping `updated_at`.
@@ -257,18 +467,16 @@ impl UserChanges {
         if let Some(twitter) = &self.twitter_profile {
             user.twitter_profile = twitter.clone();
         }
+        if let Some(linkedin) = &self.linkedin_profile {
+            user.linkedin_profile = linkedin.clone();
+        }
         if let Some(bio) = &self.bio {
             user.bio = bio.clone();
         }
-        if let Some(url) = &self.avatar_url {
-            user.avatar_url = url.clone();
+        if let Some(url) = &self.avatar_image {
+            user.avatar_image = url.clone();
         }
-        if let Some(score) = self.github_score {
-            user.github_score = score;
-        }
-        if let Some(score) = self.twitter_score {
-            user.twitter_score = score;
-        }
+        self.progress().apply(&mut user.progress);
         user.updated_at = now;
     }
 }
@@ -304,7 +512,13 @@ mod tests {
         let too_big = format!(r#"{{"githubScore":{}}}"#, MAX_SCORE + 1);
         assert!(parse_json::<UserChanges>(too_big.as_bytes()).is_err());
         let ok = parse_json::<UserChanges>(br#"{"githubScore":7}"#).expect("valid");
-        assert_eq!(ok.github_score, Some(Score(7)));
+        assert_eq!(ok.github_score, Some(Count(7)));
+        for bad in [r#"{"daysCompleted":101}"#, r#"{"githubStreak":-1}"#] {
+            assert!(parse_json::<UserChanges>(bad.as_bytes()).is_err(), "{bad}");
+        }
+        let ok = parse_json::<UserChanges>(br#"{"daysCompleted":100,"twitterStreak":3}"#)
+            .expect("valid");
+        assert_eq!(ok.progress().fields(), ["twitterStreak", "daysCompleted"]);
     }
 
     #[test]
@@ -315,6 +529,8 @@ mod tests {
             r#"{"githubProfile":"x"}"#,
             r#"{"name":null}"#,
             r#"{"githubScore":null}"#,
+            r#"{"dateJoined":"2020-01-01T00:00:00Z"}"#,
+            r#"{"avatarUrl":"https://example.com/a.png"}"#,
         ] {
             assert!(
                 parse_json::<UserChanges>(body.as_bytes()).is_err(),
@@ -343,6 +559,35 @@ mod tests {
         assert_eq!(json["githubProfile"], "Alice");
         assert_eq!(json["totalScore"], 7);
         assert!(json["bio"].is_null());
+        let row = serde_json::to_value(RankedUser { rank: 1, user }).expect("json");
+        assert_eq!(row["rank"], 1);
+        assert_eq!(row["totalScore"], 7);
+        assert!(row.get("bio").is_none() && row.get("dateJoined").is_none());
+    }
+
+    #[test]
+    fn linkedin_profiles_are_handles_shown_as_urls() {
+        for raw in [
+            "jane-doe_1",
+            "https://www.linkedin.com/in/jane-doe_1",
+            "https://www.linkedin.com/in/jane-doe_1/",
+            "http://linkedin.com/in/jane-doe_1",
+            "https://de.linkedin.com/in/jane-doe_1",
+        ] {
+            let profile = LinkedinProfile::parse(raw).expect(raw);
+            assert_eq!(profile.handle(), "jane-doe_1", "{raw}");
+            assert_eq!(profile.url(), "https://www.linkedin.com/in/jane-doe_1");
+        }
+        for bad in [
+            "ab",
+            "jane doe",
+            "https://example.com/in/jane",
+            "https://www.linkedin.com/company/acme",
+            "https://www.linkedin.com/in/",
+            &"x".repeat(101),
+        ] {
+            assert!(LinkedinProfile::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -351,7 +596,10 @@ mod tests {
             r#"{"name":""}"#,
             r#"{"name":"   "}"#,
             r#"{"twitterProfile":"@alice"}"#,
-            r#"{"avatarUrl":"javascript:alert(1)"}"#,
+            r#"{"avatarImage":"javascript:alert(1)"}"#,
+            r#"{"avatarImage":"https://example.com/a b.png"}"#,
+            r#"{"avatarImage":"https://example.com/\"quoted\""}"#,
+            r#"{"name":"bell\u0007"}"#,
         ] {
             assert!(parse_json::<UserChanges>(bad.as_bytes()).is_err(), "{bad}");
         }

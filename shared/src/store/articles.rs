@@ -1,9 +1,9 @@
 //! Articles, the lists they appear in, and tag counts.
 //!
 //! An article is one item. Each list it appears in (all articles, its
-//! author's, each of its tags', each tag-and-author pair's) holds a small
-//! entry item in a partition of its own, sorted newest first, so every
-//! listing is one Query plus one BatchGetItem of at most a page of articles.
+//! author's, each of its tags', each tag-and-author pair's) holds an entry
+//! item with the article's summary (no body) in a partition of its own,
+//! sorted newest first, so every listing is one Query of small items.
 //! A tag's count is one item that also carries its place in the tags-by-count
 //! index. Every change to an article writes the article, its entries and its
 //! tags' counts in one transaction, each count conditioned on the value it was
@@ -14,7 +14,7 @@ use super::schema::{GSI2, PK, SK};
 use super::users::live_profile;
 use super::write::{back_off, busy, delete, entry, if_rev, put, random_suffix};
 use super::{Item, Page, Repository};
-use crate::domain::{Article, Slug, Tag, TagCount, UserId};
+use crate::domain::{Article, ArticleSummary, Slug, Tag, TagCount, UserId};
 use crate::error::ApiError;
 use crate::request::PageRequest;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -49,7 +49,7 @@ impl ArticleFilter {
 }
 
 /// Every list an article appears in.
-fn lists_of(article: &Article) -> BTreeSet<String> {
+fn lists_of(article: &ArticleSummary) -> BTreeSet<String> {
     let author = Some(article.author.clone());
     let mut lists = BTreeSet::from([
         ArticleFilter::default().list(),
@@ -88,7 +88,7 @@ pub(super) fn tag_pk(tag: &Tag) -> String {
 }
 
 /// Entries sort newest first when queried in descending order.
-fn entry_sk(article: &Article) -> String {
+fn entry_sk(article: &ArticleSummary) -> String {
     format!("{}#{}", article.created_at.as_str(), article.slug.as_str())
 }
 
@@ -126,8 +126,8 @@ pub(super) fn count_of(item: &Item) -> Result<(u64, Option<u64>), ApiError> {
 /// article's tags, or the tag of a count item.
 pub(super) fn tags_in(item: &Item) -> Vec<Tag> {
     match item.get(SK) {
-        Some(AttributeValue::S(sk)) if sk == ARTICLE => from_item(item)
-            .map(|record| record.article.tags.iter().cloned().collect())
+        Some(AttributeValue::S(sk)) if sk == ARTICLE => summary_from_item(item)
+            .map(|summary| summary.tags.iter().cloned().collect())
             .unwrap_or_default(),
         Some(AttributeValue::S(sk)) if sk == COUNT => parsed(item, "tag").into_iter().collect(),
         _ => Vec::new(),
@@ -141,28 +141,49 @@ pub struct ArticleRecord {
     version: u64,
 }
 
-fn to_item(article: &Article, version: u64) -> Item {
-    let tags = article.tags.iter().map(|tag| s(tag.as_str())).collect();
+/// An article's summary as stored, in the article item and in every entry.
+fn summary_attributes(summary: &ArticleSummary) -> Item {
+    let tags = summary.tags.iter().map(|tag| s(tag.as_str())).collect();
     let mut item = Item::from([
-        (PK.to_owned(), s(article_pk(&article.slug))),
-        (SK.to_owned(), s(ARTICLE)),
-        ("slug".to_owned(), s(article.slug.as_str())),
-        ("title".to_owned(), s(article.title.as_str())),
-        ("description".to_owned(), s(article.description.as_str())),
-        ("body".to_owned(), s(article.body.as_str())),
+        ("slug".to_owned(), s(summary.slug.as_str())),
+        ("title".to_owned(), s(summary.title.as_str())),
+        ("subtitle".to_owned(), s(summary.subtitle.as_str())),
         ("tags".to_owned(), AttributeValue::L(tags)),
-        ("author".to_owned(), s(article.author.as_str())),
-        ("createdAt".to_owned(), s(article.created_at.as_str())),
-        ("updatedAt".to_owned(), s(article.updated_at.as_str())),
-        ("version".to_owned(), n(version)),
+        ("author".to_owned(), s(summary.author.as_str())),
+        ("createdAt".to_owned(), s(summary.created_at.as_str())),
+        ("updatedAt".to_owned(), s(summary.updated_at.as_str())),
     ]);
-    if let Some(url) = &article.cover_image_url {
-        item.insert("coverImageUrl".to_owned(), s(url.as_str()));
+    if let Some(url) = &summary.image {
+        item.insert("image".to_owned(), s(url.as_str()));
     }
     item
 }
 
-fn from_item(item: &Item) -> Result<ArticleRecord, ApiError> {
+fn to_item(article: &Article, version: u64) -> Item {
+    let mut item = summary_attributes(&article.summary);
+    item.extend([
+        (PK.to_owned(), s(article_pk(&article.summary.slug))),
+        (SK.to_owned(), s(ARTICLE)),
+        ("body".to_owned(), s(article.body.as_str())),
+        ("version".to_owned(), n(version)),
+    ]);
+    item
+}
+
+/// The entry of `article` in `list`.
+fn entry_in(list: &str, summary: &ArticleSummary) -> Item {
+    entry(
+        list,
+        &entry_sk(summary),
+        &article_pk(&summary.slug),
+        &summary_attributes(summary),
+    )
+}
+
+/// An article's summary, from the article item or from one of its entries.
+/// Articles written before contract v2 are read under their v1 names
+/// (`description`, `coverImageUrl`); their next write stores the v2 ones.
+fn summary_from_item(item: &Item) -> Result<ArticleSummary, ApiError> {
     let corrupt = || ApiError::internal("stored article has malformed `tags`");
     let tags = match item.get("tags") {
         Some(AttributeValue::L(values)) => values
@@ -176,17 +197,29 @@ fn from_item(item: &Item) -> Result<ArticleRecord, ApiError> {
             .map_err(|_| corrupt())?,
         _ => return Err(corrupt()),
     };
+    let v1 = item.contains_key("description");
+    let (subtitle, image) = if v1 {
+        ("description", "coverImageUrl")
+    } else {
+        ("subtitle", "image")
+    };
+    Ok(ArticleSummary {
+        slug: parsed(item, "slug")?,
+        title: parsed(item, "title")?,
+        subtitle: parsed(item, subtitle)?,
+        tags,
+        author: parsed(item, "author")?,
+        image: optional_parsed(item, image)?,
+        created_at: timestamp(item, "createdAt")?,
+        updated_at: timestamp(item, "updatedAt")?,
+    })
+}
+
+fn from_item(item: &Item) -> Result<ArticleRecord, ApiError> {
     Ok(ArticleRecord {
         article: Article {
-            slug: parsed(item, "slug")?,
-            title: parsed(item, "title")?,
-            description: parsed(item, "description")?,
+            summary: summary_from_item(item)?,
             body: parsed(item, "body")?,
-            tags,
-            author: parsed(item, "author")?,
-            cover_image_url: optional_parsed(item, "coverImageUrl")?,
-            created_at: timestamp(item, "createdAt")?,
-            updated_at: timestamp(item, "updatedAt")?,
         },
         version: number(item, "version")?,
     })
@@ -226,13 +259,13 @@ impl Repository {
 
     /// Creates `article`, making its slug unique: the slug from the title if
     /// it is free, else that slug with a random suffix.
-    #[tracing::instrument(skip_all, fields(slug = article.slug.as_str()))]
+    #[tracing::instrument(skip_all, fields(slug = article.summary.slug.as_str()))]
     pub async fn create_article(&self, mut article: Article) -> Result<Article, ApiError> {
-        let base = article.slug.clone();
+        let base = article.summary.slug.clone();
         for attempt in 0..WRITE_ATTEMPTS {
             match self.write(None, Some(&article)).await? {
                 None => return Ok(article),
-                Some(Lost::Article) => article.slug = base.with_suffix(&random_suffix()),
+                Some(Lost::Article) => article.summary.slug = base.with_suffix(&random_suffix()),
                 Some(Lost::Race) => back_off(attempt).await,
                 Some(Lost::Author) => {
                     return Err(ApiError::Forbidden(
@@ -306,7 +339,7 @@ impl Repository {
             )?,
             (Some(old), None) => delete(
                 table,
-                article_pk(&old.article.slug),
+                article_pk(&old.article.summary.slug),
                 ARTICLE,
                 "version = :v",
                 Some(n(old.version)),
@@ -314,32 +347,44 @@ impl Repository {
             (None, None) => return Ok(None),
         });
 
-        // List entries: removed from lists the article leaves, added to those it joins.
-        let old_lists = old.map(|o| lists_of(&o.article)).unwrap_or_default();
-        let new_lists = new.map(lists_of).unwrap_or_default();
-        if let Some(old) = old {
+        // List entries: removed from lists the article leaves, added to those
+        // it joins, and rewritten in those it stays in if its summary changed.
+        let old_summary = old.map(|o| &o.article.summary);
+        let new_summary = new.map(|a| &a.summary);
+        let old_lists = old_summary.map(lists_of).unwrap_or_default();
+        let new_lists = new_summary.map(lists_of).unwrap_or_default();
+        if let Some(old) = old_summary {
             for list in old_lists.difference(&new_lists) {
                 items.push(delete(
                     table,
                     list.clone(),
-                    &entry_sk(&old.article),
+                    &entry_sk(old),
                     "attribute_exists(PK)",
                     None,
                 )?);
             }
         }
-        if let Some(article) = new {
-            for list in new_lists.difference(&old_lists) {
-                let entry = entry(list, &entry_sk(article), &article_pk(&article.slug));
-                items.push(put(table, entry, "attribute_not_exists(PK)", None)?);
+        if let Some(summary) = new_summary {
+            let changed = old_summary != Some(summary);
+            for list in &new_lists {
+                let condition = if !old_lists.contains(list) {
+                    "attribute_not_exists(PK)"
+                } else if changed {
+                    "attribute_exists(PK)"
+                } else {
+                    continue;
+                };
+                items.push(put(table, entry_in(list, summary), condition, None)?);
             }
         }
 
         // Tag counts, each conditioned on the revision it was read with.
-        let old_tags: BTreeSet<&Tag> = old
-            .map(|o| o.article.tags.iter().collect())
+        let old_tags: BTreeSet<&Tag> = old_summary
+            .map(|o| o.tags.iter().collect())
             .unwrap_or_default();
-        let new_tags: BTreeSet<&Tag> = new.map(|a| a.tags.iter().collect()).unwrap_or_default();
+        let new_tags: BTreeSet<&Tag> = new_summary
+            .map(|a| a.tags.iter().collect())
+            .unwrap_or_default();
         let changed: Vec<(&Tag, i64)> = old_tags
             .difference(&new_tags)
             .map(|tag| (*tag, -1))
@@ -361,7 +406,7 @@ impl Repository {
         if old.is_none()
             && let Some(article) = new
         {
-            items.push(live_profile(table, &article.author)?);
+            items.push(live_profile(table, &article.summary.author)?);
         }
         Ok(match self.try_transact(items).await? {
             Ok(()) => None,
@@ -386,16 +431,41 @@ impl Repository {
             .collect()
     }
 
-    /// Articles matching `filter`, newest first: one Query on the list's
-    /// partition, then one BatchGetItem of the page's articles.
+    /// Summaries of the articles matching `filter`, newest first: one Query
+    /// on the list's partition, whose entries hold the summaries.
     #[tracing::instrument(skip_all, fields(limit = page.limit))]
     pub async fn list_articles(
         &self,
         filter: &ArticleFilter,
         page: &PageRequest,
-    ) -> Result<Page<Article>, ApiError> {
-        let found = self.list_page(&filter.list(), ARTICLE, page).await?;
-        found.try_map(|item| from_item(&item).map(|record| record.article))
+    ) -> Result<Page<ArticleSummary>, ApiError> {
+        let found = self.list_page(&filter.list(), page).await?;
+        found.try_map(|item| summary_from_item(&item))
+    }
+
+    /// Rewrites the article stored as `item` in v2's shape, with every one of
+    /// its entries holding its summary: for data written before v2 (bare
+    /// entries, v1 attribute names). Conditioned on the version read; a lost
+    /// race means a write rewrote it meanwhile. `Ok(true)` when it rewrote.
+    pub(super) async fn upgrade_article(&self, item: &Item) -> Result<bool, ApiError> {
+        let record = from_item(item)?;
+        let table = self.table.as_ref();
+        let summary = &record.article.summary;
+        let mut items = vec![put(
+            table,
+            to_item(&record.article, record.version + 1),
+            "version = :v",
+            Some(n(record.version)),
+        )?];
+        for list in lists_of(summary) {
+            items.push(put(
+                table,
+                entry_in(&list, summary),
+                "attribute_exists(PK)",
+                None,
+            )?);
+        }
+        self.transact(items).await
     }
 
     /// How many articles carry `tag`, or 404 when none does.

@@ -12,7 +12,7 @@ mod reviews;
 pub mod schema;
 
 pub use articles::{ArticleFilter, ArticleRecord};
-pub use reconcile::{Checkpoint, Phase, Repairs, Run, ScanKey, Stretch};
+pub use reconcile::{Checkpoint, DATA_VERSION, Phase, Repairs, Run, ScanKey, Stretch};
 pub use reviews::{PendingPhoto, ReviewFilter, ReviewRecord};
 pub use users::{Purge, UserRecord};
 mod users;

@@ -4,15 +4,17 @@
 //! that scans, a nightly batch job, never a request. Every aggregate it meets
 //! (a tag count, a subject's summary, a profile's leaderboard entry), or whose
 //! source it meets (an article, a review, a rating), is recounted from the
-//! items it summarizes and rewritten if it drifted. Where the walk stands is
-//! kept in a checkpoint item, so a run spans as many invocations as it needs.
+//! items it summarizes and rewritten if it drifted. Items written before
+//! contract v2 (list entries without summaries, v1 attribute names) are
+//! rewritten in v2's shape on the way. Where the walk stands is kept in a
+//! checkpoint item, so a run spans as many invocations as it needs.
 
 use super::articles::tags_in;
 use super::item::{n, number, s, string};
 use super::reviews::subject_in;
 use super::schema::{PK, SK};
-use super::users::is_live_profile;
-use super::write::{if_rev, put};
+use super::users::{ProfileCheck, is_live_profile};
+use super::write::{if_rev, is_bare_entry, put};
 use super::{Item, Repository};
 use crate::error::ApiError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
@@ -21,6 +23,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 const JOB: &str = "JOB#RECONCILE";
 const CHECKPOINT: &str = "CHECKPOINT";
+/// The item that records which contract's shape the table's items are in.
+const DATA: &str = "META#DATA";
+const VERSION: &str = "VERSION";
+
+/// The shape every item is in once a reconcile run has walked the table
+/// under this code: contract v2's (list entries hold summaries, v2 names).
+pub const DATA_VERSION: u64 = 2;
 
 /// A key of the table (`PK`, `SK`): where a scan resumes.
 pub type ScanKey = BTreeMap<String, String>;
@@ -54,6 +63,9 @@ pub struct Stretch {
     /// Aggregates recounted.
     pub checked: u64,
     pub repairs: Repairs,
+    /// Items rewritten in v2's shape (profiles, articles and reviews with
+    /// their entries), written before contract v2.
+    pub upgraded: u64,
     /// Where the next stretch starts; `None` at the end of the table.
     pub next: Option<ScanKey>,
 }
@@ -69,6 +81,9 @@ pub struct Run {
     pub scanned: u64,
     pub checked: u64,
     pub repairs: Repairs,
+    /// Items rewritten in v2's shape (data written before contract v2).
+    #[serde(default)]
+    pub upgraded: u64,
     /// How many invocations the run has taken so far.
     pub slices: u32,
     /// Deletions found stalled, and set going again.
@@ -80,6 +95,7 @@ impl Run {
         self.scanned += stretch.scanned;
         self.checked += stretch.checked;
         self.repairs.add(stretch.repairs);
+        self.upgraded += stretch.upgraded;
         self.next = stretch.next;
     }
 }
@@ -134,6 +150,33 @@ impl Checkpoint {
 }
 
 impl Repository {
+    /// The shape the table's items are known to be in: `None` for a table
+    /// that predates the marker (written under contract v1, or empty).
+    pub async fn data_version(&self) -> Result<Option<u64>, ApiError> {
+        let item = self.get(DATA.to_owned(), VERSION).await?;
+        item.map(|item| number(&item, "version")).transpose()
+    }
+
+    /// Records that every item is in [`DATA_VERSION`]'s shape: after a
+    /// reconcile run over the whole table, or on a table just created.
+    pub async fn mark_data_version(&self) -> Result<(), ApiError> {
+        let item = Item::from([
+            (PK.to_owned(), s(DATA)),
+            (SK.to_owned(), s(VERSION)),
+            ("version".to_owned(), n(DATA_VERSION)),
+        ]);
+        let out = self
+            .client
+            .put_item()
+            .table_name(self.table.as_ref())
+            .set_item(Some(item))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await?;
+        self.meter.record("PutItem", out.consumed_capacity());
+        Ok(())
+    }
+
     /// The reconcile job's checkpoint, if a run ever started.
     pub async fn reconcile_checkpoint(&self) -> Result<Option<Checkpoint>, ApiError> {
         let Some(item) = self.get(JOB.to_owned(), CHECKPOINT).await? else {
@@ -203,6 +246,7 @@ impl Repository {
         let items = out.items.unwrap_or_default();
         let mut tags = BTreeSet::new();
         let mut subjects = BTreeSet::new();
+        let mut bare_targets = BTreeSet::new();
         let mut stretch = Stretch {
             scanned: items.len() as u64,
             next: out.last_evaluated_key.map(|key| {
@@ -215,10 +259,20 @@ impl Repository {
         for item in &items {
             tags.extend(tags_in(item));
             subjects.extend(subject_in(item));
+            if is_bare_entry(item) {
+                bare_targets.insert(string(item, "target")?);
+            }
             if is_live_profile(item) {
                 stretch.checked += 1;
-                stretch.repairs.leaderboard += u64::from(self.repair_profile(item).await?);
+                match self.repair_profile(item).await? {
+                    ProfileCheck::Right => {}
+                    ProfileCheck::Repaired => stretch.repairs.leaderboard += 1,
+                    ProfileCheck::Upgraded => stretch.upgraded += 1,
+                }
             }
+        }
+        for target in &bare_targets {
+            stretch.upgraded += u64::from(self.upgrade_listed(target).await?);
         }
         for tag in &tags {
             stretch.checked += 1;
@@ -229,6 +283,29 @@ impl Repository {
             stretch.repairs.summaries += u64::from(self.recount_subject(subject).await?);
         }
         Ok(stretch)
+    }
+
+    /// Rebuilds the entries of the article or review stored under `pk`
+    /// (whose entries predate summaries). `Ok(false)` when it is gone, or a
+    /// write rewrote it meanwhile (entries included).
+    async fn upgrade_listed(&self, pk: &str) -> Result<bool, ApiError> {
+        let (sk, upgraded) = if pk.starts_with("ARTICLE#") {
+            (super::articles::ARTICLE, true)
+        } else {
+            (super::reviews::REVIEW, false)
+        };
+        let Some(item) = self.get(pk.to_owned(), sk).await? else {
+            return Ok(false);
+        };
+        let upgraded = if upgraded {
+            self.upgrade_article(&item).await?
+        } else {
+            self.upgrade_review(&item).await?
+        };
+        if upgraded {
+            tracing::info!(pk, "rewrote a v1 item and its list entries in v2's shape");
+        }
+        Ok(upgraded)
     }
 
     /// How many items the partition `pk` holds, read consistently.

@@ -14,7 +14,8 @@ use super::users::{caller_not_deleting, live_profile};
 use super::write::{back_off, busy, delete, entry, put};
 use super::{Item, Page, Repository};
 use crate::domain::{
-    MAX_PHOTOS, Review, ReviewId, Stars, Subject, SubjectSummary, Summary, Timestamp, UserId,
+    MAX_PHOTOS, Review, ReviewId, ReviewSummary, Stars, Subject, SubjectSummary, Summary,
+    Timestamp, UserId,
 };
 use crate::error::ApiError;
 use crate::request::PageRequest;
@@ -135,17 +136,59 @@ fn to_item(record: &ReviewRecord, version: u64) -> Item {
     ])
 }
 
-fn from_item(item: &Item) -> Result<ReviewRecord, ApiError> {
-    let photos = match item.get("photos") {
+/// A review's summary as its list entries hold it.
+fn summary_attributes(summary: &ReviewSummary) -> Item {
+    let photos = summary.photos.iter().map(|url| s(url.as_str())).collect();
+    Item::from([
+        ("id".to_owned(), s(summary.id.as_str())),
+        ("subject".to_owned(), s(summary.subject.as_str())),
+        ("author".to_owned(), s(summary.author.as_str())),
+        ("title".to_owned(), s(summary.title.as_str())),
+        ("excerpt".to_owned(), s(&summary.excerpt)),
+        ("photos".to_owned(), AttributeValue::L(photos)),
+        ("createdAt".to_owned(), s(summary.created_at.as_str())),
+        ("updatedAt".to_owned(), s(summary.updated_at.as_str())),
+    ])
+}
+
+/// The entry of `review` in `list`.
+fn entry_in(list: &str, review: &Review) -> Item {
+    entry(
+        list,
+        &entry_sk(review),
+        &review_pk(&review.id),
+        &summary_attributes(&review.summary()),
+    )
+}
+
+fn photos_of(item: &Item) -> Result<Vec<String>, ApiError> {
+    match item.get("photos") {
         Some(AttributeValue::L(values)) => values
             .iter()
             .map(|value| match value {
                 AttributeValue::S(url) => Ok(url.clone()),
                 _ => Err(ApiError::internal("stored review has malformed `photos`")),
             })
-            .collect::<Result<_, _>>()?,
-        _ => return Err(ApiError::internal("stored review has no `photos`")),
-    };
+            .collect(),
+        _ => Err(ApiError::internal("stored review has no `photos`")),
+    }
+}
+
+fn summary_from_entry(item: &Item) -> Result<ReviewSummary, ApiError> {
+    Ok(ReviewSummary {
+        id: parsed(item, "id")?,
+        subject: parsed(item, "subject")?,
+        author: parsed(item, "author")?,
+        title: parsed(item, "title")?,
+        excerpt: string(item, "excerpt")?,
+        photos: photos_of(item)?,
+        created_at: timestamp(item, "createdAt")?,
+        updated_at: timestamp(item, "updatedAt")?,
+    })
+}
+
+fn from_item(item: &Item) -> Result<ReviewRecord, ApiError> {
+    let photos = photos_of(item)?;
     let pending = match item.get("pendingPhotos") {
         Some(AttributeValue::L(values)) => values
             .iter()
@@ -266,8 +309,12 @@ impl Repository {
             None,
         )?];
         for list in lists_of(review) {
-            let entry = entry(&list, &entry_sk(review), &review_pk(&review.id));
-            items.push(put(table, entry, "attribute_not_exists(PK)", None)?);
+            items.push(put(
+                table,
+                entry_in(&list, review),
+                "attribute_not_exists(PK)",
+                None,
+            )?);
         }
         items.push(summary_update(
             table,
@@ -297,7 +344,8 @@ impl Repository {
     }
 
     /// Reads the review `id`, lets `change` change the record (or refuse),
-    /// and writes it back conditioned on the version read; retried on a lost race.
+    /// and writes it back conditioned on the version read, with its list
+    /// entries when its summary changed; retried on a lost race.
     async fn modify_review(
         &self,
         id: &ReviewId,
@@ -305,20 +353,50 @@ impl Repository {
     ) -> Result<ReviewRecord, ApiError> {
         for attempt in 0..WRITE_ATTEMPTS {
             let mut record = self.review(id).await?;
+            let before = record.review.summary();
             change(&mut record)?;
-            let version = record.version;
-            let item = put(
-                self.table.as_ref(),
-                to_item(&record, version + 1),
-                "version = :v",
-                Some(n(version)),
-            )?;
-            if self.transact(vec![item]).await? {
+            let rewrite_entries = record.review.summary() != before;
+            if self.rewrite_review(&record, rewrite_entries).await? {
                 return Ok(record);
             }
             back_off(attempt).await;
         }
         Err(busy())
+    }
+
+    /// Writes `record` back over the version it was read at, and its entries
+    /// too if `with_entries`. `Ok(false)` when another write got there first.
+    async fn rewrite_review(
+        &self,
+        record: &ReviewRecord,
+        with_entries: bool,
+    ) -> Result<bool, ApiError> {
+        let table = self.table.as_ref();
+        let version = record.version;
+        let mut items = vec![put(
+            table,
+            to_item(record, version + 1),
+            "version = :v",
+            Some(n(version)),
+        )?];
+        if with_entries {
+            for list in lists_of(&record.review) {
+                items.push(put(
+                    table,
+                    entry_in(&list, &record.review),
+                    "attribute_exists(PK)",
+                    None,
+                )?);
+            }
+        }
+        self.transact(items).await
+    }
+
+    /// Rewrites the entries of the review stored as `item` with its summary:
+    /// for entries written before they held summaries (contract v1).
+    /// `Ok(true)` when it rewrote.
+    pub(super) async fn upgrade_review(&self, item: &Item) -> Result<bool, ApiError> {
+        self.rewrite_review(&from_item(item)?, true).await
     }
 
     /// Hands out a photo slot: after `allow` has seen the review, records
@@ -415,15 +493,16 @@ impl Repository {
         Err(busy())
     }
 
-    /// Reviews matching `filter`, newest first.
+    /// Summaries of the reviews matching `filter`, newest first: one Query
+    /// on the list's partition, whose entries hold the summaries.
     #[tracing::instrument(skip_all, fields(limit = page.limit))]
     pub async fn list_reviews(
         &self,
         filter: &ReviewFilter,
         page: &PageRequest,
-    ) -> Result<Page<Review>, ApiError> {
-        let found = self.list_page(&filter.list(), REVIEW, page).await?;
-        found.try_map(|item| from_item(&item).map(|record| record.review))
+    ) -> Result<Page<ReviewSummary>, ApiError> {
+        let found = self.list_page(&filter.list(), page).await?;
+        found.try_map(|item| summary_from_entry(&item))
     }
 
     /// A subject's summary: one GetItem. An unknown subject has a zero summary.

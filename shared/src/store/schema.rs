@@ -53,7 +53,8 @@ fn key(name: &str, kind: KeyType) -> KeySchemaElement {
 }
 
 /// Creates the table with its indexes (on-demand), unless it exists already.
-pub async fn create_table(client: &Client, table: &str) -> Result<(), crate::ApiError> {
+/// `Ok(true)` when it created it.
+pub async fn create_table(client: &Client, table: &str) -> Result<bool, crate::ApiError> {
     let mut request = client
         .create_table()
         .table_name(table)
@@ -87,13 +88,13 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), crate::Api
         );
     }
     match request.send().await {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(true),
         Err(err)
             if err
                 .as_service_error()
                 .is_some_and(|e| e.is_resource_in_use_exception()) =>
         {
-            Ok(())
+            Ok(false)
         }
         Err(err) => Err(err.into()),
     }

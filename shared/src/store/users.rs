@@ -18,7 +18,7 @@ use super::item::{n, number, optional_parsed, parsed, s, string, timestamp};
 use super::schema::{GSI1, GSI2, PK, SK};
 use super::write::{check, delete, put};
 use super::{Item, Page, Repository};
-use crate::domain::{RankedUser, Timestamp, User, UserId};
+use crate::domain::{Progress, RankedUser, Timestamp, User, UserId, UserOrder};
 use crate::error::ApiError;
 use crate::request::PageRequest;
 use aws_sdk_dynamodb::types::{ReturnConsumedCapacity, TransactWriteItem};
@@ -117,24 +117,38 @@ pub struct UserRecord {
     version: u64,
 }
 
+/// Attribute names a profile had before contract v2, and their v2 names.
+/// Profiles are read under either; every write stores the v2 names, and the
+/// reconcile job rewrites a profile it meets still holding v1 names.
+const V1_NAMES: [(&str, &str); 2] = [("avatarUrl", "avatarImage"), ("createdAt", "dateJoined")];
+
+/// Whether a stored profile still has attribute names from before v2.
+pub(super) fn is_v1_profile(item: &Item) -> bool {
+    V1_NAMES.iter().any(|(v1, _)| item.contains_key(*v1))
+}
+
 fn to_item(record: &UserRecord) -> Item {
     let user = &record.user;
+    let progress = &user.progress;
     let mut item = Item::from([
         (PK.to_owned(), s(user_pk(&user.id))),
         (SK.to_owned(), s(PROFILE)),
         (GSI1.partition_key.to_owned(), s(USERS)),
         (
             GSI1.sort_key.to_owned(),
-            s(format!("{}#{}", user.created_at.as_str(), user.id.key())),
+            s(format!("{}#{}", user.date_joined.as_str(), user.id.key())),
         ),
         (GSI2.partition_key.to_owned(), s(LEADERBOARD)),
         (GSI2.sort_key.to_owned(), s(leaderboard_key(user))),
         ("id".to_owned(), s(user.id.as_str())),
         ("name".to_owned(), s(user.name.as_str())),
-        ("githubScore".to_owned(), n(user.github_score.get())),
-        ("twitterScore".to_owned(), n(user.twitter_score.get())),
+        ("githubScore".to_owned(), n(progress.github_score.get())),
+        ("githubStreak".to_owned(), n(progress.github_streak.get())),
+        ("twitterScore".to_owned(), n(progress.twitter_score.get())),
+        ("twitterStreak".to_owned(), n(progress.twitter_streak.get())),
+        ("daysCompleted".to_owned(), n(progress.days_completed.get())),
         ("totalScore".to_owned(), n(user.total_score())),
-        ("createdAt".to_owned(), s(user.created_at.as_str())),
+        ("dateJoined".to_owned(), s(user.date_joined.as_str())),
         ("updatedAt".to_owned(), s(user.updated_at.as_str())),
         ("owner".to_owned(), s(&record.owner)),
         ("version".to_owned(), n(record.version)),
@@ -144,8 +158,15 @@ fn to_item(record: &UserRecord) -> Item {
             "twitterProfile",
             user.twitter_profile.as_ref().map(|v| v.as_str()),
         ),
+        (
+            "linkedinProfile",
+            user.linkedin_profile.as_ref().map(|v| v.handle()),
+        ),
         ("bio", user.bio.as_ref().map(|v| v.as_str())),
-        ("avatarUrl", user.avatar_url.as_ref().map(|v| v.as_str())),
+        (
+            "avatarImage",
+            user.avatar_image.as_ref().map(|v| v.as_str()),
+        ),
     ];
     for (name, value) in optional {
         if let Some(value) = value {
@@ -156,17 +177,44 @@ fn to_item(record: &UserRecord) -> Item {
 }
 
 fn from_item(item: &Item) -> Result<UserRecord, ApiError> {
-    let score = |name| number(item, name)?.try_into().map_err(ApiError::internal);
+    // A v1 profile: its values under their v2 names, and 0 for what v1 lacked.
+    let mut v2;
+    let item = if is_v1_profile(item) {
+        v2 = item.clone();
+        for (v1, name) in V1_NAMES {
+            if let Some(value) = v2.remove(v1) {
+                v2.entry(name.to_owned()).or_insert(value);
+            }
+        }
+        &v2
+    } else {
+        item
+    };
+    let count = |name| match item.get(name) {
+        None => Ok(Default::default()),
+        Some(_) => number(item, name)?.try_into().map_err(ApiError::internal),
+    };
     Ok(UserRecord {
         user: User {
             id: parsed(item, "id")?,
             name: parsed(item, "name")?,
             twitter_profile: optional_parsed(item, "twitterProfile")?,
+            linkedin_profile: optional_parsed(item, "linkedinProfile")?,
             bio: optional_parsed(item, "bio")?,
-            avatar_url: optional_parsed(item, "avatarUrl")?,
-            github_score: score("githubScore")?,
-            twitter_score: score("twitterScore")?,
-            created_at: timestamp(item, "createdAt")?,
+            avatar_image: optional_parsed(item, "avatarImage")?,
+            progress: Progress {
+                github_score: count("githubScore")?,
+                github_streak: count("githubStreak")?,
+                twitter_score: count("twitterScore")?,
+                twitter_streak: count("twitterStreak")?,
+                days_completed: match item.get("daysCompleted") {
+                    None => Default::default(),
+                    Some(_) => number(item, "daysCompleted")?
+                        .try_into()
+                        .map_err(ApiError::internal)?,
+                },
+            },
+            date_joined: timestamp(item, "dateJoined")?,
             updated_at: timestamp(item, "updatedAt")?,
         },
         owner: string(item, "owner")?,
@@ -399,10 +447,16 @@ impl Repository {
         self.transact(items).await.map(|_| ())
     }
 
-    /// Users, oldest profile first: one Query on the creation-order index.
+    /// Users in the order they joined, oldest or newest first: one Query on
+    /// the creation-order index, forwards or backwards.
     #[tracing::instrument(skip_all, fields(limit = page.limit))]
-    pub async fn list_users(&self, page: &PageRequest) -> Result<Page<User>, ApiError> {
-        let found = self.query_page(GSI1, USERS, true, page).await?;
+    pub async fn list_users(
+        &self,
+        order: UserOrder,
+        page: &PageRequest,
+    ) -> Result<Page<User>, ApiError> {
+        let oldest_first = order == UserOrder::Oldest;
+        let found = self.query_page(GSI1, USERS, oldest_first, page).await?;
         found.try_map(|item| from_item(&item).map(|record| record.user))
     }
 
@@ -423,8 +477,9 @@ impl Repository {
 
     /// Checks a profile's derived attributes (its total, its place in the
     /// users list and on the leaderboard) against its scores, and rewrites
-    /// them if they differ, conditioned on the version read. `Ok(true)` when it repaired.
-    pub(super) async fn repair_profile(&self, stored: &Item) -> Result<bool, ApiError> {
+    /// the profile if they differ or it still has v1 attribute names,
+    /// conditioned on the version read.
+    pub(super) async fn repair_profile(&self, stored: &Item) -> Result<ProfileCheck, ApiError> {
         let mut record = from_item(stored)?;
         let derived = [
             GSI1.partition_key,
@@ -434,11 +489,11 @@ impl Repository {
             "totalScore",
         ];
         let expected = to_item(&record);
-        if derived
+        let drifted = derived
             .iter()
-            .all(|key| stored.get(*key) == expected.get(*key))
-        {
-            return Ok(false);
+            .any(|key| stored.get(*key) != expected.get(*key));
+        if !drifted && !is_v1_profile(stored) {
+            return Ok(ProfileCheck::Right);
         }
         let read_version = record.version;
         record.version += 1;
@@ -449,12 +504,29 @@ impl Repository {
             Some(n(read_version)),
         )?;
         // A lost race means a write rewrote the profile, derived keys included.
-        let repaired = self.transact(vec![item]).await?;
-        if repaired {
-            tracing::warn!(id = record.user.id.as_str(), "repaired a leaderboard entry");
+        if !self.transact(vec![item]).await? {
+            return Ok(ProfileCheck::Right);
         }
-        Ok(repaired)
+        let id = record.user.id.as_str();
+        Ok(if drifted {
+            tracing::warn!(id, "repaired a leaderboard entry");
+            ProfileCheck::Repaired
+        } else {
+            tracing::info!(id, "rewrote a v1 profile in v2's names");
+            ProfileCheck::Upgraded
+        })
     }
+}
+
+/// What the reconcile job did with a profile it checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ProfileCheck {
+    /// Nothing to do (or a concurrent write rewrote it first).
+    Right,
+    /// Its derived attributes had drifted, and were rewritten.
+    Repaired,
+    /// It had v1 attribute names, and was rewritten in v2's.
+    Upgraded,
 }
 
 #[cfg(test)]
@@ -493,9 +565,41 @@ mod tests {
             version: 3,
         };
         record.user.bio = Some("hello".to_owned().try_into().expect("bio"));
+        record.user.linkedin_profile = Some("alice-a".to_owned().try_into().expect("linkedin"));
+        record.user.progress.days_completed = 42.try_into().expect("days");
         let back = from_item(&to_item(&record)).expect("round trip");
         assert_eq!(back.user, record.user);
         assert_eq!(back.owner, "sub-1");
         assert_eq!(back.version, 3);
+    }
+
+    #[test]
+    fn profiles_written_under_v1_are_read() {
+        let record = UserRecord {
+            user: user("Alice", 1, 2),
+            owner: "sub-1".into(),
+            version: 3,
+        };
+        let mut v1 = to_item(&record);
+        for name in [
+            "githubStreak",
+            "twitterStreak",
+            "daysCompleted",
+            "linkedinProfile",
+        ] {
+            v1.remove(name);
+        }
+        let joined = v1.remove("dateJoined").expect("dateJoined");
+        v1.insert("createdAt".into(), joined);
+        v1.insert("avatarUrl".into(), s("https://example.com/a.png"));
+        assert!(is_v1_profile(&v1));
+        let back = from_item(&v1).expect("a v1 profile reads");
+        assert_eq!(back.user.date_joined, record.user.date_joined);
+        assert_eq!(
+            back.user.avatar_image.as_ref().map(|url| url.as_str()),
+            Some("https://example.com/a.png")
+        );
+        assert_eq!(back.user.progress.days_completed.get(), 0);
+        assert!(!is_v1_profile(&to_item(&back)));
     }
 }

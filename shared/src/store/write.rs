@@ -1,11 +1,12 @@
 //! Building blocks of conditional writes and of lists.
 //!
 //! A list (all articles, a tag's articles, a subject's reviews, ...) is a
-//! partition of small entry items, sorted newest first by their sort key, each
-//! pointing at the item it lists. A page is one Query on the partition and one
-//! BatchGetItem of the items the entries point at: O(page), whatever the table holds.
+//! partition of entry items, sorted newest first by their sort key, each
+//! holding the summary of the item it lists (everything a list shows; no
+//! body) and pointing at it. A page is one Query on the partition: O(page)
+//! whatever the table holds, and its size bounded whatever the bodies hold.
 
-use super::item::{s, string};
+use super::item::s;
 use super::schema::{PK, SK, TABLE};
 use super::{Item, Page, Repository};
 use crate::error::ApiError;
@@ -17,13 +18,22 @@ use aws_sdk_dynamodb::types::{
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// The entry in `list` (sorted by `sort`) that points at the item `target_pk`.
-pub(super) fn entry(list: &str, sort: &str, target_pk: &str) -> Item {
-    Item::from([
+/// The entry in `list` (sorted by `sort`) that points at the item
+/// `target_pk` and holds its `summary` attributes.
+pub(super) fn entry(list: &str, sort: &str, target_pk: &str, summary: &Item) -> Item {
+    let mut entry = summary.clone();
+    entry.extend([
         (PK.to_owned(), s(list)),
         (SK.to_owned(), s(sort)),
         ("target".to_owned(), s(target_pk)),
-    ])
+    ]);
+    entry
+}
+
+/// Whether `item` is a list entry written before entries held summaries
+/// (contract v1): the reconcile job rebuilds those from their target.
+pub(super) fn is_bare_entry(item: &Item) -> bool {
+    item.contains_key("target") && !item.contains_key("title")
 }
 
 /// A few random bytes from the standard library's per-process hash seeds.
@@ -99,34 +109,13 @@ impl Repository {
         Ok(found)
     }
 
-    /// A page of `list`, newest first: the items its entries point at (whose
-    /// sort key is `target_sk`), in the entries' order.
+    /// A page of the entries of `list`, newest first.
     pub(super) async fn list_page(
         &self,
         list: &str,
-        target_sk: &str,
         page: &PageRequest,
     ) -> Result<Page<Item>, ApiError> {
-        let entries = self.query_page(TABLE, list, false, page).await?;
-        let targets: Vec<String> = entries
-            .items
-            .iter()
-            .map(|entry| string(entry, "target"))
-            .collect::<Result<_, _>>()?;
-        let keys = targets
-            .iter()
-            .map(|pk| Item::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(target_sk))]))
-            .collect();
-        let mut found: HashMap<String, Item> = HashMap::new();
-        for item in self.batch_get(keys, false).await? {
-            found.insert(string(&item, PK)?, item);
-        }
-        // An entry whose item is gone was deleted in the same instant; skip it.
-        let items = targets.iter().filter_map(|pk| found.remove(pk)).collect();
-        Ok(Page {
-            items,
-            next: entries.next,
-        })
+        self.query_page(TABLE, list, false, page).await
     }
 }
 
