@@ -143,6 +143,25 @@ impl TestApp {
             .expect("GET")
     }
 
+    /// Follows `Link: rel="next"` from `path` to the end: every item, and
+    /// how many pages it took.
+    pub async fn all_pages(&self, path: &str) -> (Vec<Value>, usize) {
+        let mut items = Vec::new();
+        let mut path = path.to_owned();
+        let mut pages = 0;
+        loop {
+            let response = self.get(&path).await;
+            let next = next_link(&response);
+            let page = json_of(response, 200).await;
+            items.extend(page.as_array().expect("bare array").iter().cloned());
+            pages += 1;
+            match next {
+                Some(next) => path = next,
+                None => return (items, pages),
+            }
+        }
+    }
+
     /// Sends `body` as JSON with `method` to `path`.
     pub async fn send_json(
         &self,

@@ -13,24 +13,6 @@ async fn create(app: &TestApp, token: &str, body: Value) -> Value {
     .await
 }
 
-/// Follows `Link: rel="next"` from `path` to the end, returning every item.
-async fn all_pages(app: &TestApp, path: &str) -> (Vec<Value>, usize) {
-    let mut items = Vec::new();
-    let mut path = path.to_owned();
-    let mut pages = 0;
-    loop {
-        let response = app.get(&path).await;
-        let next = next_link(&response);
-        let page = json_of(response, 200).await;
-        items.extend(page.as_array().expect("bare array").iter().cloned());
-        pages += 1;
-        match next {
-            Some(next) => path = next,
-            None => return (items, pages),
-        }
-    }
-}
-
 fn slugs(items: &[Value]) -> Vec<&str> {
     items
         .iter()
@@ -55,7 +37,7 @@ async fn tag_counts(app: &TestApp) -> BTreeMap<String, u64> {
 
 /// Every tag's count recounted from the articles themselves.
 async fn recount(app: &TestApp) -> BTreeMap<String, u64> {
-    let (articles, _) = all_pages(app, "/articles?limit=100").await;
+    let (articles, _) = app.all_pages("/articles?limit=100").await;
     let mut counts = BTreeMap::new();
     for article in &articles {
         for tag in article["tags"].as_array().expect("tags") {
@@ -253,14 +235,14 @@ async fn lists_filter_by_tag_and_author_newest_first_and_page_to_the_end() {
         }
     }
     expected_all.reverse();
-    let (all, pages) = all_pages(&app, "/articles?limit=3").await;
+    let (all, pages) = app.all_pages("/articles?limit=3").await;
     assert_eq!(slugs(&all), expected_all);
     assert_eq!(pages, 3);
-    let (by_alice, _) = all_pages(&app, "/articles?author=alice&limit=2").await;
+    let (by_alice, _) = app.all_pages("/articles?author=alice&limit=2").await;
     assert_eq!(slugs(&by_alice), ["post-6", "post-4", "post-2", "post-0"]);
-    let (rust, _) = all_pages(&app, "/articles?tag=Rust&limit=2").await;
+    let (rust, _) = app.all_pages("/articles?tag=Rust&limit=2").await;
     assert_eq!(slugs(&rust), ["post-5", "post-3", "post-1"]);
-    let (both, _) = all_pages(&app, "/articles?tag=aws&author=BOB&limit=1").await;
+    let (both, _) = app.all_pages("/articles?tag=aws&author=BOB&limit=1").await;
     assert_eq!(slugs(&both), ["post-5", "post-3", "post-1"]);
     let unique: BTreeSet<&str> = slugs(&all).into_iter().collect();
     assert_eq!(unique.len(), 7, "no duplicates across pages");
@@ -369,11 +351,150 @@ async fn concurrent_edits_and_deletes_leave_counts_equal_to_a_recount() {
     );
     let counts = tag_counts(&app).await;
     assert_eq!(counts, recount(&app).await);
-    let remaining = all_pages(&app, "/articles").await.0.len() as u64;
+    let remaining = app.all_pages("/articles").await.0.len() as u64;
     assert_eq!(remaining, 6, "every even article deleted");
     assert_eq!(
         counts.get("edited").copied().unwrap_or(0) + counts.get("aws").copied().unwrap_or(0),
         remaining
     );
     app.assert_no_drift().await;
+}
+
+#[tokio::test]
+async fn list_pages_carry_summaries_and_the_article_its_body() {
+    let app = TestApp::spawn().await;
+    let token = app.user("sub-1", "alice").await;
+    let article = create(
+        &app,
+        &token,
+        json!({"title": "Day 1", "subtitle": "Lambda", "body": "the long story",
+            "tags": ["AWS"], "image": "https://img.example/1.png"}),
+    )
+    .await;
+    assert_eq!(article["id"], "day-1");
+    assert_eq!(article["id"], article["slug"]);
+    assert_eq!(article["body"], "the long story");
+    let mut summary = article.clone();
+    summary.as_object_mut().expect("object").remove("body");
+    for path in [
+        "/articles",
+        "/articles?tag=aws",
+        "/articles?author=alice",
+        "/articles?tag=AWS&author=ALICE",
+    ] {
+        assert_eq!(
+            json_of(app.get(path).await, 200).await,
+            json!([summary]),
+            "{path}"
+        );
+    }
+    // An edit of the summary shows in every list at once; an edit of the body alone in none.
+    let body = json!({"subtitle": "Lambda and Rust", "image": null});
+    let edited = json_of(
+        app.send_json(Method::PUT, "/articles/day-1", Some(&token), &body)
+            .await,
+        200,
+    )
+    .await;
+    let listed = &json_of(app.get("/articles?tag=aws").await, 200).await[0];
+    assert_eq!(listed["subtitle"], "Lambda and Rust");
+    assert!(listed["image"].is_null());
+    assert_eq!(listed["updatedAt"], edited["updatedAt"]);
+    let body = json!({"body": "a longer story"});
+    json_of(
+        app.send_json(Method::PUT, "/articles/day-1", Some(&token), &body)
+            .await,
+        200,
+    )
+    .await;
+    assert!(
+        json_of(app.get("/articles").await, 200).await[0]
+            .get("body")
+            .is_none()
+    );
+    assert_eq!(
+        json_of(app.get("/articles/day-1").await, 200).await["body"],
+        "a longer story"
+    );
+}
+
+#[tokio::test]
+async fn tags_are_normalized_like_slugs() {
+    let app = TestApp::spawn().await;
+    let token = app.user("sub-1", "alice").await;
+    let article = create(
+        &app,
+        &token,
+        json!({"title": "t", "tags": ["Open System", "24 hour", "AWS", "Día Uno", "aws", "open-system"]}),
+    )
+    .await;
+    assert_eq!(
+        article["tags"],
+        json!(["open-system", "24-hour", "aws", "dia-uno"])
+    );
+    for path in [
+        "/articles?tag=Open%20System",
+        "/articles?tag=OPEN-SYSTEM",
+        "/articles?tag=d%C3%ADa%20uno",
+    ] {
+        let listed = json_of(app.get(path).await, 200).await;
+        assert_eq!(listed.as_array().map(Vec::len), Some(1), "{path}");
+    }
+    assert_eq!(
+        json_of(app.get("/tags/Open%20System").await, 200).await,
+        json!({"tag": "open-system", "count": 1})
+    );
+    for tags in [json!(["ok", " "]), json!(["ok", "?!"]), json!(["ok", ""])] {
+        let response = app
+            .send_json(
+                Method::POST,
+                "/articles",
+                Some(&token),
+                &json!({"title": "u", "tags": tags}),
+            )
+            .await;
+        let problem = problem(response, 400).await;
+        assert_eq!(problem["errors"][0]["field"], "tags[1]", "{problem}");
+    }
+    assert_eq!(
+        app.all_pages("/articles").await.0.len(),
+        1,
+        "nothing written"
+    );
+}
+
+#[tokio::test]
+async fn a_page_of_100_of_the_largest_articles_is_under_a_megabyte() {
+    let app = TestApp::spawn().await;
+    let token = app.user("sub-1", "alice").await;
+    // The largest summary the API accepts: 4-byte characters wherever text
+    // is free, the longest URL and the most, longest tags.
+    let wide = |n: usize| "𝔸".repeat(n);
+    let tags: Vec<String> = (0..10).map(|i| format!("{i}{}", "t".repeat(31))).collect();
+    let body = "b".repeat(50_000);
+    for i in 0..100 {
+        let article = json!({
+            "title": format!("{i:03}{}", wide(197)),
+            "subtitle": wide(500),
+            "body": body,
+            "tags": tags,
+            "image": format!("https://img.example/{}", "i".repeat(2048 - 20)),
+        });
+        let response = app
+            .send_json(Method::POST, "/articles", Some(&token), &article)
+            .await;
+        assert_eq!(response.status(), 201, "article {i}");
+    }
+    let response = app.get("/articles?limit=100").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(next_link(&response), None);
+    let bytes = response.bytes().await.expect("body");
+    let page: Vec<Value> = serde_json::from_slice(&bytes).expect("json");
+    assert_eq!(page.len(), 100);
+    assert!(page.iter().all(|article| article.get("body").is_none()));
+    println!(
+        "GET /articles?limit=100 with 100 of the largest articles: {} bytes",
+        bytes.len()
+    );
+    assert!(bytes.len() < 1_000_000, "{} bytes", bytes.len());
 }

@@ -300,3 +300,63 @@ async fn concurrent_review_creates_and_deletes_keep_the_review_count_exact() {
     assert_eq!(summary["reviewCount"], 10);
     app.assert_no_drift().await;
 }
+
+#[tokio::test]
+async fn review_lists_carry_summaries_with_an_excerpt() {
+    let app = TestApp::spawn().await;
+    let token = app.user("sub-a", "alice").await;
+    let long = format!("{} and then some", "word ".repeat(60));
+    let body = json!({"subject": "park:zion", "title": "Angels Landing", "body": long});
+    let created = json_of(
+        app.send_json(Method::POST, "/reviews", Some(&token), &body)
+            .await,
+        201,
+    )
+    .await;
+    let id = created["id"].as_str().expect("id");
+    for path in ["/reviews?subject=park:zion", "/reviews?author=alice"] {
+        let listed = json_of(app.get(path).await, 200).await;
+        let entry = &listed[0];
+        assert!(entry.get("body").is_none(), "{path}: {entry}");
+        let first: String = long.chars().take(200).collect();
+        assert_eq!(
+            entry["excerpt"],
+            format!("{}…", first.trim_end()),
+            "the first 200 characters and an ellipsis"
+        );
+        for field in [
+            "id",
+            "subject",
+            "author",
+            "title",
+            "photos",
+            "createdAt",
+            "updatedAt",
+        ] {
+            assert_eq!(entry[field], created[field], "{path}: {field}");
+        }
+    }
+    // Edits and photos show in the lists at once.
+    let body = json!({"body": "Short now."});
+    json_of(
+        app.send_json(Method::PUT, &format!("/reviews/{id}"), Some(&token), &body)
+            .await,
+        200,
+    )
+    .await;
+    let upload = app
+        .presign_photo(&token, &format!("/reviews/{id}"), "image/png", 5)
+        .await;
+    assert_eq!(
+        app.upload_photo(&upload, "image/png", b"12345".to_vec())
+            .await,
+        200
+    );
+    let listed = json_of(app.get("/reviews?subject=park:zion").await, 200).await;
+    assert_eq!(listed[0]["excerpt"], "Short now.");
+    assert_eq!(listed[0]["photos"], json!([upload["photoUrl"]]));
+    assert_eq!(
+        listed[0]["photos"],
+        json_of(app.get(&format!("/reviews/{id}")).await, 200).await["photos"]
+    );
+}

@@ -1,4 +1,6 @@
 use futures_util::future::join_all;
+use hdoc_shared::domain::{NewUser, Timestamp};
+use hdoc_shared::request::parse_json;
 use hdoc_tests::{TestApp, json_of, next_link, problem};
 use reqwest::Method;
 use serde_json::json;
@@ -346,4 +348,199 @@ async fn concurrent_score_changes_keep_total_and_leaderboard_consistent() {
     assert_eq!(board[0]["totalScore"].as_u64(), Some(github + twitter));
     assert_eq!(board.as_array().map(Vec::len), Some(1));
     app.assert_no_drift().await;
+}
+
+#[tokio::test]
+async fn a_profile_carries_every_v2_field() {
+    let app = TestApp::spawn().await;
+    let token = app.token("sub-ada", &[]).await;
+    let body = json!({"githubProfile": "Ada", "name": "Ada L", "bio": "engines",
+        "twitterProfile": "ada_l", "linkedinProfile": "https://uk.linkedin.com/in/ada-l/",
+        "avatarImage": "https://img.example/ada.png"});
+    let user = json_of(
+        app.send_json(Method::POST, "/users", Some(&token), &body)
+            .await,
+        201,
+    )
+    .await;
+    assert_eq!(user["avatarImage"], "https://img.example/ada.png");
+    assert_eq!(user["linkedinProfile"], "https://www.linkedin.com/in/ada-l");
+    for field in ["githubStreak", "twitterStreak", "daysCompleted"] {
+        assert_eq!(user[field], 0, "{field}");
+    }
+    assert!(user.get("avatarUrl").is_none() && user.get("createdAt").is_none());
+    let admin = app.admin().await;
+    let body = json!({"githubStreak": 7, "twitterStreak": 3, "daysCompleted": 100,
+        "linkedinProfile": "ada-lovelace"});
+    let user = json_of(
+        app.send_json(Method::PUT, "/users/ada", Some(&admin), &body)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        (
+            &user["githubStreak"],
+            &user["twitterStreak"],
+            &user["daysCompleted"]
+        ),
+        (&json!(7), &json!(3), &json!(100))
+    );
+    assert_eq!(
+        user["linkedinProfile"],
+        "https://www.linkedin.com/in/ada-lovelace"
+    );
+    assert_eq!(json_of(app.get("/users/ada").await, 200).await, user);
+    let body = json!({"linkedinProfile": null, "avatarImage": null});
+    let user = json_of(
+        app.send_json(Method::PUT, "/users/ada", Some(&token), &body)
+            .await,
+        200,
+    )
+    .await;
+    assert!(user["linkedinProfile"].is_null() && user["avatarImage"].is_null());
+}
+
+#[tokio::test]
+async fn streaks_and_progress_are_for_admins_and_checked() {
+    let app = TestApp::spawn().await;
+    let token = app.user("sub-1", "alice").await;
+    let before = json_of(app.get("/users/alice").await, 200).await;
+    for (field, value) in [
+        ("githubStreak", json!(1)),
+        ("twitterStreak", json!(1)),
+        ("daysCompleted", json!(1)),
+    ] {
+        let problem = problem(
+            app.send_json(
+                Method::PUT,
+                "/users/alice",
+                Some(&token),
+                &json!({field: value}),
+            )
+            .await,
+            403,
+        )
+        .await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains(field)),
+            "{problem}"
+        );
+    }
+    let other = app.token("sub-2", &[]).await;
+    let body = json!({"githubProfile": "bob", "name": "Bob", "daysCompleted": 3});
+    problem(
+        app.send_json(Method::POST, "/users", Some(&other), &body)
+            .await,
+        403,
+    )
+    .await;
+    let admin = app.admin().await;
+    for (field, value) in [
+        ("daysCompleted", json!(101)),
+        ("daysCompleted", json!(-1)),
+        ("githubStreak", json!(1.5)),
+        ("twitterStreak", json!("3")),
+        ("githubStreak", json!(null)),
+        ("linkedinProfile", json!("x")),
+        ("linkedinProfile", json!("https://example.com/in/alice")),
+        ("avatarImage", json!("https://img.example/a b.png")),
+        ("dateJoined", json!("2020-01-01T00:00:00Z")),
+    ] {
+        let problem = problem(
+            app.send_json(
+                Method::PUT,
+                "/users/alice",
+                Some(&admin),
+                &json!({field: value}),
+            )
+            .await,
+            400,
+        )
+        .await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains(field)),
+            "{field}: {problem}"
+        );
+    }
+    assert_eq!(json_of(app.get("/users/alice").await, 200).await, before);
+}
+
+/// Seeds `users` (id, when it joined) through the repository, so that join
+/// times (and ties within one second) are known.
+async fn seed_joined(app: &TestApp, users: &[(&str, &str)]) {
+    for (i, (id, joined)) in users.iter().enumerate() {
+        let body = json!({"githubProfile": id, "name": id}).to_string();
+        let new = parse_json::<NewUser>(body.as_bytes()).expect("valid");
+        let joined = Timestamp::parse(joined).expect("timestamp");
+        app.state()
+            .repo
+            .create_user(&format!("sub-{i}"), new.into_user(joined))
+            .await
+            .expect("seeded");
+    }
+}
+
+fn ids_of(users: &[serde_json::Value]) -> Vec<&str> {
+    users
+        .iter()
+        .map(|u| u["id"].as_str().expect("id"))
+        .collect()
+}
+
+#[tokio::test]
+async fn newest_first_reads_the_join_order_backwards_ties_included() {
+    let app = TestApp::spawn().await;
+    seed_joined(
+        &app,
+        &[
+            ("b", "2026-03-01T10:00:00Z"),
+            ("e", "2026-03-01T10:00:01Z"),
+            ("a", "2026-03-01T10:00:00Z"),
+            ("D", "2026-03-01T10:00:01Z"),
+            ("c", "2026-03-01T10:00:00Z"),
+        ],
+    )
+    .await;
+    let (oldest, pages) = app.all_pages("/users?limit=2").await;
+    assert_eq!(ids_of(&oldest), ["a", "b", "c", "D", "e"]);
+    assert_eq!(pages, 3);
+    let (newest, pages) = app.all_pages("/users?order=newest&limit=2").await;
+    assert_eq!(ids_of(&newest), ["e", "D", "c", "b", "a"]);
+    assert_eq!(pages, 3);
+    assert_eq!(newest[0]["dateJoined"], "2026-03-01T10:00:01Z");
+    assert_eq!(
+        ids_of(
+            &json_of(app.get("/users?order=oldest&limit=1").await, 200)
+                .await
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        ),
+        ["a"]
+    );
+    // A cursor belongs to its order: one from the newest list is refused by the oldest.
+    let response = app.get("/users?order=newest&limit=1").await;
+    let next = next_link(&response).expect("next");
+    assert!(next.contains("order=newest"), "{next}");
+    let cursor = next.split("cursor=").nth(1).expect("cursor");
+    problem(app.get(&format!("/users?cursor={cursor}")).await, 400).await;
+    for bad in [
+        "order=NEWEST",
+        "order=",
+        "order=random",
+        "order=newest&order=oldest",
+    ] {
+        let problem = problem(app.get(&format!("/users?{bad}")).await, 400).await;
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("order")),
+            "{bad}: {problem}"
+        );
+    }
 }
