@@ -70,11 +70,25 @@ async fn event_files_drive_the_functions_in_order() {
         assert_eq!(actual, status, "{name}: {}", String::from_utf8_lossy(&body));
         let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         match (name, status) {
+            ("users-create.json", _) => {
+                assert_eq!(json["avatarImage"], "https://avatars.example.com/alice.png");
+                assert_eq!(
+                    json["linkedinProfile"],
+                    "https://www.linkedin.com/in/alice-clouds"
+                );
+            }
+            ("users-list.json", _) => assert_eq!(json[0]["id"], "alice"),
             ("leaderboard-get.json", _) => {
                 assert_eq!(json[0]["id"], "alice");
                 assert_eq!(json[0]["totalScore"], 42);
+                assert_eq!(json[0]["githubStreak"], 12);
+                assert_eq!(json[0]["daysCompleted"], 13);
             }
-            ("articles-list.json", _) => assert_eq!(json[0]["author"], "alice"),
+            ("articles-list.json", _) => {
+                assert_eq!(json[0]["author"], "alice");
+                assert_eq!(json[0]["subtitle"], "Day 1 of 100");
+                assert!(json[0].get("body").is_none(), "a summary: {json}");
+            }
             ("tags-get.json", 200) => {
                 assert_eq!(json, serde_json::json!({"tag": "aws", "count": 1}))
             }

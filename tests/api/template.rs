@@ -54,8 +54,8 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
         &[
             // article(), profile_of(): get().
             ("dynamodb:GetItem", TABLE),
-            // list_articles(): list_page = Query on the table's own keys + batch_get;
-            // writes read their tags' counts with batch_get.
+            // list_articles(): list_page = Query on the table's own keys (the
+            // entries hold the summaries); writes read their tags' counts with batch_get.
             ("dynamodb:Query", TABLE),
             ("dynamodb:BatchGetItem", TABLE),
             // create/update/delete_article(): one TransactWriteItems of Puts and Deletes,
@@ -79,9 +79,9 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
         &[
             // review(), profile_of(): get(); also the read before update/delete_review.
             ("dynamodb:GetItem", TABLE),
-            // list_reviews(): list_page = Query on the table's own keys + batch_get.
+            // list_reviews(): list_page = Query on the table's own keys (the
+            // entries hold the summaries).
             ("dynamodb:Query", TABLE),
-            ("dynamodb:BatchGetItem", TABLE),
             // create/update/delete_review(): TransactWriteItems of Puts and Deletes
             // (review, list entries) and an Update (ADD) of the subject's summary;
             // create_review(): also a ConditionCheck that the author's profile is live.
@@ -123,7 +123,7 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
             // purge_at(): get() of the tombstone.
             ("dynamodb:GetItem", TABLE),
             // The user's articles and reviews: list_page = Query on the table's own
-            // keys + batch_get (also the tag counts a removed article changes).
+            // keys; batch_get of the tag counts a removed article changes.
             ("dynamodb:Query", TABLE),
             ("dynamodb:BatchGetItem", TABLE),
             // rated_by(): query_page(GSI1, RATER#<sub>, ...).
