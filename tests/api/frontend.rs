@@ -45,7 +45,7 @@ const FRONT_END: &[Reads] = &[
     },
     Reads {
         component: "components/RecentUsers.js",
-        route: "/users?order=newest&limit=5",
+        route: "/users?order=newest&limit=10",
         fields: &["githubProfile", "avatarImage", "name", "id"],
     },
     Reads {
@@ -76,7 +76,7 @@ const FRONT_END: &[Reads] = &[
     },
     Reads {
         component: "components/Tags.js",
-        route: "/tags?limit=10",
+        route: "/tags?limit=20",
         fields: &["tag", "count"],
     },
 ];
