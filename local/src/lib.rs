@@ -22,8 +22,8 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::post;
 use hdoc_shared::caller::request_context;
+use hdoc_shared::config::StaticCredentials;
 use hdoc_shared::jobs::{self, Progress};
-use hdoc_shared::photos::Photos;
 use hdoc_shared::store::{self, Run, schema};
 use hdoc_shared::{ApiError, AppState, Config, JsonBody, Repository};
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,12 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
 use tower_http::services::ServeDir;
+
+/// How long a write may retry lost races locally. In AWS the functions'
+/// 10 s timeout bounds it (`hdoc_shared::store::WRITE_BUDGET`); here API
+/// Gateway's 29 s integration timeout is what a client would meet. A slow
+/// engine (moto serves one request at a time) needs the room.
+const LOCAL_WRITE_BUDGET: std::time::Duration = std::time::Duration::from_secs(25);
 
 /// How to start the local API.
 #[derive(Clone, Debug)]
@@ -65,14 +71,23 @@ pub struct Running {
 
 impl Running {
     /// Stops accepting requests, lets running ones finish, and closes the store.
-    pub async fn shutdown(self) {
-        for stop in self.stop {
+    pub async fn shutdown(mut self) {
+        for stop in std::mem::take(&mut self.stop) {
             let _ = stop.send(());
         }
-        let _ = self.server.await;
+        let _ = (&mut self.server).await;
         self.purger.abort();
-        let _ = self.purger.await;
-        if let Some(dir) = self.scratch {
+        let _ = (&mut self.purger).await;
+    }
+}
+
+impl Drop for Running {
+    /// Stops the background tasks and removes the temporary data directory of
+    /// a run without one (tests), however the run ends.
+    fn drop(&mut self) {
+        self.server.abort();
+        self.purger.abort();
+        if let Some(dir) = self.scratch.take() {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
@@ -106,29 +121,32 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         }
         (None, None) => serve_dynamodb(dynoxide::Database::memory()?, &mut stop).await?,
     };
-    let mut config = options.config;
-    config.dynamodb_endpoint = Some(endpoint.clone());
-    let client = aws_sdk_dynamodb::Client::from_conf(local_sdk_config(&endpoint));
-    let repo = Repository::new(client, &config.table);
-    let created = schema::create_table(repo.client(), repo.table())
-        .await
-        .map_err(|err| format!("could not create table {}: {err:?}", config.table))?;
-    upgrade_data(&repo, created, &config.stage).await?;
-
     // The API's address comes first: the photos' public URLs are served by it.
     let listener = TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
     let s3_root = data_dir.join("s3");
     let local_s3 = s3::LocalS3::bind(&s3_root).await?;
-    let photos = Photos::new(
-        s3::client(&local_s3.endpoint),
-        s3::BUCKET,
-        &format!("http://{addr}/media"),
-    );
+
+    // What a function's environment says in AWS, pointed at the emulators;
+    // the state is built by the very constructors Lambda's `main` uses.
+    let mut config = options.config;
+    config.dynamodb_endpoint = Some(endpoint);
     config.bucket = Some(s3::BUCKET.to_owned());
     config.media_base_url = Some(format!("http://{addr}/media"));
     config.s3_endpoint = Some(local_s3.endpoint.clone());
-    let state = AppState::new(config, repo, Some(photos));
+    config.static_credentials = Some(StaticCredentials {
+        access_key: s3::ACCESS_KEY.to_owned(),
+        secret_key: s3::SECRET_KEY.to_owned(),
+        region: "us-east-1".to_owned(),
+    });
+    let mut state = AppState::connect(config).await.with_photos().metered();
+    // No Lambda timeout here: hdoc-local answers within API Gateway's 29 s.
+    state.repo = state.repo.with_write_budget(LOCAL_WRITE_BUDGET);
+    let (repo, table) = (&state.repo, state.repo.table());
+    let created = schema::create_table(repo.client(), table)
+        .await
+        .map_err(|err| format!("could not create table {table}: {err:?}"))?;
+    upgrade_data(repo, created, &state.config.stage).await?;
     let (stop_s3, s3_stopped) = oneshot::channel::<()>();
     stop.push(stop_s3);
     local_s3.serve(state.clone(), s3_stopped);
@@ -259,23 +277,6 @@ async fn serve_dynamodb(
         let _ = rx.await;
     }));
     Ok(endpoint)
-}
-
-/// The SDK configuration for a local endpoint: emulators take any
-/// credentials, so none are looked up (no profile files, no instance metadata).
-fn local_sdk_config(endpoint: &str) -> aws_sdk_dynamodb::Config {
-    aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "hdoc-local",
-            "hdoc-local",
-            None,
-            None,
-            "hdoc-local",
-        ))
-        .build()
 }
 
 fn now() -> i64 {

@@ -131,21 +131,3 @@ pub async fn create_bucket_named(
             .into()),
     }
 }
-
-/// The SDK client for the local S3 server.
-pub fn client(endpoint: &str) -> aws_sdk_s3::Client {
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            ACCESS_KEY,
-            SECRET_KEY,
-            None,
-            None,
-            "hdoc-local",
-        ))
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
-}

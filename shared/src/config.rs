@@ -21,6 +21,17 @@ pub struct Config {
     pub s3_endpoint: Option<String>,
     /// Key that signs pagination cursors (`HDOC_CURSOR_SECRET`).
     pub cursor_secret: String,
+    /// Fixed keys for the SDK instead of its default chain: `hdoc-local`
+    /// sets these for its emulators. `None` in Lambda (the function's role).
+    pub static_credentials: Option<StaticCredentials>,
+}
+
+/// Fixed AWS keys and region, for emulators that check signatures.
+#[derive(Clone, Debug)]
+pub struct StaticCredentials {
+    pub access_key: String,
+    pub secret_key: String,
+    pub region: String,
 }
 
 /// The cursor key used when none is configured; only allowed on the `local` stage.
@@ -56,6 +67,7 @@ impl Config {
             dynamodb_endpoint: get("AWS_ENDPOINT_URL_DYNAMODB"),
             s3_endpoint: get("AWS_ENDPOINT_URL_S3"),
             cursor_secret: required("HDOC_CURSOR_SECRET", DEV_CURSOR_SECRET),
+            static_credentials: None,
             stage,
         }
     }

@@ -1,6 +1,7 @@
-//! The one error type of the API, rendered as RFC 9457 problem details.
+//! The HTTP edge's error type, rendered as RFC 9457 problem details: the one
+//! place where a store failure becomes a client's answer.
 
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use crate::store::{BoxError, Guarded, Missing, StoreError};
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
@@ -47,11 +48,11 @@ pub enum ApiError {
     #[error("request body must be application/json")]
     UnsupportedMediaType,
     /// 503: storage is throttled or unreachable; the client should retry.
-    #[error("storage is unavailable")]
-    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("storage is unavailable; try again shortly")]
+    Unavailable(#[source] BoxError),
     /// 500: anything else. The cause is logged, never sent.
     #[error("internal error")]
-    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Internal(#[source] BoxError),
 }
 
 impl ApiError {
@@ -76,7 +77,7 @@ impl ApiError {
     }
 
     /// A 500 carrying its cause for the log.
-    pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+    pub fn internal(cause: impl Into<BoxError>) -> Self {
         Self::Internal(cause.into())
     }
 
@@ -113,9 +114,11 @@ impl IntoResponse for ApiError {
         let status = self.status();
         match &self {
             Self::Internal(cause) => {
-                tracing::error!(error = %cause, debug = ?cause, "request failed")
+                tracing::error!(error = %chain(cause.as_ref()), "request failed")
             }
-            Self::Unavailable(cause) => tracing::warn!(error = %cause, "storage unavailable"),
+            Self::Unavailable(cause) => {
+                tracing::warn!(error = %chain(cause.as_ref()), "storage unavailable")
+            }
             _ => tracing::info!(status = status.as_u16(), error = %self, "request refused"),
         }
         let errors = match &self {
@@ -142,35 +145,49 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Error codes DynamoDB uses when it is throttling or briefly unavailable.
-const TRANSIENT_CODES: &[&str] = &[
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "ThrottlingException",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "TransactionInProgressException",
-];
+/// An error and its `source()`s, outermost first: what the log shows of a cause.
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
 
-impl<E, R> From<SdkError<E, R>> for ApiError
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    fn from(err: SdkError<E, R>) -> Self {
-        let transient = match &err {
-            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
-            SdkError::ServiceError(service) => service
-                .err()
-                .code()
-                .is_some_and(|code| TRANSIENT_CODES.contains(&code)),
-            _ => false,
-        };
-        let cause = aws_sdk_dynamodb::error::DisplayErrorContext(err).to_string();
-        if transient {
-            Self::Unavailable(cause.into())
-        } else {
-            Self::Internal(cause.into())
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound(missing) => Self::NotFound(match missing {
+                Missing::User(id) => format!("no user {}", id.as_str()),
+                Missing::Article(slug) => format!("no article {}", slug.as_str()),
+                Missing::Review(id) => format!("no review {}", id.as_str()),
+                Missing::Tag(tag) => format!("no article is tagged {}", tag.as_str()),
+                Missing::Rating(_) => "the caller has not rated this subject".to_owned(),
+            }),
+            StoreError::ConditionFailed(guarded) => match guarded {
+                Guarded::TakenId => Self::Conflict(
+                    "the id is taken (a deleted user's id is free once its deletion has finished)"
+                        .into(),
+                ),
+                Guarded::CallerClaim => Self::Conflict(
+                    "the caller already has a profile, or its deletion has not finished yet".into(),
+                ),
+                Guarded::WriterProfile => Self::Forbidden(
+                    "the caller has no profile (POST /users makes one), or it is being deleted"
+                        .into(),
+                ),
+                Guarded::DeletingCaller => Self::Conflict(
+                    "the caller's profile is being deleted; rate again once it is gone".into(),
+                ),
+            },
+            StoreError::Contended => {
+                Self::Conflict("too many concurrent changes to the same items; try again".into())
+            }
+            StoreError::Unavailable(cause) => Self::Unavailable(cause),
+            err @ (StoreError::Corrupt(_) | StoreError::Failed(_)) => Self::Internal(Box::new(err)),
         }
     }
 }
@@ -213,6 +230,40 @@ mod tests {
         assert_eq!(body["detail"], "internal error");
         assert!(!body.to_string().contains("hdoc-prod"));
         assert!(body.get("errors").is_none());
+    }
+
+    #[test]
+    fn a_logged_cause_shows_its_whole_chain() {
+        let err = ApiError::from(StoreError::Failed(Box::new(std::io::Error::other(
+            "socket closed",
+        ))));
+        let ApiError::Internal(cause) = err else {
+            panic!("a 500");
+        };
+        assert_eq!(chain(cause.as_ref()), "storage call failed: socket closed");
+    }
+
+    #[test]
+    fn store_outcomes_become_their_statuses() {
+        let cases = [
+            (
+                StoreError::ConditionFailed(Guarded::TakenId),
+                StatusCode::CONFLICT,
+            ),
+            (
+                StoreError::ConditionFailed(Guarded::WriterProfile),
+                StatusCode::FORBIDDEN,
+            ),
+            (StoreError::Contended, StatusCode::CONFLICT),
+            (
+                StoreError::Unavailable("throttled".into()),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+            (StoreError::corrupt("x"), StatusCode::INTERNAL_SERVER_ERROR),
+        ];
+        for (err, status) in cases {
+            assert_eq!(ApiError::from(err).status(), status);
+        }
     }
 
     #[tokio::test]

@@ -2,7 +2,7 @@
 //!
 //! - [`purge_user`] removes everything a deleted user owned. In AWS the
 //!   table's stream starts it when a profile becomes a tombstone
-//!   (`functions/users/src/bin/purge-user.rs`); `hdoc-local` runs it after
+//!   (`users::purge_deleted`); `hdoc-local` runs it after
 //!   each deletion and at start.
 //! - [`reconcile`] recounts every aggregate and repairs drift. In AWS a daily
 //!   schedule starts it (`functions/reconcile`); `hdoc-local reconcile` and
@@ -14,10 +14,10 @@
 
 use crate::Repository;
 use crate::domain::{ArticleSummary, ReviewId, ReviewSummary, Subject, Timestamp, UserId};
-use crate::error::ApiError;
-use crate::photos::Photos;
 use crate::request::PageRequest;
-use crate::store::{ArticleFilter, Checkpoint, Page, Phase, Purge, ReviewFilter, Run};
+use crate::store::{
+    ArticleFilter, Checkpoint, Page, Phase, Photos, Purge, ReviewFilter, Run, StoreError,
+};
 use std::time::{Duration, Instant};
 
 /// How an invocation of a job ended.
@@ -59,13 +59,26 @@ fn out_of_time(deadline: Option<Instant>) -> bool {
     deadline.is_some_and(|deadline| Instant::now() >= deadline)
 }
 
-/// Skips things that are already gone (another run, or their owner, deleted
-/// them) or that are not the user's after all.
-fn skip_gone(result: Result<(), ApiError>) -> Result<u64, ApiError> {
+/// Why the purge leaves a thing it listed alone.
+enum Skip {
+    /// Not the deleted user's after all (a list read a moment stale).
+    NotMine,
+    Store(StoreError),
+}
+
+impl From<StoreError> for Skip {
+    fn from(err: StoreError) -> Self {
+        Self::Store(err)
+    }
+}
+
+/// Whether a removal removed something: gone already (another run, or its
+/// owner, deleted it) or not the user's is `false`.
+fn removed<T>(result: Result<Option<T>, Skip>) -> Result<bool, StoreError> {
     match result {
-        Ok(()) => Ok(1),
-        Err(ApiError::NotFound(_) | ApiError::Forbidden(_)) => Ok(0),
-        Err(err) => Err(err),
+        Ok(found) => Ok(found.is_some()),
+        Err(Skip::NotMine) => Ok(false),
+        Err(Skip::Store(err)) => Err(err),
     }
 }
 
@@ -80,7 +93,7 @@ pub async fn purge_user(
     photos: Option<&Photos>,
     purge: &Purge,
     deadline: Option<Instant>,
-) -> Result<Progress<u64>, ApiError> {
+) -> Result<Progress<u64>, StoreError> {
     let settled = Timestamp::after(&purge.deleted_at, SETTLE);
     let mut removed = 0;
     loop {
@@ -107,12 +120,12 @@ async fn purge_pass(
     photos: Option<&Photos>,
     purge: &Purge,
     deadline: Option<Instant>,
-) -> Result<Option<u64>, ApiError> {
+) -> Result<Option<u64>, StoreError> {
     let mine = |author: &UserId| {
-        if author.key() == purge.id.key() {
+        if author == &purge.id {
             Ok(())
         } else {
-            Err(ApiError::Forbidden("not the deleted user's".into()))
+            Err(Skip::NotMine)
         }
     };
     let articles = ArticleFilter {
@@ -123,15 +136,18 @@ async fn purge_pass(
     let (articles, reviews, mine) = (&articles, &reviews, &mine);
     let read = |page: PageRequest| async move { repo.list_articles(articles, &page).await };
     let delete = |article: ArticleSummary| async move {
-        repo.delete_article(&article.slug, |a| mine(&a.summary.author))
-            .await
+        removed(
+            repo.delete_article(&article.slug, |a| mine(&a.summary.author))
+                .await,
+        )
     };
     let Some(articles) = remove_listed(deadline, read, delete).await? else {
         return Ok(None);
     };
     let read = |page: PageRequest| async move { repo.list_reviews(reviews, &page).await };
-    let delete =
-        |review: ReviewSummary| async move { purge_review(repo, photos, &review.id, mine).await };
+    let delete = |review: ReviewSummary| async move {
+        removed(purge_review(repo, photos, &review.id, mine).await)
+    };
     let Some(reviews) = remove_listed(deadline, read, delete).await? else {
         return Ok(None);
     };
@@ -150,10 +166,10 @@ async fn remove_listed<T, Read, Remove>(
     deadline: Option<Instant>,
     read: impl Fn(PageRequest) -> Read,
     remove: impl Fn(T) -> Remove,
-) -> Result<Option<u64>, ApiError>
+) -> Result<Option<u64>, StoreError>
 where
-    Read: Future<Output = Result<Page<T>, ApiError>>,
-    Remove: Future<Output = Result<(), ApiError>>,
+    Read: Future<Output = Result<Page<T>, StoreError>>,
+    Remove: Future<Output = Result<bool, StoreError>>,
 {
     let mut page = PageRequest {
         scope: "purge".to_owned(),
@@ -167,7 +183,7 @@ where
             if out_of_time(deadline) {
                 return Ok(None);
             }
-            removed += skip_gone(remove(thing).await)?;
+            removed += u64::from(remove(thing).await?);
         }
         let Some(next) = found.next else {
             return Ok(Some(removed));
@@ -178,13 +194,16 @@ where
 
 /// Deletes a review's photo objects, then the review: a run stopped between
 /// the two finds the review still there and deletes its objects again.
+/// `None` when the review is gone already.
 async fn purge_review(
     repo: &Repository,
     photos: Option<&Photos>,
     id: &ReviewId,
-    mine: &impl Fn(&UserId) -> Result<(), ApiError>,
-) -> Result<(), ApiError> {
-    let record = repo.review(id).await?;
+    mine: &impl Fn(&UserId) -> Result<(), Skip>,
+) -> Result<Option<()>, Skip> {
+    let Some(record) = repo.stored_review(id).await? else {
+        return Ok(None);
+    };
     mine(&record.review.author)?;
     let mut deleted = Vec::new();
     if let Some(photos) = photos {
@@ -193,9 +212,12 @@ async fn purge_review(
             deleted.push(key);
         }
     }
-    let last = repo
+    let Some(last) = repo
         .delete_review(id, |review| mine(&review.author))
-        .await?;
+        .await?
+    else {
+        return Ok(None);
+    };
     // A photo reserved between the two reads.
     if let Some(photos) = photos {
         for key in photos.keys_of(&last) {
@@ -204,12 +226,12 @@ async fn purge_review(
             }
         }
     }
-    Ok(())
+    Ok(Some(()))
 }
 
 /// Runs the purges still pending (oldest first) to the end: `hdoc-local`'s
 /// stand-in for the stream that drives them in AWS.
-pub async fn purge_pending(repo: &Repository, photos: Option<&Photos>) -> Result<u64, ApiError> {
+pub async fn purge_pending(repo: &Repository, photos: Option<&Photos>) -> Result<u64, StoreError> {
     let mut purged = 0;
     loop {
         let pending = repo.pending_purges(BATCH).await?;
@@ -235,7 +257,7 @@ pub async fn reconcile(
     deadline: Option<Instant>,
     stretch: u32,
     stage: &str,
-) -> Result<Progress<Run>, ApiError> {
+) -> Result<Progress<Run>, StoreError> {
     let stored = repo.reconcile_checkpoint().await?;
     let mut checkpoint = match &stored {
         Some(checkpoint) if checkpoint.phase != Phase::Done => checkpoint.clone(),
@@ -281,7 +303,7 @@ pub async fn reconcile(
 }
 
 /// Sets going again the deletions that began more than [`STALLED`] ago.
-async fn resume_stalled_purges(repo: &Repository, now: &Timestamp) -> Result<u64, ApiError> {
+async fn resume_stalled_purges(repo: &Repository, now: &Timestamp) -> Result<u64, StoreError> {
     let mut resumed = 0;
     for purge in repo.pending_purges(BATCH).await? {
         if &Timestamp::after(&purge.deleted_at, STALLED) <= now {

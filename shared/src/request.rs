@@ -82,7 +82,9 @@ fn serde_message(err: &serde_json::Error) -> String {
     }
 }
 
-/// A query string parsed into `T`; a repeated or malformed parameter is a 400.
+/// A query string parsed into `T` (whose fields may be domain types): a bad
+/// value is a 400 naming its parameter; so is a repeated one. Unknown
+/// parameters are ignored.
 #[derive(Debug)]
 pub struct Query<T>(pub T);
 
@@ -91,24 +93,47 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or_default();
-        serde_urlencoded::from_str(query)
+        let pairs = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(pairs)
             .map(Query)
-            .map_err(|err| ApiError::bad_request(format!("invalid query string: {err}")))
+            .map_err(|err| {
+                let field = err.path().to_string();
+                let message = err.into_inner().to_string();
+                match message.strip_prefix("duplicate field `") {
+                    Some(rest) => {
+                        let field = rest.trim_end_matches('`');
+                        ApiError::invalid(field, "must be given once")
+                    }
+                    None if field != "." => ApiError::invalid(&field, message),
+                    None => ApiError::bad_request(format!("invalid query string: {message}")),
+                }
+            })
     }
 }
 
-/// A path parameter; one that does not decode is a 400 like any other bad input.
-#[derive(Debug)]
-pub struct Path<T>(pub T);
+/// A domain type that a URL path parameter parses into.
+pub trait PathParam: Sized {
+    /// The parameter's name, as a 400 names it.
+    const NAME: &'static str;
+    fn parse_param(raw: &str) -> Result<Self, String>;
+}
 
-impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+/// The one parameter of a route's path (`/users/{id}`), parsed into `T`; a
+/// bad one is a 400 naming the parameter.
+#[derive(Debug)]
+pub struct Id<T>(pub T);
+
+impl<T: PathParam, S: Send + Sync> FromRequestParts<S> for Id<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Path(value)| Path(value))
-            .map_err(|rejection| ApiError::bad_request(rejection.body_text()))
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+        T::parse_param(&raw)
+            .map(Id)
+            .map_err(|message| ApiError::invalid(T::NAME, message))
     }
 }
 

@@ -4,6 +4,7 @@
 use futures_util::future::join_all;
 use hdoc_shared::domain::UserId;
 use hdoc_shared::jobs::{self, Progress};
+use hdoc_shared::store::StoreError;
 use hdoc_tests::{TestApp, json_of, problem};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -211,7 +212,10 @@ async fn an_interrupted_deletion_completes_when_run_again_and_twice_at_once_is_h
     let repo = &app.state().repo;
     let photos = app.state().photos().ok();
     let id = UserId::parse("alice").expect("id");
-    let purge = repo.delete_user(&id, |_| Ok(())).await.expect("deleted");
+    let purge = repo
+        .delete_user(&id, |_| Ok::<_, StoreError>(()))
+        .await
+        .expect("deleted");
 
     // While the purge has not run, the user is gone and cannot add things.
     problem(app.get("/users/alice").await, 404).await;

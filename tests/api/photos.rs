@@ -1,9 +1,10 @@
 //! Photo uploads end to end: presign, upload with a plain HTTP client, fetch
 //! the public URL. The embedded S3 server checks signatures as S3 does.
 
+use hdoc_shared::config::StaticCredentials;
 use hdoc_shared::domain::{PhotoRequest, ReviewId};
-use hdoc_shared::photos::Photos;
 use hdoc_shared::request::parse_json;
+use hdoc_shared::store::Photos;
 use hdoc_tests::{TestApp, json_of, problem};
 use reqwest::Method;
 use serde_json::json;
@@ -206,20 +207,20 @@ async fn presigned_uploads_work_against_the_configured_s3() {
         .filter(|url| !url.is_empty())
     {
         Some(endpoint) => {
-            let config = aws_sdk_s3::Config::builder()
-                .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-                .endpoint_url(&endpoint)
-                .region(aws_sdk_s3::config::Region::new("us-east-1"))
-                .force_path_style(true)
-                .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                    "test", "test", None, None, "test",
-                ))
-                .build();
-            let photos = Photos::new(
-                aws_sdk_s3::Client::from_conf(config),
-                "hdoc-test-photos",
-                "https://cdn.example",
-            );
+            // The same constructors the functions use, pointed at that endpoint.
+            let mut config = hdoc_shared::Config::from_lookup(|key| match key {
+                "HDOC_BUCKET" => Some("hdoc-test-photos".to_owned()),
+                "HDOC_MEDIA_BASE_URL" => Some("https://cdn.example".to_owned()),
+                "AWS_ENDPOINT_URL_S3" => Some(endpoint.clone()),
+                _ => None,
+            });
+            config.static_credentials = Some(StaticCredentials {
+                access_key: "test".to_owned(),
+                secret_key: "test".to_owned(),
+                region: "us-east-1".to_owned(),
+            });
+            let sdk = hdoc_shared::http::sdk_config(&config).await;
+            let photos = Photos::connect(&sdk, &config).expect("a bucket is configured");
             hdoc_local::s3::create_bucket_named(photos.client(), photos.bucket())
                 .await
                 .expect("bucket");

@@ -667,7 +667,7 @@ fn template_background_functions_have_their_triggers() {
         ),
         (
             "reconcile",
-            // The checkpoint (shared/src/store/reconcile.rs: JOB#RECONCILE) saved
+            // The checkpoint (shared/src/store/jobs.rs: JOB#RECONCILE) saved
             // with phase handoff.
             serde_json::json!({
                 "eventName": ["MODIFY"],

@@ -15,7 +15,8 @@ use hdoc_shared::domain::{
     NewArticle, NewReview, NewUser, Slug, Stars, Subject, Timestamp, UserId,
 };
 use hdoc_shared::request::parse_json;
-use hdoc_shared::{ApiError, Config, Repository};
+use hdoc_shared::store::StoreError;
+use hdoc_shared::{Config, Repository};
 use std::time::{Duration, Instant};
 
 async fn start(dir: &std::path::Path) -> Running {
@@ -31,7 +32,7 @@ async fn start(dir: &std::path::Path) -> Running {
     .expect("hdoc-local starts")
 }
 
-async fn user(repo: &Repository, sub: &str, id: &str) -> Result<UserId, ApiError> {
+async fn user(repo: &Repository, sub: &str, id: &str) -> Result<UserId, StoreError> {
     let body = format!(r#"{{"githubProfile":"{id}","name":"{id}"}}"#);
     let new = parse_json::<NewUser>(body.as_bytes()).expect("valid user");
     Ok(repo
@@ -45,7 +46,7 @@ async fn articles(
     author: &UserId,
     n: usize,
     tags: usize,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     for i in 0..n {
         let body = format!(
             r#"{{"title":"{} {i}","subtitle":"d","body":"b","tags":["t{}","t{}"]}}"#,
@@ -66,7 +67,7 @@ async fn reviews(
     author: &UserId,
     n: usize,
     subjects: usize,
-) -> Result<(), ApiError> {
+) -> Result<(), StoreError> {
     stream::iter(0..n)
         .map(Ok)
         .try_for_each_concurrent(8, |i| async move {
@@ -82,7 +83,7 @@ async fn reviews(
         .await
 }
 
-async fn ratings(repo: &Repository, sub: &str, n: usize) -> Result<(), ApiError> {
+async fn ratings(repo: &Repository, sub: &str, n: usize) -> Result<(), StoreError> {
     stream::iter(0..n)
         .map(Ok)
         .try_for_each_concurrent(8, |i| async move {
@@ -94,7 +95,7 @@ async fn ratings(repo: &Repository, sub: &str, n: usize) -> Result<(), ApiError>
 }
 
 /// Waits for `hdoc-local`'s purger to finish every pending deletion.
-async fn purged(repo: &Repository) -> Result<(), ApiError> {
+async fn purged(repo: &Repository) -> Result<(), StoreError> {
     while !repo.pending_purges(1).await?.is_empty() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -8,8 +8,8 @@ use axum::response::Response;
 use axum::routing::get;
 use hdoc_shared::domain::{Article, ArticleChanges, NewArticle, Slug, Tag, Timestamp, UserId};
 use hdoc_shared::http::{Route, created};
-use hdoc_shared::store::ArticleFilter;
-use hdoc_shared::{ApiError, AppState, Caller, JsonBody, PageLimits, Path, Query, Result};
+use hdoc_shared::store::{ArticleFilter, Missing, StoreError};
+use hdoc_shared::{ApiError, AppState, Caller, Id, JsonBody, PageLimits, PageQuery, Query, Result};
 use serde::Deserialize;
 
 const PAGE: PageLimits = PageLimits {
@@ -35,48 +35,33 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(Debug, Deserialize)]
 struct ListQuery {
-    tag: Option<String>,
-    author: Option<String>,
-    limit: Option<String>,
-    cursor: Option<String>,
+    tag: Option<Tag>,
+    author: Option<UserId>,
 }
 
-/// `GET /articles?tag=T&author=A`: newest first.
+/// `GET /articles?tag=T&author=A`: summaries, newest first.
 #[tracing::instrument(skip_all)]
 async fn list(
     State(state): State<AppState>,
     uri: Uri,
-    Query(q): Query<ListQuery>,
+    Query(ListQuery { tag, author }): Query<ListQuery>,
+    page: PageQuery,
 ) -> Result<Response> {
-    let filter = ArticleFilter {
-        tag: q
-            .tag
-            .as_deref()
-            .map(|tag| Tag::from_param("tag", tag))
-            .transpose()?,
-        author: q
-            .author
-            .as_deref()
-            .map(|author| {
-                UserId::parse(author).map_err(|message| ApiError::invalid("author", message))
-            })
-            .transpose()?,
-    };
-    let page = state.page(filter.list(), q.limit.as_deref(), q.cursor.as_deref(), PAGE)?;
+    let filter = ArticleFilter { tag, author };
+    let page = state.page(filter.list(), &page, PAGE)?;
     let articles = state.repo.list_articles(&filter, &page).await?;
     Ok(state.page_response(&uri, &page, articles))
 }
 
 /// `GET /articles/{slug}`.
 #[tracing::instrument(skip_all)]
-async fn show(State(state): State<AppState>, Path(slug): Path<String>) -> Result<Json<Article>> {
-    let slug = Slug::from_path(&slug)?;
-    Ok(Json(state.repo.article(&slug).await?.article))
+async fn show(State(state): State<AppState>, Id(slug): Id<Slug>) -> Result<Json<Article>> {
+    Ok(Json(state.repo.article(&slug).await?))
 }
 
 /// Whether `caller` (whose profile is `me`) may change `article`.
 fn may_change(caller: &Caller, me: Option<&UserId>, article: &Article) -> Result<()> {
-    let is_author = me.is_some_and(|me| me.key() == article.summary.author.key());
+    let is_author = me == Some(&article.summary.author);
     if caller.admin || is_author {
         Ok(())
     } else {
@@ -108,14 +93,13 @@ async fn create(
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
-    Path(slug): Path<String>,
+    Id(slug): Id<Slug>,
     JsonBody(changes): JsonBody<ArticleChanges>,
 ) -> Result<Json<Article>> {
-    let slug = Slug::from_path(&slug)?;
     let me = state.repo.profile_of(&caller.sub).await?;
     let article = state
         .repo
-        .update_article(&slug, |article| {
+        .update_article::<ApiError>(&slug, |article| {
             may_change(&caller, me.as_ref(), article)?;
             changes.apply(article, Timestamp::now());
             Ok(())
@@ -129,13 +113,15 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     caller: Caller,
-    Path(slug): Path<String>,
+    Id(slug): Id<Slug>,
 ) -> Result<StatusCode> {
-    let slug = Slug::from_path(&slug)?;
     let me = state.repo.profile_of(&caller.sub).await?;
-    state
+    let deleted = state
         .repo
         .delete_article(&slug, |article| may_change(&caller, me.as_ref(), article))
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    match deleted {
+        Some(_) => Ok(StatusCode::NO_CONTENT),
+        None => Err(StoreError::NotFound(Missing::Article(slug)).into()),
+    }
 }

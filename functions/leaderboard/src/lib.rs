@@ -6,8 +6,7 @@ use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::get;
 use hdoc_shared::http::Route;
-use hdoc_shared::{AppState, PageLimits, Query, Result};
-use serde::Deserialize;
+use hdoc_shared::{AppState, PageLimits, PageQuery, Result};
 
 const PAGE: PageLimits = PageLimits {
     default: 10,
@@ -22,20 +21,10 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/leaderboard", get(top))
 }
 
-#[derive(Debug, Deserialize)]
-struct TopQuery {
-    limit: Option<String>,
-    cursor: Option<String>,
-}
-
 /// `GET /leaderboard`: highest total first, ties by id, ranked from 1.
 #[tracing::instrument(skip_all)]
-async fn top(
-    State(state): State<AppState>,
-    uri: Uri,
-    Query(q): Query<TopQuery>,
-) -> Result<Response> {
-    let page = state.page("leaderboard", q.limit.as_deref(), q.cursor.as_deref(), PAGE)?;
+async fn top(State(state): State<AppState>, uri: Uri, query: PageQuery) -> Result<Response> {
+    let page = state.page("leaderboard", &query, PAGE)?;
     let ranked = state.repo.top_scores(&page).await?;
     Ok(state.page_response(&uri, &page, ranked))
 }

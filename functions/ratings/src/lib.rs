@@ -7,7 +7,8 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use hdoc_shared::domain::{RatingRequest, Stars, Subject, SubjectSummary};
 use hdoc_shared::http::Route;
-use hdoc_shared::{ApiError, AppState, Caller, JsonBody, Path, Result};
+use hdoc_shared::store::{Missing, StoreError};
+use hdoc_shared::{AppState, Caller, Id, JsonBody, Result};
 use serde::Serialize;
 
 /// The routes this function serves, for `template.yaml` and its tests.
@@ -42,9 +43,8 @@ struct Rated {
 #[tracing::instrument(skip_all)]
 async fn summary(
     State(state): State<AppState>,
-    Path(subject): Path<String>,
+    Id(subject): Id<Subject>,
 ) -> Result<Json<SubjectSummary>> {
-    let subject = Subject::from_param(&subject)?;
     Ok(Json(state.repo.summary(&subject).await?))
 }
 
@@ -53,15 +53,14 @@ async fn summary(
 async fn rate(
     State(state): State<AppState>,
     caller: Caller,
-    Path(subject): Path<String>,
+    Id(subject): Id<Subject>,
     JsonBody(request): JsonBody<RatingRequest>,
 ) -> Result<Json<Rated>> {
-    let subject = Subject::from_param(&subject)?;
     state
         .repo
         .rate(&subject, &caller.sub, request.stars)
         .await?;
-    let summary = state.repo.summary(&subject).await?;
+    let summary = state.repo.summary_after_rating(&subject).await?;
     Ok(Json(Rated {
         subject,
         stars: request.stars,
@@ -74,14 +73,11 @@ async fn rate(
 async fn mine(
     State(state): State<AppState>,
     caller: Caller,
-    Path(subject): Path<String>,
+    Id(subject): Id<Subject>,
 ) -> Result<Json<Rating>> {
-    let subject = Subject::from_param(&subject)?;
     match state.repo.rating(&subject, &caller.sub).await? {
         Some(stars) => Ok(Json(Rating { subject, stars })),
-        None => Err(ApiError::NotFound(
-            "the caller has not rated this subject".into(),
-        )),
+        None => Err(StoreError::NotFound(Missing::Rating(subject)).into()),
     }
 }
 
@@ -90,9 +86,11 @@ async fn mine(
 async fn unrate(
     State(state): State<AppState>,
     caller: Caller,
-    Path(subject): Path<String>,
+    Id(subject): Id<Subject>,
 ) -> Result<StatusCode> {
-    let subject = Subject::from_param(&subject)?;
-    state.repo.unrate(&subject, &caller.sub).await?;
-    Ok(StatusCode::NO_CONTENT)
+    if state.repo.unrate(&subject, &caller.sub).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(StoreError::NotFound(Missing::Rating(subject)).into())
+    }
 }

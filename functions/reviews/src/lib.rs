@@ -1,5 +1,7 @@
-//! `/reviews`: reviews of subjects by callers with a profile, with photos.
+//! `/reviews`: reviews of subjects by callers with a profile, with photos;
+//! and the `photo-uploaded` function, which S3 calls for each new object.
 
+use aws_lambda_events::s3::S3Event;
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
@@ -7,12 +9,14 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use hdoc_shared::domain::{
-    NewReview, PhotoRequest, Review, ReviewChanges, ReviewId, Subject, Timestamp, UserId,
+    MAX_PHOTOS, NewReview, PhotoRequest, Review, ReviewChanges, ReviewId, Subject, Timestamp,
+    UserId,
 };
 use hdoc_shared::http::{Route, created};
-use hdoc_shared::photos::{Photos, UPLOAD_VALIDITY};
-use hdoc_shared::store::{PendingPhoto, ReviewFilter};
-use hdoc_shared::{ApiError, AppState, Caller, JsonBody, PageLimits, Path, Query, Result};
+use hdoc_shared::store::{
+    Missing, PendingPhoto, Photos, ReviewFilter, ReviewRecord, StoreError, UPLOAD_VALIDITY,
+};
+use hdoc_shared::{ApiError, AppState, Caller, Id, JsonBody, PageLimits, PageQuery, Query, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -41,44 +45,40 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(Debug, Deserialize)]
 struct ListQuery {
-    subject: Option<String>,
-    author: Option<String>,
-    limit: Option<String>,
-    cursor: Option<String>,
+    subject: Option<Subject>,
+    author: Option<UserId>,
 }
 
-/// `GET /reviews?subject=S` or `GET /reviews?author=A`: newest first.
+/// `GET /reviews?subject=S` or `GET /reviews?author=A`: summaries, newest first.
 #[tracing::instrument(skip_all)]
 async fn list(
     State(state): State<AppState>,
     uri: Uri,
-    Query(q): Query<ListQuery>,
+    Query(query): Query<ListQuery>,
+    page: PageQuery,
 ) -> Result<Response> {
-    let filter = match (q.subject.as_deref(), q.author.as_deref()) {
-        (Some(subject), None) => ReviewFilter::Subject(Subject::from_param(subject)?),
-        (None, Some(author)) => ReviewFilter::Author(
-            UserId::parse(author).map_err(|message| ApiError::invalid("author", message))?,
-        ),
+    let filter = match (query.subject, query.author) {
+        (Some(subject), None) => ReviewFilter::Subject(subject),
+        (None, Some(author)) => ReviewFilter::Author(author),
         _ => {
             return Err(ApiError::bad_request(
                 "give exactly one of `subject` or `author`",
             ));
         }
     };
-    let page = state.page(filter.list(), q.limit.as_deref(), q.cursor.as_deref(), PAGE)?;
+    let page = state.page(filter.list(), &page, PAGE)?;
     let reviews = state.repo.list_reviews(&filter, &page).await?;
     Ok(state.page_response(&uri, &page, reviews))
 }
 
 /// `GET /reviews/{id}`.
 #[tracing::instrument(skip_all)]
-async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Review>> {
-    let id = ReviewId::from_path(&id)?;
-    Ok(Json(state.repo.review(&id).await?.review))
+async fn show(State(state): State<AppState>, Id(id): Id<ReviewId>) -> Result<Json<Review>> {
+    Ok(Json(state.repo.review(&id).await?))
 }
 
 fn is_author(me: &UserId, review: &Review) -> bool {
-    me.key() == review.author.key()
+    me == &review.author
 }
 
 /// `POST /reviews`.
@@ -102,10 +102,9 @@ async fn create(
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Id(id): Id<ReviewId>,
     JsonBody(changes): JsonBody<ReviewChanges>,
 ) -> Result<Json<Review>> {
-    let id = ReviewId::from_path(&id)?;
     let me = state.repo.profile_of(&caller.sub).await?;
     let review = state
         .repo
@@ -127,9 +126,8 @@ async fn update(
 async fn remove(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Id(id): Id<ReviewId>,
 ) -> Result<StatusCode> {
-    let id = ReviewId::from_path(&id)?;
     let me = state.repo.profile_of(&caller.sub).await?;
     let deleted = state
         .repo
@@ -143,6 +141,9 @@ async fn remove(
             }
         })
         .await?;
+    let Some(deleted) = deleted else {
+        return Err(StoreError::NotFound(Missing::Review(id)).into());
+    };
     // The review is gone; its photos go after it. A photo object left behind
     // (S3 unreachable) is listed nowhere, so the delete still succeeds.
     if let Ok(photos) = state.photos() {
@@ -167,15 +168,14 @@ struct PhotoUpload {
 }
 
 /// `POST /reviews/{id}/photos`: a presigned PUT for one photo, by the review's
-/// author. The photo joins the review once the object exists (see `hdoc_shared::photos`).
+/// author. The photo joins the review once the object exists (see `hdoc_shared::store::Photos`).
 #[tracing::instrument(skip_all)]
 async fn add_photo(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Id(id): Id<ReviewId>,
     JsonBody(request): JsonBody<PhotoRequest>,
 ) -> Result<Response> {
-    let id = ReviewId::from_path(&id)?;
     let photos = state.photos()?;
     let me = state.repo.profile_of(&caller.sub).await?;
     let key = Photos::new_key(&id, &request);
@@ -185,14 +185,18 @@ async fn add_photo(
         url: photos.public_url(&key),
         expires_at: expires_at.clone(),
     };
-    let author_only = |review: &Review| {
-        if me.as_ref().is_some_and(|me| is_author(me, review)) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(
+    let author_only = |record: &ReviewRecord| {
+        if !me.as_ref().is_some_and(|me| is_author(me, &record.review)) {
+            return Err(ApiError::Forbidden(
                 "only the author may add photos to a review".into(),
-            ))
+            ));
         }
+        if record.review.photos.len() + record.pending.len() >= MAX_PHOTOS {
+            return Err(ApiError::Conflict(format!(
+                "a review has at most {MAX_PHOTOS} photos, counting uploads in flight"
+            )));
+        }
+        Ok(())
     };
     state
         .repo
@@ -214,10 +218,19 @@ async fn add_photo(
 pub async fn photos_uploaded(
     state: &AppState,
     keys: impl IntoIterator<Item = String>,
-) -> Result<()> {
+) -> std::result::Result<(), StoreError> {
     for key in keys {
         let joined = state.repo.photo_uploaded(&key).await?;
         tracing::info!(key, joined, "photo uploaded");
     }
     Ok(())
+}
+
+/// The `photo-uploaded` function: the objects an S3 event reports.
+pub async fn on_s3_event(state: &AppState, event: S3Event) -> std::result::Result<(), StoreError> {
+    let keys = event
+        .records
+        .into_iter()
+        .filter_map(|record| record.s3.object.url_decoded_key);
+    photos_uploaded(state, keys).await
 }

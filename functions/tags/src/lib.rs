@@ -8,8 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hdoc_shared::domain::{Tag, TagCount};
 use hdoc_shared::http::Route;
-use hdoc_shared::{AppState, PageLimits, Path, Query, Result};
-use serde::Deserialize;
+use hdoc_shared::{AppState, Id, PageLimits, PageQuery, Result};
 
 const PAGE: PageLimits = PageLimits {
     default: 100,
@@ -29,22 +28,12 @@ pub fn routes() -> Router<AppState> {
         .route("/tags/{tag}", get(show))
 }
 
-#[derive(Debug, Deserialize)]
-struct ListQuery {
-    limit: Option<String>,
-    cursor: Option<String>,
-}
-
 /// `GET /tags?limit=N`: a page of tags by count. Without `limit` or `cursor`,
 /// every tag, read a page at a time.
 #[tracing::instrument(skip_all)]
-async fn list(
-    State(state): State<AppState>,
-    uri: Uri,
-    Query(q): Query<ListQuery>,
-) -> Result<Response> {
-    let mut page = state.page("tags", q.limit.as_deref(), q.cursor.as_deref(), PAGE)?;
-    if q.limit.is_some() || q.cursor.is_some() {
+async fn list(State(state): State<AppState>, uri: Uri, query: PageQuery) -> Result<Response> {
+    let mut page = state.page("tags", &query, PAGE)?;
+    if query.is_given() {
         let tags = state.repo.top_tags(&page).await?;
         return Ok(state.page_response(&uri, &page, tags));
     }
@@ -61,7 +50,6 @@ async fn list(
 
 /// `GET /tags/{tag}`: `{"tag", "count"}`, or 404 when no article carries it.
 #[tracing::instrument(skip_all)]
-async fn show(State(state): State<AppState>, Path(tag): Path<String>) -> Result<Json<TagCount>> {
-    let tag = Tag::from_param("tag", &tag)?;
+async fn show(State(state): State<AppState>, Id(tag): Id<Tag>) -> Result<Json<TagCount>> {
     Ok(Json(state.repo.tag_count(&tag).await?))
 }

@@ -1,5 +1,7 @@
-//! `/users`: profiles, one per caller, keyed by GitHub username.
+//! `/users`: profiles, one per caller, keyed by GitHub username; and the
+//! `purge-user` function, which removes a deleted user's things.
 
+use aws_lambda_events::dynamodb::Event as DynamoDbEvent;
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
@@ -10,8 +12,11 @@ use hdoc_shared::domain::{
     NewUser, ProgressChanges, Timestamp, User, UserChanges, UserId, UserOrder,
 };
 use hdoc_shared::http::{Route, created};
-use hdoc_shared::{ApiError, AppState, Caller, JsonBody, PageLimits, Path, Query, Result};
+use hdoc_shared::jobs;
+use hdoc_shared::store::StoreError;
+use hdoc_shared::{ApiError, AppState, Caller, Id, JsonBody, PageLimits, PageQuery, Query, Result};
 use serde::Deserialize;
+use serde_dynamo::AttributeValue;
 
 const PAGE: PageLimits = PageLimits {
     default: 100,
@@ -36,9 +41,8 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(Debug, Deserialize)]
 struct ListQuery {
-    order: Option<String>,
-    limit: Option<String>,
-    cursor: Option<String>,
+    #[serde(default)]
+    order: UserOrder,
 }
 
 /// `GET /users?order=oldest|newest`: oldest profile first unless asked otherwise.
@@ -46,11 +50,10 @@ struct ListQuery {
 async fn list(
     State(state): State<AppState>,
     uri: Uri,
-    Query(q): Query<ListQuery>,
+    Query(ListQuery { order }): Query<ListQuery>,
+    page: PageQuery,
 ) -> Result<Response> {
-    let order = UserOrder::parse(q.order.as_deref())
-        .map_err(|message| ApiError::invalid("order", message))?;
-    let page = state.page(order.list(), q.limit.as_deref(), q.cursor.as_deref(), PAGE)?;
+    let page = state.page(order.list(), &page, PAGE)?;
     let users = state.repo.list_users(order, &page).await?;
     Ok(state.page_response(&uri, &page, users))
 }
@@ -71,8 +74,7 @@ fn admin_only(caller: &Caller, progress: ProgressChanges) -> Result<()> {
 
 /// `GET /users/{id}`.
 #[tracing::instrument(skip_all, fields(id))]
-async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<User>> {
-    let id = UserId::from_path(&id)?;
+async fn show(State(state): State<AppState>, Id(id): Id<UserId>) -> Result<Json<User>> {
     Ok(Json(state.repo.user(&id).await?.user))
 }
 
@@ -97,10 +99,9 @@ async fn create(
 async fn update(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Id(id): Id<UserId>,
     JsonBody(changes): JsonBody<UserChanges>,
 ) -> Result<Json<User>> {
-    let id = UserId::from_path(&id)?;
     admin_only(&caller, changes.progress())?;
     let user = state
         .repo
@@ -120,14 +121,13 @@ async fn update(
 /// `DELETE /users/{id}`: by the owner or an admin. The profile is gone from
 /// every read at once; everything the user owned (articles, reviews and their
 /// photos, ratings) is then purged by `hdoc_shared::jobs::purge_user`, which
-/// the table's stream starts in AWS (`src/bin/purge-user.rs`).
+/// the table's stream starts in AWS ([`purge_deleted`]).
 #[tracing::instrument(skip_all)]
 async fn remove(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Id(id): Id<UserId>,
 ) -> Result<StatusCode> {
-    let id = UserId::from_path(&id)?;
     state
         .repo
         .delete_user(&id, |record| {
@@ -141,4 +141,52 @@ async fn remove(
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The profiles a table-stream event reports (their `PK`s): each one that
+/// became a tombstone, or whose purge was marked for another round.
+pub fn reported_profiles(event: &DynamoDbEvent) -> Vec<String> {
+    event
+        .records
+        .iter()
+        .filter_map(|record| match record.change.keys.get("PK") {
+            Some(AttributeValue::S(pk)) => Some(pk.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The `purge-user` function: purges each deleted user a table-stream event
+/// reports, until none of its things is left or `deadline` comes (then the
+/// purge is marked for another round, which the stream brings back).
+pub async fn purge_deleted(
+    state: &AppState,
+    event: &DynamoDbEvent,
+    deadline: Option<std::time::Instant>,
+) -> std::result::Result<(), StoreError> {
+    for pk in reported_profiles(event) {
+        // The stream may replay a record whose purge has finished since.
+        if let Some(purge) = state.repo.purge_at(&pk).await? {
+            let photos = state.photos.as_ref();
+            let progress = jobs::purge_user(&state.repo, photos, &purge, deadline).await?;
+            tracing::info!(id = purge.id.as_str(), ?progress, "purge invocation ended");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stream_event_file_names_the_tombstone() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../events/purge-user-stream.json"
+        );
+        let text = std::fs::read_to_string(path).expect("events/purge-user-stream.json");
+        let event: DynamoDbEvent = serde_json::from_str(&text).expect("a stream event");
+        assert_eq!(reported_profiles(&event), ["USER#alice"]);
+    }
 }

@@ -1,8 +1,10 @@
 //! Articles and their tags.
 
-use super::text::{Timestamp, nullable, present, slugify, string_newtype, text_newtype};
+use super::text::{
+    Timestamp, checked_newtype, nullable, present, slugify, string_newtype, text_newtype,
+};
 use super::user::{UserId, WebUrl};
-use crate::error::ApiError;
+use crate::request::PathParam;
 use serde::{Deserialize, Serialize};
 
 /// At most this many tags on an article.
@@ -16,7 +18,7 @@ const SLUG_MAX: usize = 80;
 pub struct Slug(String);
 
 impl Slug {
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    fn check(raw: &str) -> Result<(), String> {
         let valid = (1..=SLUG_MAX + 8).contains(&raw.len())
             && raw
                 .bytes()
@@ -24,15 +26,10 @@ impl Slug {
             && !raw.starts_with('-')
             && !raw.ends_with('-');
         if valid {
-            Ok(Self(raw.to_owned()))
+            Ok(())
         } else {
             Err("must be a slug: lowercase letters, digits and '-'".into())
         }
-    }
-
-    /// Parses a slug from a URL path; a bad one is a 400 naming `slug`.
-    pub fn from_path(raw: &str) -> Result<Self, ApiError> {
-        Self::parse(raw).map_err(|message| ApiError::invalid("slug", message))
     }
 
     /// The slug of a title: transliterated to ASCII, lowercase, `-` separated.
@@ -53,7 +50,14 @@ impl Slug {
     }
 }
 
-string_newtype!(Slug);
+checked_newtype!(Slug);
+
+impl PathParam for Slug {
+    const NAME: &'static str = "slug";
+    fn parse_param(raw: &str) -> Result<Self, String> {
+        Self::parse(raw)
+    }
+}
 
 /// A tag: `[a-z0-9-]{1,32}`, normalized like a slug from what was given
 /// (`"Open System"` is `open-system`, `"AWS"` is `aws`, `"Día"` is `dia`).
@@ -79,14 +83,23 @@ impl Tag {
             Ok(Self(tag))
         }
     }
+}
 
-    /// Parses a tag from a URL path or query; a bad one is a 400 naming `field`.
-    pub fn from_param(field: &str, raw: &str) -> Result<Self, ApiError> {
-        Self::parse(raw).map_err(|message| ApiError::invalid(field, message))
+impl TryFrom<String> for Tag {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw)
     }
 }
 
 string_newtype!(Tag);
+
+impl PathParam for Tag {
+    const NAME: &'static str = "tag";
+    fn parse_param(raw: &str) -> Result<Self, String> {
+        Self::parse(raw)
+    }
+}
 
 /// An article's tags: normalized, de-duplicated (first spelling's position kept), at most 10.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,8 +1,8 @@
 //! Reviews of subjects, and star ratings with their summaries.
 
-use super::text::{Timestamp, present, string_newtype, text_newtype};
+use super::text::{Timestamp, checked_newtype, present, text_newtype};
 use super::user::UserId;
-use crate::error::ApiError;
+use crate::request::PathParam;
 use serde::{Deserialize, Serialize};
 
 /// What a review or rating is about: an opaque id chosen by the front end,
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 pub struct Subject(String);
 
 impl Subject {
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    fn check(raw: &str) -> Result<(), String> {
         let valid = (1..=128).contains(&raw.len())
             && raw
                 .bytes()
@@ -22,7 +22,7 @@ impl Subject {
                 .next()
                 .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
         if valid {
-            Ok(Self(raw.to_owned()))
+            Ok(())
         } else {
             Err(
                 "must be 1-128 of a-z, 0-9, ':', '_' and '-', starting with a letter or digit"
@@ -30,14 +30,16 @@ impl Subject {
             )
         }
     }
-
-    /// Parses a subject from a URL path or query; a bad one is a 400 naming `subject`.
-    pub fn from_param(raw: &str) -> Result<Self, ApiError> {
-        Self::parse(raw).map_err(|message| ApiError::invalid("subject", message))
-    }
 }
 
-string_newtype!(Subject);
+checked_newtype!(Subject);
+
+impl PathParam for Subject {
+    const NAME: &'static str = "subject";
+    fn parse_param(raw: &str) -> Result<Self, String> {
+        Self::parse(raw)
+    }
+}
 
 /// A review's id: a UUID (v7, so ids sort by creation), lowercase.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,16 +51,11 @@ impl ReviewId {
         Self(uuid::Uuid::now_v7().to_string())
     }
 
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    fn check(raw: &str) -> Result<(), String> {
         match uuid::Uuid::try_parse(raw) {
-            Ok(id) if id.to_string() == raw => Ok(Self(raw.to_owned())),
+            Ok(id) if id.to_string() == raw => Ok(()),
             _ => Err("must be a review id (a lowercase UUID)".into()),
         }
-    }
-
-    /// Parses an id from a URL path; a bad one is a 400 naming `id`.
-    pub fn from_path(raw: &str) -> Result<Self, ApiError> {
-        Self::parse(raw).map_err(|message| ApiError::invalid("id", message))
     }
 }
 
@@ -68,7 +65,14 @@ impl Default for ReviewId {
     }
 }
 
-string_newtype!(ReviewId);
+checked_newtype!(ReviewId);
+
+impl PathParam for ReviewId {
+    const NAME: &'static str = "id";
+    fn parse_param(raw: &str) -> Result<Self, String> {
+        Self::parse(raw)
+    }
+}
 
 text_newtype!(
     /// A review's title: 1-200 characters, not blank.

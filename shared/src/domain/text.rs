@@ -68,18 +68,10 @@ where
     T::deserialize(deserializer).map(Some)
 }
 
-/// The conversions every string newtype of the domain has: built only through
-/// its `parse` (serde's `try_from = "String"` goes through it too), turned back
-/// into a `String`, and read with `as_str`.
+/// The conversions every string newtype of the domain has: turned back into
+/// a `String`, and read with `as_str`.
 macro_rules! string_newtype {
     ($name:ident) => {
-        impl TryFrom<String> for $name {
-            type Error = String;
-            fn try_from(raw: String) -> Result<Self, String> {
-                Self::parse(&raw)
-            }
-        }
-
         impl From<$name> for String {
             fn from(value: $name) -> Self {
                 value.0
@@ -94,6 +86,30 @@ macro_rules! string_newtype {
     };
 }
 
+/// A string newtype whose text is kept as given once its `check` passes:
+/// built only through `parse` (a copy of borrowed text) or `TryFrom<String>`
+/// (serde's `try_from = "String"`, which moves the request's string in).
+macro_rules! checked_newtype {
+    ($name:ident) => {
+        impl $name {
+            pub fn parse(raw: &str) -> Result<Self, String> {
+                Self::check(raw)?;
+                Ok(Self(raw.to_owned()))
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(raw: String) -> Result<Self, String> {
+                Self::check(&raw)?;
+                Ok(Self(raw))
+            }
+        }
+
+        $crate::domain::text::string_newtype!($name);
+    };
+}
+
 /// A free-text newtype of `min..=max` characters, not blank when required,
 /// with an optional further check of the raw text.
 macro_rules! text_newtype {
@@ -104,22 +120,22 @@ macro_rules! text_newtype {
         pub struct $name(String);
 
         impl $name {
-            pub fn parse(raw: &str) -> Result<Self, String> {
+            fn check(raw: &str) -> Result<(), String> {
                 $crate::domain::text::check_len(raw, $min, $max)?;
                 if $min > 0 && raw.trim().is_empty() {
                     return Err("must not be blank".to_owned());
                 }
                 $crate::domain::text::check_printable(raw)?;
                 $( ($extra)(raw)?; )?
-                Ok(Self(raw.to_owned()))
+                Ok(())
             }
         }
 
-        $crate::domain::text::string_newtype!($name);
+        $crate::domain::text::checked_newtype!($name);
     };
 }
 
-pub(crate) use {string_newtype, text_newtype};
+pub(crate) use {checked_newtype, string_newtype, text_newtype};
 
 /// A moment, as an RFC 3339 UTC string with second precision (`2026-01-31T12:00:00Z`).
 /// The fixed width makes the string order the time order.

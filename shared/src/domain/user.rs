@@ -1,34 +1,30 @@
 //! Users: profiles keyed by GitHub username, with scores for the leaderboard.
 
-use super::text::{Timestamp, nullable, present, string_newtype, text_newtype};
-use crate::error::ApiError;
+use super::text::{Timestamp, checked_newtype, nullable, present, text_newtype};
+use crate::request::PathParam;
 use serde::{Deserialize, Serialize};
 
 /// Scores are kept within the integers JSON clients can hold exactly.
 pub const MAX_SCORE: u64 = (1 << 53) - 1;
 
 /// A GitHub username: 1-39 of `[A-Za-z0-9-]`, not starting or ending with `-`.
-/// Compared case-insensitively; the spelling given at creation is kept.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Compared case-insensitively (`Alice == alice`), as GitHub does; the
+/// spelling given at creation is kept.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct UserId(String);
 
 impl UserId {
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    fn check(raw: &str) -> Result<(), String> {
         let valid = (1..=39).contains(&raw.len())
             && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
             && !raw.starts_with('-')
             && !raw.ends_with('-');
         if valid {
-            Ok(Self(raw.to_owned()))
+            Ok(())
         } else {
             Err("must be a GitHub username: 1-39 letters, digits or '-', not starting or ending with '-'".into())
         }
-    }
-
-    /// Parses an id from a URL path, as a 400 naming `field` when it is not one.
-    pub fn from_path(raw: &str) -> Result<Self, ApiError> {
-        Self::parse(raw).map_err(|message| ApiError::invalid("id", message))
     }
 
     /// The case-insensitive form that keys the user.
@@ -37,7 +33,30 @@ impl UserId {
     }
 }
 
-string_newtype!(UserId);
+checked_newtype!(UserId);
+
+impl PartialEq for UserId {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(&other.0)
+    }
+}
+
+impl Eq for UserId {}
+
+impl std::hash::Hash for UserId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        for byte in self.0.bytes() {
+            state.write_u8(byte.to_ascii_lowercase());
+        }
+    }
+}
+
+impl PathParam for UserId {
+    const NAME: &'static str = "id";
+    fn parse_param(raw: &str) -> Result<Self, String> {
+        Self::parse(raw)
+    }
+}
 
 text_newtype!(
     /// A display name: 1-100 characters, not only white space.
@@ -210,7 +229,8 @@ pub struct Progress {
 }
 
 /// The order of `GET /users`: by when profiles were made.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub enum UserOrder {
     /// Oldest profile first (the default).
     #[default]
@@ -219,16 +239,18 @@ pub enum UserOrder {
     Newest,
 }
 
-impl UserOrder {
-    /// Parses `order` (absent: oldest first).
-    pub fn parse(raw: Option<&str>) -> Result<Self, String> {
-        match raw {
-            None | Some("oldest") => Ok(Self::Oldest),
-            Some("newest") => Ok(Self::Newest),
-            Some(_) => Err("must be oldest or newest".into()),
+impl TryFrom<String> for UserOrder {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        match raw.as_str() {
+            "oldest" => Ok(Self::Oldest),
+            "newest" => Ok(Self::Newest),
+            _ => Err("must be oldest or newest".into()),
         }
     }
+}
 
+impl UserOrder {
     /// The list a page of this order belongs to (its cursors are its own).
     pub fn list(self) -> &'static str {
         match self {
@@ -498,6 +520,11 @@ mod tests {
             UserId::parse("AlIce").map(|id| id.key()),
             Ok("alice".into())
         );
+        let (upper, lower) = (UserId::parse("ALICE"), UserId::parse("alice"));
+        assert_eq!(upper, lower, "ids compare as GitHub compares them");
+        assert_ne!(UserId::parse("alice"), UserId::parse("alice2"));
+        let set: std::collections::HashSet<UserId> = [upper, lower].into_iter().flatten().collect();
+        assert_eq!(set.len(), 1, "and hash alike");
     }
 
     #[test]

@@ -1,33 +1,69 @@
-//! The one repository: every read and write of the single DynamoDB table.
-//! Its methods speak the domain; the key design is in `docs/data-model.md`.
+//! The one repository: every read and write of the single DynamoDB table and
+//! of the photo bucket. Its methods speak the domain; the key design is in
+//! `docs/data-model.md`.
 //!
-//! Every request path here is a GetItem, a Query or a transaction, never a
-//! Scan; only the nightly reconcile job (`reconcile.rs`) scans. Every call asks DynamoDB for its consumed capacity and adds it to
-//! the repository's [`Meter`], so cost can be measured and logged.
+//! # Map
+//!
+//! | file | holds |
+//! |---|---|
+//! | `users.rs` | profiles, owner claims, deletion tombstones and their purge bookkeeping (`/users`) |
+//! | `leaderboard.rs` | the ranking index key, `top_scores`, the profile check of the reconcile job (`/leaderboard`) |
+//! | `articles.rs` | articles and their list entries (`/articles`) |
+//! | `tags.rs` | tag counts, the tags-by-count ranking, recounts (`/tags`) |
+//! | `reviews.rs` | reviews and their list entries (`/reviews`) |
+//! | `ratings.rs` | ratings and each subject's summary (`/ratings`) |
+//! | `photos.rs` | the photo bucket (presigned uploads, deletes) and a review's photo slots |
+//! | `jobs.rs` | the reconcile job's walk, checkpoint and repairs; the data-version marker |
+//! | `read.rs` | every read: one item, a page of a partition, a whole partition, a batch |
+//! | `write.rs` | conditional writes of named parts, committed as one transaction (or one call) |
+//! | `retry.rs` | the one retry policy of "read, decide, write conditionally" |
+//! | `error.rs` | [`StoreError`], which the HTTP edge maps to answers in one place |
+//! | `item.rs`, `schema.rs` | attribute values; the table and its indexes |
+//!
+//! # How a request flows
+//!
+//! A handler parses its input into domain types, then calls one method here.
+//! A read is a GetItem or one Query of a partition ([`read`]); a list page is
+//! one Query of entries that hold their items' summaries. A write reads what
+//! it depends on (consistently), lets the handler's closure decide (or
+//! refuse, with the handler's own error), builds a [`write::Write`] of named
+//! parts (the item, its entries, the aggregates it moves, checks on other
+//! items) with conditions on what was read, and commits it. A cancellation
+//! whose failed part decides the outcome (an id taken, a writer with no
+//! profile) is a [`StoreError::ConditionFailed`]; any other (a race lost, a
+//! conflicting transaction) is read again under [`retry::optimistic`]. No
+//! request path scans: only the reconcile job (`jobs.rs`) does.
 
 mod articles;
+mod error;
 mod item;
-mod reconcile;
+mod jobs;
+mod leaderboard;
+mod photos;
+mod ratings;
+mod read;
+mod retry;
 mod reviews;
 pub mod schema;
-
-pub use articles::{ArticleFilter, ArticleRecord};
-pub use reconcile::{Checkpoint, DATA_VERSION, Phase, Repairs, Run, ScanKey, Stretch};
-pub use reviews::{PendingPhoto, ReviewFilter, ReviewRecord};
-pub use users::{Purge, UserRecord};
+mod tags;
 mod users;
 mod write;
 
+pub use articles::{ArticleFilter, ArticleRecord};
+pub use error::{BoxError, Guarded, Missing, StoreError};
+pub use jobs::{Checkpoint, DATA_VERSION, Phase, Repairs, Run, ScanKey, Stretch};
+pub use photos::{PendingPhoto, Photos, UPLOAD_VALIDITY, Upload};
+pub use retry::WRITE_BUDGET;
+pub use reviews::{ReviewFilter, ReviewRecord};
+pub use users::{Purge, UserRecord};
+
 use crate::config::Config;
 use crate::cursor::Position;
-use crate::error::ApiError;
-use crate::request::PageRequest;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConsumedCapacity, ReturnConsumedCapacity, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
@@ -42,8 +78,8 @@ impl<T> Page<T> {
     /// The same page with each item converted by `convert` (stored item to domain type).
     pub(crate) fn try_map<U>(
         self,
-        convert: impl FnMut(T) -> Result<U, ApiError>,
-    ) -> Result<Page<U>, ApiError> {
+        convert: impl FnMut(T) -> Result<U, StoreError>,
+    ) -> Result<Page<U>, StoreError> {
         Ok(Page {
             items: self
                 .items
@@ -55,7 +91,7 @@ impl<T> Page<T> {
     }
 }
 
-/// What the repository has asked of DynamoDB so far.
+/// What a metered repository has asked of DynamoDB so far.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Usage {
     /// Capacity units consumed, as DynamoDB reported them.
@@ -66,42 +102,18 @@ pub struct Usage {
 
 /// Adds up the consumed capacity and calls of a repository.
 #[derive(Debug, Default)]
-pub struct Meter(Mutex<Usage>);
-
-impl Meter {
-    fn record<'a>(
-        &self,
-        operation: &'static str,
-        consumed: impl IntoIterator<Item = &'a ConsumedCapacity>,
-    ) {
-        let units: f64 = consumed
-            .into_iter()
-            .filter_map(ConsumedCapacity::capacity_units)
-            .sum();
-        tracing::debug!(operation, capacity = units, "dynamodb call");
-        let mut usage = self
-            .0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        usage.capacity += units;
-        *usage.calls.entry(operation).or_default() += 1;
-    }
-
-    /// A copy of the usage so far.
-    pub fn usage(&self) -> Usage {
-        self.0
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
-    }
-}
+struct Meter(Mutex<Usage>);
 
 /// The DynamoDB repository.
 #[derive(Clone, Debug)]
 pub struct Repository {
     client: Client,
     table: Arc<str>,
-    meter: Arc<Meter>,
+    /// Only for measuring (tests, `hdoc-local`): the functions in AWS ask
+    /// DynamoDB for no capacity figures and count nothing.
+    meter: Option<Arc<Meter>>,
+    /// How long a write may keep retrying lost races ([`retry::WRITE_BUDGET`]).
+    write_budget: Duration,
 }
 
 impl Repository {
@@ -109,24 +121,43 @@ impl Repository {
         Self {
             client,
             table: table.into(),
-            meter: Arc::default(),
+            meter: None,
+            write_budget: retry::WRITE_BUDGET,
         }
     }
 
-    /// Builds the SDK client from the environment (and the configured
-    /// endpoint override, for local runs and tests).
-    pub async fn connect(config: &Config) -> Self {
-        let mut loader = aws_config::from_env();
+    /// This repository, letting a write retry lost races for up to `budget`.
+    pub fn with_write_budget(mut self, budget: Duration) -> Self {
+        self.write_budget = budget;
+        self
+    }
+
+    /// The DynamoDB client for `config` (its endpoint override, if any) on
+    /// the process's one SDK configuration.
+    pub fn connect(sdk: &aws_config::SdkConfig, config: &Config) -> Self {
+        let mut builder = aws_sdk_dynamodb::config::Builder::from(sdk);
         if let Some(endpoint) = &config.dynamodb_endpoint {
-            loader = loader.endpoint_url(endpoint);
+            builder = builder.endpoint_url(endpoint);
         }
-        let sdk_config = loader.load().await;
-        Self::new(Client::new(&sdk_config), &config.table)
+        Self::new(Client::from_conf(builder.build()), &config.table)
     }
 
-    /// The usage of this repository so far.
+    /// This repository, asking DynamoDB for the capacity every call consumes
+    /// and adding it up, with the calls made ([`Self::usage`]).
+    pub fn metered(mut self) -> Self {
+        self.meter = Some(Arc::default());
+        self
+    }
+
+    /// The usage of a metered repository so far (nothing for one that is not).
     pub fn usage(&self) -> Usage {
-        self.meter.usage()
+        self.meter.as_ref().map_or_else(Usage::default, |meter| {
+            meter
+                .0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .clone()
+        })
     }
 
     /// The SDK client, for set-up tools (creating the table).
@@ -139,128 +170,30 @@ impl Repository {
         &self.table
     }
 
-    /// Reads one item, strongly consistent: it is read before a write.
-    async fn get(&self, pk: String, sk: &str) -> Result<Option<Item>, ApiError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(self.table.as_ref())
-            .key("PK", AttributeValue::S(pk))
-            .key("SK", AttributeValue::S(sk.to_owned()))
-            .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await?;
-        self.meter.record("GetItem", out.consumed_capacity());
-        Ok(out.item)
+    /// What to ask DynamoDB about consumed capacity: only when metered.
+    fn capacity(&self) -> Option<ReturnConsumedCapacity> {
+        self.meter.as_ref().map(|_| ReturnConsumedCapacity::Total)
     }
 
-    /// Runs `items` as one transaction: `Ok(Ok(()))` when it went through,
-    /// `Ok(Err(failed))` when it was cancelled, `failed[i]` telling whether
-    /// the condition of item `i` failed.
-    async fn try_transact(
+    /// Records one call (and its consumed capacity) on a metered repository.
+    fn record<'a>(
         &self,
-        items: Vec<TransactWriteItem>,
-    ) -> Result<Result<(), Vec<bool>>, ApiError> {
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await;
-        match result {
-            Ok(out) => {
-                self.meter
-                    .record("TransactWriteItems", out.consumed_capacity());
-                Ok(Ok(()))
-            }
-            Err(err) => match failed_conditions(&err) {
-                Some(failed) => Ok(Err(failed)),
-                None => Err(err.into()),
-            },
-        }
-    }
-
-    /// Runs `items` as one transaction. `Ok(false)` when it was cancelled
-    /// (the caller re-reads and tries again), `Ok(true)` when it went through.
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<bool, ApiError> {
-        Ok(self.try_transact(items).await?.is_ok())
-    }
-
-    /// One page of the items under `partition` of `index`, in sort-key order
-    /// (`forward`) or reverse. Reads `limit + 1` items so that a next page is
-    /// promised only when one exists; the cost is O(limit) whatever the table holds.
-    async fn query_page(
-        &self,
-        index: schema::Index,
-        partition: &str,
-        forward: bool,
-        page: &PageRequest,
-    ) -> Result<Page<Item>, ApiError> {
-        let start = page.start.as_ref().map(|position| {
-            position
-                .key
-                .iter()
-                .map(|(name, value)| (name.clone(), AttributeValue::S(value.clone())))
-                .collect::<Item>()
-        });
-        let out = self
-            .client
-            .query()
-            .table_name(self.table.as_ref())
-            .set_index_name((!index.name.is_empty()).then(|| index.name.to_owned()))
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", index.partition_key)
-            .expression_attribute_values(":pk", AttributeValue::S(partition.to_owned()))
-            .scan_index_forward(forward)
-            .limit(i32::try_from(page.limit + 1).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(start)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await?;
-        self.meter.record("Query", out.consumed_capacity());
-        let mut items = out.items.unwrap_or_default();
-        let limit = page.limit as usize;
-        let key_of = |item: &Item| {
-            [schema::PK, schema::SK, index.partition_key, index.sort_key]
-                .into_iter()
-                .filter_map(|name| Some((name.to_owned(), item::string(item, name).ok()?)))
-                .collect()
+        operation: &'static str,
+        consumed: impl IntoIterator<Item = &'a ConsumedCapacity>,
+    ) {
+        let Some(meter) = &self.meter else {
+            return;
         };
-        // More items than asked for: the next page starts after the last one
-        // returned. Fewer, but DynamoDB stopped early (its 1 MB page limit):
-        // resume where it stopped.
-        let resume = if items.len() > limit {
-            items.truncate(limit);
-            Some(key_of(&items[limit - 1]))
-        } else {
-            out.last_evaluated_key.as_ref().map(key_of)
-        };
-        let next = resume.map(|key| Position {
-            key,
-            served: page.offset() + items.len() as u64,
-        });
-        Ok(Page { items, next })
+        let units: f64 = consumed
+            .into_iter()
+            .filter_map(ConsumedCapacity::capacity_units)
+            .sum();
+        tracing::debug!(operation, capacity = units, "dynamodb call");
+        let mut usage = meter
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        usage.capacity += units;
+        *usage.calls.entry(operation).or_default() += 1;
     }
-}
-
-/// Which items of a cancelled transaction failed their condition, if the
-/// error is a cancelled transaction at all.
-fn failed_conditions(
-    err: &aws_sdk_dynamodb::error::SdkError<
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-    >,
-) -> Option<Vec<bool>> {
-    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException;
-    let Some(TransactionCanceledException(cancelled)) = err.as_service_error() else {
-        return None;
-    };
-    Some(
-        cancelled
-            .cancellation_reasons()
-            .iter()
-            .map(|reason| reason.code() == Some("ConditionalCheckFailed"))
-            .collect(),
-    )
 }

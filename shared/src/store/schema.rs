@@ -54,7 +54,7 @@ fn key(name: &str, kind: KeyType) -> KeySchemaElement {
 
 /// Creates the table with its indexes (on-demand), unless it exists already.
 /// `Ok(true)` when it created it.
-pub async fn create_table(client: &Client, table: &str) -> Result<bool, crate::ApiError> {
+pub async fn create_table(client: &Client, table: &str) -> Result<bool, super::StoreError> {
     let mut request = client
         .create_table()
         .table_name(table)

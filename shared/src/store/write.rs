@@ -1,22 +1,197 @@
-//! Building blocks of conditional writes and of lists.
+//! Conditional writes of one or more items, each named by its part.
 //!
-//! A list (all articles, a tag's articles, a subject's reviews, ...) is a
-//! partition of entry items, sorted newest first by their sort key, each
-//! holding the summary of the item it lists (everything a list shows; no
-//! body) and pointing at it. A page is one Query on the partition: O(page)
-//! whatever the table holds, and its size bounded whatever the bodies hold.
+//! A [`Write`] collects the items of one change (an article, its list
+//! entries, its tags' counts, a check that its author is live) and
+//! [`Repository::commit`] sends them as one `TransactWriteItems`, or as a
+//! plain `PutItem` when there is only one Put (half the write cost of a
+//! one-item transaction, the same condition). A
+//! cancelled write is read by the names of the items whose condition failed,
+//! never by their position.
 
+use super::error::{Result, StoreError};
 use super::item::s;
-use super::schema::{PK, SK, TABLE};
-use super::{Item, Page, Repository};
-use crate::error::ApiError;
-use crate::request::PageRequest;
+use super::schema::{PK, SK};
+use super::{Item, Repository};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnConsumedCapacity,
-    TransactWriteItem,
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
 };
 use std::collections::HashMap;
-use std::time::Duration;
+
+/// The part an item plays in a write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Part {
+    /// The item the write is about: a profile, an article, a review, a
+    /// rating, a checkpoint.
+    Main,
+    /// A list entry.
+    Entry,
+    /// A tag's count.
+    Count,
+    /// A subject's summary.
+    Summary,
+    /// An owner claim.
+    Claim,
+    /// The writer's profile, checked to be live.
+    Author,
+}
+
+/// The items of one conditional write.
+#[derive(Debug)]
+pub(super) struct Write {
+    table: String,
+    items: Vec<(Part, TransactWriteItem)>,
+}
+
+/// How a write ended.
+#[derive(Debug)]
+pub(super) enum Outcome {
+    Committed,
+    /// Nothing was written: conditions failed, or DynamoDB cancelled it for a
+    /// conflicting transaction.
+    Cancelled(Cancelled),
+}
+
+/// Which parts of a cancelled write failed their condition (none when it
+/// only conflicted with another transaction).
+#[derive(Debug, Default)]
+pub(super) struct Cancelled {
+    failed: Vec<Part>,
+}
+
+impl Cancelled {
+    pub(super) fn failed(&self, part: Part) -> bool {
+        self.failed.contains(&part)
+    }
+}
+
+/// `#count` stands for `count`, a DynamoDB reserved word.
+fn names(condition: &str) -> Option<HashMap<String, String>> {
+    condition
+        .contains("#count")
+        .then(|| HashMap::from([("#count".to_owned(), "count".to_owned())]))
+}
+
+fn values(value: Option<AttributeValue>) -> Option<HashMap<String, AttributeValue>> {
+    value.map(|v| HashMap::from([(":v".to_owned(), v)]))
+}
+
+/// `builder` on `table`, holding to `condition` (`:v` standing for `value`), built.
+macro_rules! conditioned {
+    ($builder:expr, $table:expr, $condition:expr, $value:expr) => {
+        built(
+            $builder
+                .table_name($table)
+                .condition_expression($condition)
+                .set_expression_attribute_names(names($condition))
+                .set_expression_attribute_values(values($value))
+                .build(),
+        )
+    };
+}
+
+fn built<T>(result: std::result::Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T> {
+    result.map_err(StoreError::failed)
+}
+
+impl Write {
+    pub(super) fn new(table: &str) -> Self {
+        Self {
+            table: table.to_owned(),
+            items: Vec::new(),
+        }
+    }
+
+    /// Puts `item` if `condition` holds (`:v` stands for `value`).
+    pub(super) fn put(
+        &mut self,
+        part: Part,
+        item: Item,
+        condition: &str,
+        value: Option<AttributeValue>,
+    ) -> Result<&mut Self> {
+        let put = conditioned!(
+            Put::builder().set_item(Some(item)),
+            &self.table,
+            condition,
+            value
+        )?;
+        self.items
+            .push((part, TransactWriteItem::builder().put(put).build()));
+        Ok(self)
+    }
+
+    /// Deletes the item `pk`/`sk` if `condition` holds.
+    pub(super) fn delete(
+        &mut self,
+        part: Part,
+        pk: String,
+        sk: &str,
+        condition: &str,
+        value: Option<AttributeValue>,
+    ) -> Result<&mut Self> {
+        let delete = conditioned!(
+            Delete::builder().key(PK, s(pk)).key(SK, s(sk)),
+            &self.table,
+            condition,
+            value
+        )?;
+        self.items
+            .push((part, TransactWriteItem::builder().delete(delete).build()));
+        Ok(self)
+    }
+
+    /// Writes nothing to `pk`/`sk` but holds the write to `condition` on it.
+    pub(super) fn check(
+        &mut self,
+        part: Part,
+        pk: String,
+        sk: &str,
+        condition: &str,
+    ) -> Result<&mut Self> {
+        let check = built(
+            ConditionCheck::builder()
+                .table_name(&self.table)
+                .key(PK, s(pk))
+                .key(SK, s(sk))
+                .condition_expression(condition)
+                .build(),
+        )?;
+        self.items.push((
+            part,
+            TransactWriteItem::builder().condition_check(check).build(),
+        ));
+        Ok(self)
+    }
+
+    /// Updates the item `pk`/`sk` with `expression`, if `condition` (when
+    /// given) holds.
+    pub(super) fn update(
+        &mut self,
+        part: Part,
+        (pk, sk): (String, &str),
+        expression: String,
+        names: HashMap<String, String>,
+        values: HashMap<String, AttributeValue>,
+        condition: Option<&str>,
+    ) -> Result<&mut Self> {
+        let update = built(
+            Update::builder()
+                .table_name(&self.table)
+                .key(PK, s(pk))
+                .key(SK, s(sk))
+                .update_expression(expression)
+                .set_condition_expression(condition.map(str::to_owned))
+                .set_expression_attribute_names((!names.is_empty()).then_some(names))
+                .set_expression_attribute_values(Some(values))
+                .build(),
+        )?;
+        self.items
+            .push((part, TransactWriteItem::builder().update(update).build()));
+        Ok(self)
+    }
+}
 
 /// The entry in `list` (sorted by `sort`) that points at the item
 /// `target_pk` and holds its `summary` attributes.
@@ -36,105 +211,6 @@ pub(super) fn is_bare_entry(item: &Item) -> bool {
     item.contains_key("target") && !item.contains_key("title")
 }
 
-/// A few random bytes from the standard library's per-process hash seeds.
-fn random() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    hasher.finish()
-}
-
-/// A short random slug suffix: six characters of `[a-z0-9]`.
-pub(super) fn random_suffix() -> String {
-    let mut bits = random();
-    (0..6)
-        .map(|_| {
-            let digit = (bits % 36) as u32;
-            bits /= 36;
-            char::from_digit(digit, 36).unwrap_or('0')
-        })
-        .collect()
-}
-
-/// Waits a little, longer after each lost race, so racing writers spread out.
-pub(super) async fn back_off(attempt: u32) {
-    let cap = 5 * u64::from(attempt.min(10) + 1);
-    tokio::time::sleep(Duration::from_millis(1 + random() % cap)).await;
-}
-
-impl Repository {
-    /// Reads up to 100 items by key, retrying unprocessed keys. Reads before a
-    /// write are `consistent`; list pages need not be (their Query is not either).
-    pub(super) async fn batch_get(
-        &self,
-        keys: Vec<Item>,
-        consistent: bool,
-    ) -> Result<Vec<Item>, ApiError> {
-        let mut found = Vec::with_capacity(keys.len());
-        let mut pending = keys;
-        let mut attempt = 0;
-        while !pending.is_empty() {
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(pending))
-                .consistent_read(consistent)
-                .build()
-                .map_err(ApiError::internal)?;
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(self.table.as_ref(), request)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await?;
-            self.meter.record("BatchGetItem", out.consumed_capacity());
-            found.extend(
-                out.responses
-                    .and_then(|mut r| r.remove(self.table.as_ref()))
-                    .unwrap_or_default(),
-            );
-            pending = out
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(self.table.as_ref()))
-                .map(|k| k.keys)
-                .unwrap_or_default();
-            if !pending.is_empty() {
-                back_off(attempt).await;
-                attempt += 1;
-            }
-        }
-        Ok(found)
-    }
-
-    /// A page of the entries of `list`, newest first.
-    pub(super) async fn list_page(
-        &self,
-        list: &str,
-        page: &PageRequest,
-    ) -> Result<Page<Item>, ApiError> {
-        self.query_page(TABLE, list, false, page).await
-    }
-}
-
-/// The answer when a write keeps losing races with other writes.
-pub(super) fn busy() -> ApiError {
-    ApiError::Conflict("too many concurrent changes to the same items; try again".into())
-}
-
-fn values(value: Option<AttributeValue>) -> Option<HashMap<String, AttributeValue>> {
-    value.map(|v| HashMap::from([(":v".to_owned(), v)]))
-}
-
-/// `#count` stands for `count`, a DynamoDB reserved word.
-fn names(condition: &str) -> Option<HashMap<String, String>> {
-    condition
-        .contains("#count")
-        .then(|| HashMap::from([("#count".to_owned(), "count".to_owned())]))
-}
-
 /// The condition that an item's revision is still `rev`, as read (`None`:
 /// the item, or its revision, did not exist).
 pub(super) fn if_rev(rev: Option<u64>) -> (&'static str, Option<AttributeValue>) {
@@ -144,56 +220,93 @@ pub(super) fn if_rev(rev: Option<u64>) -> (&'static str, Option<AttributeValue>)
     }
 }
 
-pub(super) fn put(
-    table: &str,
-    item: Item,
-    condition: &str,
-    value: Option<AttributeValue>,
-) -> Result<TransactWriteItem, ApiError> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression(condition)
-        .set_expression_attribute_names(names(condition))
-        .set_expression_attribute_values(values(value))
-        .build()
-        .map_err(ApiError::internal)?;
-    Ok(TransactWriteItem::builder().put(put).build())
-}
+/// Cancellation reason codes that mean throttling rather than a condition.
+const THROTTLED_REASONS: &[&str] = &[
+    "ThrottlingError",
+    "ProvisionedThroughputExceeded",
+    "RequestLimitExceeded",
+];
 
-pub(super) fn delete(
-    table: &str,
-    pk: String,
-    sk: &str,
-    condition: &str,
-    value: Option<AttributeValue>,
-) -> Result<TransactWriteItem, ApiError> {
-    let delete = Delete::builder()
-        .table_name(table)
-        .key(PK, s(pk))
-        .key(SK, s(sk))
-        .condition_expression(condition)
-        .set_expression_attribute_names(names(condition))
-        .set_expression_attribute_values(values(value))
-        .build()
-        .map_err(ApiError::internal)?;
-    Ok(TransactWriteItem::builder().delete(delete).build())
-}
+impl Repository {
+    /// Sends `write`: `Committed`, or `Cancelled` with the parts whose
+    /// condition failed. Throttling and other failures are errors.
+    pub(super) async fn commit(&self, write: Write) -> Result<Outcome> {
+        let mut items = write.items;
+        if let [(part, TransactWriteItem { put: Some(_), .. })] = items.as_slice() {
+            let part = *part;
+            if let Some(put) = items.remove(0).1.put {
+                return self.put_one(part, put).await;
+            }
+        }
+        let parts: Vec<Part> = items.iter().map(|(part, _)| *part).collect();
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items.into_iter().map(|(_, item)| item).collect()))
+            .set_return_consumed_capacity(self.capacity())
+            .send()
+            .await;
+        let err = match result {
+            Ok(out) => {
+                self.record("TransactWriteItems", out.consumed_capacity());
+                return Ok(Outcome::Committed);
+            }
+            Err(err) => err,
+        };
+        let reasons: Vec<Option<String>> = match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|reason| reason.code().map(str::to_owned))
+                .collect(),
+            _ => return Err(err.into()),
+        };
+        if reasons
+            .iter()
+            .flatten()
+            .any(|code| THROTTLED_REASONS.contains(&code.as_str()))
+        {
+            return Err(StoreError::Unavailable(Box::new(err)));
+        }
+        let mut cancelled = Cancelled::default();
+        for (part, code) in parts.into_iter().zip(reasons) {
+            match code.as_deref() {
+                None | Some("None") | Some("TransactionConflict") => {}
+                Some("ConditionalCheckFailed") => cancelled.failed.push(part),
+                Some(_) => return Err(StoreError::Failed(Box::new(err))),
+            }
+        }
+        Ok(Outcome::Cancelled(cancelled))
+    }
 
-/// A transaction item that writes nothing but holds the transaction to
-/// `condition` on the item `pk`/`sk`.
-pub(super) fn check(
-    table: &str,
-    pk: String,
-    sk: &str,
-    condition: &str,
-) -> Result<TransactWriteItem, ApiError> {
-    let check = ConditionCheck::builder()
-        .table_name(table)
-        .key(PK, s(pk))
-        .key(SK, s(sk))
-        .condition_expression(condition)
-        .build()
-        .map_err(ApiError::internal)?;
-    Ok(TransactWriteItem::builder().condition_check(check).build())
+    /// One Put, as a plain `PutItem` with the same condition.
+    async fn put_one(&self, part: Part, put: Put) -> Result<Outcome> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(put.table_name)
+            .set_item(Some(put.item))
+            .set_condition_expression(put.condition_expression)
+            .set_expression_attribute_names(put.expression_attribute_names)
+            .set_expression_attribute_values(put.expression_attribute_values)
+            .set_return_consumed_capacity(self.capacity())
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                self.record("PutItem", out.consumed_capacity());
+                Ok(Outcome::Committed)
+            }
+            Err(err) => match err.as_service_error().and_then(|e| e.code()) {
+                Some("ConditionalCheckFailedException") => {
+                    Ok(Outcome::Cancelled(Cancelled { failed: vec![part] }))
+                }
+                // The item is in a transaction being written: a conflict.
+                Some("TransactionConflictException") => {
+                    Ok(Outcome::Cancelled(Cancelled::default()))
+                }
+                _ => Err(err.into()),
+            },
+        }
+    }
 }

@@ -1,4 +1,5 @@
-//! The reconcile job's reads and repairs (`crate::jobs::reconcile` runs it).
+//! The jobs' storage: the reconcile job's walk, checkpoint and repairs
+//! (`crate::jobs::reconcile` runs it), and the data-version marker.
 //!
 //! It walks the whole table with Scan, a stretch at a time: the one place
 //! that scans, a nightly batch job, never a request. Every aggregate it meets
@@ -9,15 +10,16 @@
 //! rewritten in v2's shape on the way. Where the walk stands is kept in a
 //! checkpoint item, so a run spans as many invocations as it needs.
 
-use super::articles::tags_in;
+use super::error::{Result, StoreError};
 use super::item::{n, number, s, string};
-use super::reviews::subject_in;
+use super::leaderboard::ProfileCheck;
+use super::ratings::subject_in;
+use super::read::{Read, scan_key};
 use super::schema::{PK, SK};
-use super::users::{ProfileCheck, is_live_profile};
-use super::write::{if_rev, is_bare_entry, put};
+use super::tags::tags_in;
+use super::users::is_live_profile;
+use super::write::{Outcome, Part, Write, if_rev, is_bare_entry};
 use super::{Item, Repository};
-use crate::error::ApiError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -152,34 +154,35 @@ impl Checkpoint {
 impl Repository {
     /// The shape the table's items are known to be in: `None` for a table
     /// that predates the marker (written under contract v1, or empty).
-    pub async fn data_version(&self) -> Result<Option<u64>, ApiError> {
-        let item = self.get(DATA.to_owned(), VERSION).await?;
+    pub async fn data_version(&self) -> Result<Option<u64>> {
+        let item = self.get(DATA.to_owned(), VERSION, Read::Consistent).await?;
         item.map(|item| number(&item, "version")).transpose()
     }
 
     /// Records that every item is in [`DATA_VERSION`]'s shape: after a
     /// reconcile run over the whole table, or on a table just created.
-    pub async fn mark_data_version(&self) -> Result<(), ApiError> {
+    pub async fn mark_data_version(&self) -> Result<()> {
         let item = Item::from([
             (PK.to_owned(), s(DATA)),
             (SK.to_owned(), s(VERSION)),
             ("version".to_owned(), n(DATA_VERSION)),
         ]);
-        let out = self
-            .client
-            .put_item()
-            .table_name(self.table.as_ref())
-            .set_item(Some(item))
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
-            .send()
-            .await?;
-        self.meter.record("PutItem", out.consumed_capacity());
-        Ok(())
+        let mut write = Write::new(&self.table);
+        write.put(
+            Part::Main,
+            item,
+            "attribute_not_exists(version) OR version <= :v",
+            Some(n(DATA_VERSION)),
+        )?;
+        self.commit(write).await.map(|_| ())
     }
 
     /// The reconcile job's checkpoint, if a run ever started.
-    pub async fn reconcile_checkpoint(&self) -> Result<Option<Checkpoint>, ApiError> {
-        let Some(item) = self.get(JOB.to_owned(), CHECKPOINT).await? else {
+    pub async fn reconcile_checkpoint(&self) -> Result<Option<Checkpoint>> {
+        let Some(item) = self
+            .get(JOB.to_owned(), CHECKPOINT, Read::Consistent)
+            .await?
+        else {
             return Ok(None);
         };
         let phase = string(&item, "phase")?;
@@ -187,20 +190,17 @@ impl Repository {
             phase: Phase::ALL
                 .into_iter()
                 .find(|known| known.as_str() == phase)
-                .ok_or_else(|| ApiError::internal(format!("unknown checkpoint phase {phase}")))?,
-            run: serde_json::from_str(&string(&item, "run")?).map_err(ApiError::internal)?,
+                .ok_or_else(|| StoreError::corrupt(format!("a checkpoint in phase {phase}")))?,
+            run: serde_json::from_str(&string(&item, "run")?)
+                .map_err(|err| StoreError::corrupt(format!("a checkpoint's run: {err}")))?,
             rev: Some(number(&item, "rev")?),
         }))
     }
 
     /// Saves `checkpoint` in `phase`. `Ok(false)` when another invocation
     /// saved it since it was read: this one must stop.
-    pub async fn save_checkpoint(
-        &self,
-        checkpoint: &mut Checkpoint,
-        phase: Phase,
-    ) -> Result<bool, ApiError> {
-        let run = serde_json::to_string(&checkpoint.run).map_err(ApiError::internal)?;
+    pub async fn save_checkpoint(&self, checkpoint: &mut Checkpoint, phase: Phase) -> Result<bool> {
+        let run = serde_json::to_string(&checkpoint.run).map_err(StoreError::failed)?;
         let rev = checkpoint.rev.unwrap_or(0) + 1;
         let item = Item::from([
             (PK.to_owned(), s(JOB)),
@@ -210,9 +210,9 @@ impl Repository {
             ("rev".to_owned(), n(rev)),
         ]);
         let (condition, value) = if_rev(checkpoint.rev);
-        let saved = self
-            .transact(vec![put(self.table.as_ref(), item, condition, value)?])
-            .await?;
+        let mut write = Write::new(&self.table);
+        write.put(Part::Main, item, condition, value)?;
+        let saved = matches!(self.commit(write).await?, Outcome::Committed);
         if saved {
             checkpoint.rev = Some(rev);
             checkpoint.phase = phase;
@@ -222,14 +222,10 @@ impl Repository {
 
     /// Walks up to `limit` items from `start`, and recounts every aggregate
     /// met on the way (each once per stretch).
-    pub async fn reconcile_stretch(
-        &self,
-        start: Option<ScanKey>,
-        limit: u32,
-    ) -> Result<Stretch, ApiError> {
+    pub async fn reconcile_stretch(&self, start: Option<ScanKey>, limit: u32) -> Result<Stretch> {
         let start = start.map(|key| {
             key.into_iter()
-                .map(|(name, value)| (name, AttributeValue::S(value)))
+                .map(|(name, value)| (name, s(value)))
                 .collect::<Item>()
         });
         let out = self
@@ -239,21 +235,17 @@ impl Repository {
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
             .set_exclusive_start_key(start)
             .consistent_read(true)
-            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .set_return_consumed_capacity(self.capacity())
             .send()
             .await?;
-        self.meter.record("Scan", out.consumed_capacity());
+        self.record("Scan", out.consumed_capacity());
         let items = out.items.unwrap_or_default();
         let mut tags = BTreeSet::new();
         let mut subjects = BTreeSet::new();
         let mut bare_targets = BTreeSet::new();
         let mut stretch = Stretch {
             scanned: items.len() as u64,
-            next: out.last_evaluated_key.map(|key| {
-                key.into_iter()
-                    .filter_map(|(name, value)| Some((name, value.as_s().ok()?.clone())))
-                    .collect()
-            }),
+            next: out.last_evaluated_key.map(scan_key),
             ..Stretch::default()
         };
         for item in &items {
@@ -288,13 +280,13 @@ impl Repository {
     /// Rebuilds the entries of the article or review stored under `pk`
     /// (whose entries predate summaries). `Ok(false)` when it is gone, or a
     /// write rewrote it meanwhile (entries included).
-    async fn upgrade_listed(&self, pk: &str) -> Result<bool, ApiError> {
+    async fn upgrade_listed(&self, pk: &str) -> Result<bool> {
         let (sk, upgraded) = if pk.starts_with("ARTICLE#") {
             (super::articles::ARTICLE, true)
         } else {
             (super::reviews::REVIEW, false)
         };
-        let Some(item) = self.get(pk.to_owned(), sk).await? else {
+        let Some(item) = self.get(pk.to_owned(), sk, Read::Consistent).await? else {
             return Ok(false);
         };
         let upgraded = if upgraded {
@@ -306,51 +298,5 @@ impl Repository {
             tracing::info!(pk, "rewrote a v1 item and its list entries in v2's shape");
         }
         Ok(upgraded)
-    }
-
-    /// How many items the partition `pk` holds, read consistently.
-    pub(super) async fn count_partition(&self, pk: &str) -> Result<u64, ApiError> {
-        Ok(self.partition_items(pk, None, PK).await?.len() as u64)
-    }
-
-    /// The `attribute` of every item of the partition `pk` (whose sort key
-    /// starts with `prefix`, if given), read consistently, page after page.
-    pub(super) async fn partition_items(
-        &self,
-        pk: &str,
-        prefix: Option<&str>,
-        attribute: &str,
-    ) -> Result<Vec<Item>, ApiError> {
-        let mut values = Item::from([(":pk".to_owned(), s(pk))]);
-        let condition = match prefix {
-            Some(prefix) => {
-                values.insert(":prefix".to_owned(), s(prefix));
-                "PK = :pk AND begins_with(SK, :prefix)"
-            }
-            None => "PK = :pk",
-        };
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(self.table.as_ref())
-                .key_condition_expression(condition)
-                .set_expression_attribute_values(Some(values.clone()))
-                .projection_expression("#a")
-                .expression_attribute_names("#a", attribute)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .return_consumed_capacity(ReturnConsumedCapacity::Total)
-                .send()
-                .await?;
-            self.meter.record("Query", out.consumed_capacity());
-            items.extend(out.items.unwrap_or_default());
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
     }
 }

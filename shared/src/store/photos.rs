@@ -1,20 +1,34 @@
-//! Review photos in S3: presigned uploads and their public URLs.
+//! Review photos: the S3 bucket (presigned uploads, deletes) and each
+//! review's photo slots.
 //!
 //! A client asks for an upload, gets a presigned PUT whose signature binds the
 //! content type and length, and uploads straight to the bucket. The photo
 //! joins its review only once the object exists: S3 reports the new object
 //! (an S3 event in AWS; `hdoc-local`'s embedded S3 server does the same), and
-//! [`crate::Repository::photo_uploaded`] moves it from pending to `photos`.
-//! So a review never lists a photo that cannot be fetched.
+//! [`Repository::photo_uploaded`] moves it from pending to `photos`. So a
+//! review never lists a photo that cannot be fetched.
 
+use super::error::{Missing, Result, StoreError};
+use super::reviews::ReviewRecord;
 use crate::config::Config;
-use crate::domain::{PhotoRequest, ReviewId};
-use crate::error::ApiError;
+use crate::domain::{PhotoRequest, ReviewId, Timestamp};
+use crate::store::Repository;
 use aws_sdk_s3::presigning::PresigningConfig;
 use std::time::Duration;
 
 /// How long an upload URL is valid.
 pub const UPLOAD_VALIDITY: Duration = Duration::from_secs(15 * 60);
+/// How long after its upload URL expires a pending photo may still arrive.
+const PHOTO_GRACE: Duration = Duration::from_secs(5 * 60);
+
+/// A photo whose upload URL was handed out but whose object has not arrived.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingPhoto {
+    pub key: String,
+    pub url: String,
+    /// When its upload URL expires; after that (and a grace period) it is dropped.
+    pub expires_at: Timestamp,
+}
 
 /// The photo bucket and where its objects are served from.
 #[derive(Clone, Debug)]
@@ -41,22 +55,23 @@ impl Photos {
         }
     }
 
-    /// The photo store the configuration names, if it names a bucket.
-    pub async fn from_config(config: &Config) -> Option<Self> {
+    /// The photo store `config` names, if it names a bucket, with an S3
+    /// client on the process's one SDK configuration.
+    pub fn connect(sdk: &aws_config::SdkConfig, config: &Config) -> Option<Self> {
         let bucket = config.bucket.as_deref()?;
         let base = config
             .media_base_url
             .as_deref()
             .expect("HDOC_MEDIA_BASE_URL must be set with HDOC_BUCKET");
-        let mut loader = aws_config::from_env();
+        let mut s3 = aws_sdk_s3::config::Builder::from(sdk);
         if let Some(endpoint) = &config.s3_endpoint {
-            loader = loader.endpoint_url(endpoint);
+            s3 = s3.endpoint_url(endpoint).force_path_style(true);
         }
-        let sdk = loader.load().await;
-        let s3 = aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(config.s3_endpoint.is_some())
-            .build();
-        Some(Self::new(aws_sdk_s3::Client::from_conf(s3), bucket, base))
+        Some(Self::new(
+            aws_sdk_s3::Client::from_conf(s3.build()),
+            bucket,
+            base,
+        ))
     }
 
     /// The object key of a new photo of `review`.
@@ -83,9 +98,9 @@ impl Photos {
     }
 
     /// A PUT URL for `key` that accepts only `request`'s type and length.
-    pub async fn presign(&self, key: &str, request: &PhotoRequest) -> Result<Upload, ApiError> {
+    pub async fn presign(&self, key: &str, request: &PhotoRequest) -> Result<Upload> {
         let presigning =
-            PresigningConfig::expires_in(UPLOAD_VALIDITY).map_err(ApiError::internal)?;
+            PresigningConfig::expires_in(UPLOAD_VALIDITY).map_err(StoreError::failed)?;
         let presigned = self
             .client
             .put_object()
@@ -94,10 +109,7 @@ impl Photos {
             .content_type(request.content_type.mime())
             .content_length(i64::from(request.content_length))
             .presigned(presigning)
-            .await
-            .map_err(|err| {
-                ApiError::internal(aws_sdk_s3::error::DisplayErrorContext(err).to_string())
-            })?;
+            .await?;
         Ok(Upload {
             url: presigned.uri().to_owned(),
             headers: presigned
@@ -109,16 +121,13 @@ impl Photos {
     }
 
     /// Deletes the object `key` (a deleted review's photo). Missing objects are fine.
-    pub async fn delete(&self, key: &str) -> Result<(), ApiError> {
+    pub async fn delete(&self, key: &str) -> Result<()> {
         self.client
             .delete_object()
             .bucket(&self.bucket)
             .key(key)
             .send()
-            .await
-            .map_err(|err| {
-                ApiError::internal(aws_sdk_s3::error::DisplayErrorContext(err).to_string())
-            })?;
+            .await?;
         Ok(())
     }
 
@@ -131,7 +140,7 @@ impl Photos {
 
     /// The keys of every object `record` may have in the bucket: its photos'
     /// and its pending uploads'.
-    pub fn keys_of(&self, record: &crate::store::ReviewRecord) -> Vec<String> {
+    pub fn keys_of(&self, record: &ReviewRecord) -> Vec<String> {
         let uploaded = record
             .review
             .photos
@@ -148,6 +157,57 @@ impl Photos {
 
     pub fn bucket(&self) -> &str {
         &self.bucket
+    }
+}
+
+impl Repository {
+    /// Hands out a photo slot: drops pending photos whose upload can no
+    /// longer arrive, lets `allow` see the review (its author, how many
+    /// photos it has and awaits) and refuse, then records `photo` as pending
+    /// until its upload URL expires.
+    #[tracing::instrument(skip_all, fields(id = id.as_str()))]
+    pub async fn reserve_photo<E: From<StoreError>>(
+        &self,
+        id: &ReviewId,
+        allow: impl Fn(&ReviewRecord) -> Result<(), E>,
+        photo: PendingPhoto,
+    ) -> Result<(), E> {
+        let now = Timestamp::now();
+        let reserved = self
+            .modify_review::<E>(id, |record| {
+                record
+                    .pending
+                    .retain(|p| Timestamp::after(&p.expires_at, PHOTO_GRACE) > now);
+                allow(record)?;
+                record.pending.push(photo.clone());
+                Ok(true)
+            })
+            .await?;
+        match reserved {
+            Some(_) => Ok(()),
+            None => Err(StoreError::NotFound(Missing::Review(id.clone())).into()),
+        }
+    }
+
+    /// Records that the object `key` now exists: its pending photo joins the
+    /// review's `photos`. `Ok(false)` when no review is waiting for that key
+    /// (not a photo key, review deleted, or reservation dropped).
+    #[tracing::instrument(skip_all, fields(key))]
+    pub async fn photo_uploaded(&self, key: &str) -> Result<bool> {
+        let Some(id) = Photos::review_of(key) else {
+            return Ok(false);
+        };
+        let joined = self
+            .modify_review(&id, |record| {
+                let Some(at) = record.pending.iter().position(|p| p.key == key) else {
+                    return Ok::<_, StoreError>(false);
+                };
+                let photo = record.pending.remove(at);
+                record.review.photos.push(photo.url);
+                Ok(true)
+            })
+            .await?;
+        Ok(joined.is_some())
     }
 }
 
