@@ -55,14 +55,17 @@ log "unit tests, and the integration suite on the embedded engine (dynoxide)"
 cargo test --workspace --all-targets
 
 log "the integration suite against moto (http://127.0.0.1:$port)"
-# The two capacity tests (2,000 users, 2,000 articles) are left to the embedded
-# engine, said here rather than skipped in silence: moto reports a fixed
-# ConsumedCapacity whatever a call reads, so they prove nothing there, and moto
-# copies the whole table on every transaction, so seeding takes many minutes.
-echo "(the capacity::*_cost_the_same_with_* tests run on the embedded engine only)"
+# Three tests are left to the embedded engine, said here rather than skipped
+# in silence. The two capacity tests (2,000 users, 2,000 articles): moto
+# reports a fixed ConsumedCapacity whatever a call reads, so they prove nothing
+# there, and moto copies the whole table on every transaction, so seeding takes
+# many minutes. The page of 100 of the largest articles: its size is this
+# code's, not the engine's, and 100 articles of 64 KB copied on every
+# transaction cost moto gigabytes.
+echo "(capacity::*_cost_the_same_with_* and articles::a_page_of_100_of_the_largest_articles_is_under_a_megabyte run on the embedded engine only)"
 # moto's S3 is on the same port: photo presigning is checked against it too.
 HDOC_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port" HDOC_TEST_S3_ENDPOINT="http://127.0.0.1:$port" \
   cargo test -p hdoc-tests --test api -- \
-  --skip _cost_the_same_with_
+  --skip _cost_the_same_with_ --skip a_page_of_100_of_the_largest
 
 log "all tests passed on both DynamoDB implementations"
