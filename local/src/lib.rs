@@ -10,7 +10,11 @@
 //! purge after each `DELETE /users/{id}` (and at start, for any left
 //! unfinished) as the table's stream would. `POST /_dev/reconcile` runs the
 //! nightly reconcile job on demand.
+//!
+//! It serves the API's OpenAPI document (`docs/openapi.yaml`) as JSON at
+//! `GET /openapi.json`, and a reference page made from it at `GET /docs`.
 
+pub mod docs;
 pub mod jwt;
 pub mod s3;
 
@@ -19,17 +23,18 @@ use axum::extract::Request;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::Response;
-use axum::routing::post;
+use axum::response::{Html, Response};
+use axum::routing::{get, post};
 use hdoc_shared::caller::request_context;
 use hdoc_shared::config::StaticCredentials;
+use hdoc_shared::http::Route;
 use hdoc_shared::jobs::{self, Progress};
 use hdoc_shared::store::{self, Run, schema};
 use hdoc_shared::{ApiError, AppState, Config, JsonBody, Repository};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
 use tower_http::services::ServeDir;
@@ -39,6 +44,37 @@ use tower_http::services::ServeDir;
 /// Gateway's 29 s integration timeout is what a client would meet. A slow
 /// engine (moto serves one request at a time) needs the room.
 const LOCAL_WRITE_BUDGET: std::time::Duration = std::time::Duration::from_secs(25);
+
+/// The routes only `hdoc-local` serves (no deployment has them), marked
+/// `x-hdoc-local-only` in the OpenAPI document.
+pub const ROUTES: &[Route] = &[
+    Route::public("POST", "/_dev/token"),
+    Route::public("POST", "/_dev/reconcile"),
+    Route::public("GET", "/openapi.json"),
+    Route::public("GET", "/docs"),
+];
+
+/// The API's OpenAPI document, as the repository holds it.
+pub const OPENAPI_YAML: &str = include_str!("../../docs/openapi.yaml");
+
+/// The OpenAPI document as JSON, converted once.
+pub fn openapi() -> &'static serde_json::Value {
+    static DOCUMENT: OnceLock<serde_json::Value> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        serde_yaml::from_str(OPENAPI_YAML).expect("docs/openapi.yaml is YAML (its tests say so)")
+    })
+}
+
+/// `GET /openapi.json`.
+async fn openapi_json() -> Json<&'static serde_json::Value> {
+    Json(openapi())
+}
+
+/// `GET /docs`: the reference page, made once from the document.
+async fn docs_page() -> Html<&'static str> {
+    static PAGE: OnceLock<String> = OnceLock::new();
+    Html(PAGE.get_or_init(|| docs::page(openapi())))
+}
 
 /// How to start the local API.
 #[derive(Clone, Debug)]
@@ -162,6 +198,8 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         .merge(ratings::routes())
         .route("/_dev/token", post(mint))
         .route("/_dev/reconcile", post(reconcile))
+        .route("/openapi.json", get(openapi_json))
+        .route("/docs", get(docs_page))
         // The public photo URLs, as CloudFront serves them from the bucket in AWS.
         .nest_service("/media", ServeDir::new(s3_root.join(s3::BUCKET)));
     let app = hdoc_shared::http::app(routes, state.clone())
@@ -331,7 +369,7 @@ async fn mint(
     axum::Extension(secret): axum::Extension<Arc<str>>,
     JsonBody(request): JsonBody<TokenRequest>,
 ) -> Result<Json<TokenResponse>, ApiError> {
-    if request.sub.is_empty() || request.sub.len() > 128 {
+    if request.sub.is_empty() || request.sub.chars().count() > 128 {
         return Err(ApiError::invalid("sub", "must be 1 to 128 characters"));
     }
     if request
