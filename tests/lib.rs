@@ -5,6 +5,13 @@
 //! `HDOC_TEST_DYNAMODB_ENDPOINT` set (the test script points it at a moto
 //! server), each test gets its own table on that endpoint instead, so the
 //! same suite runs against a second, independent DynamoDB implementation.
+//!
+//! Every request a test sends through [`TestApp::request`] (and the helpers
+//! built on it) passes a checking proxy that holds each response to
+//! `docs/openapi.yaml` ([`contract`]): a response the document does not
+//! allow fails the test that received it.
+
+pub mod contract;
 
 use hdoc_local::{Options, Running};
 use hdoc_shared::AppState;
@@ -13,6 +20,8 @@ use hdoc_shared::http::Route;
 use hdoc_shared::store::Usage;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A function crate: its name (the prefix of its `events/` files and its
@@ -67,9 +76,139 @@ pub fn function(name: &str) -> &'static Function {
 
 /// A running API for one test.
 pub struct TestApp {
+    /// Where `hdoc-local` itself listens (the photos' public URLs start with it).
     pub base: String,
     pub http: reqwest::Client,
-    running: Running,
+    /// Where the checking proxy in front of it listens: tests talk to this.
+    checked: Checked,
+    running: Option<Running>,
+}
+
+/// A checking proxy in front of an API: every response passes
+/// [`contract::Contract::check`], and what breaks the document is kept
+/// (and printed at once) until [`Checked::assert_clean`] or drop.
+pub struct Checked {
+    /// The proxy's base URL.
+    pub base: String,
+    violations: Arc<Mutex<Vec<String>>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Clone)]
+struct Proxy {
+    target: SocketAddr,
+    client: reqwest::Client,
+    violations: Arc<Mutex<Vec<String>>>,
+}
+
+/// Headers that belong to one connection, not to the request or response.
+const HOP_BY_HOP: &[&str] = &["connection", "content-length", "host", "transfer-encoding"];
+
+async fn forward(
+    axum::extract::State(proxy): axum::extract::State<Proxy>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .expect("the request body");
+    let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut outgoing = proxy
+        .client
+        .request(
+            parts.method.clone(),
+            format!("http://{}{target}", proxy.target),
+        )
+        .body(body);
+    for (name, value) in &parts.headers {
+        if !HOP_BY_HOP.contains(&name.as_str()) {
+            outgoing = outgoing.header(name, value);
+        }
+    }
+    let response = outgoing.send().await.expect("the API answers");
+    let status = response.status();
+    let mut headers = response.headers().clone();
+    let body = response.bytes().await.expect("the response body");
+    let verdict = contract::contract().check(
+        parts.method.as_str(),
+        parts.uri.path(),
+        &parts.headers,
+        status.as_u16(),
+        &headers,
+        &body,
+    );
+    if let Err(problem) = verdict {
+        let violation = format!(
+            "{} {} answered {status}, which docs/openapi.yaml does not allow:\n{problem}",
+            parts.method, target
+        );
+        eprintln!("contract violation: {violation}");
+        proxy
+            .violations
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(violation);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(*name);
+    }
+    let mut answer = axum::response::Response::new(axum::body::Body::from(body));
+    *answer.status_mut() = status;
+    *answer.headers_mut() = headers;
+    answer
+}
+
+impl Checked {
+    /// Starts a checking proxy in front of the API at `target`.
+    pub async fn start(target: SocketAddr) -> Self {
+        let violations = Arc::new(Mutex::new(Vec::new()));
+        let proxy = Proxy {
+            target,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            violations: violations.clone(),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port for the proxy");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let app = axum::Router::new().fallback(forward).with_state(proxy);
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("the proxy serves");
+        });
+        Self {
+            base,
+            violations,
+            server,
+        }
+    }
+
+    /// Panics with every response so far that broke the document.
+    pub fn assert_clean(&self) {
+        let violations = std::mem::take(
+            &mut *self
+                .violations
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        assert!(
+            violations.is_empty(),
+            "{} response(s) broke docs/openapi.yaml:\n{}",
+            violations.len(),
+            violations.join("\n\n")
+        );
+    }
+}
+
+impl Drop for Checked {
+    fn drop(&mut self) {
+        self.server.abort();
+        if !std::thread::panicking() {
+            self.assert_clean();
+        }
+    }
 }
 
 /// The DynamoDB endpoint the suite runs against, as the test script chose it
@@ -100,18 +239,23 @@ impl TestApp {
         Self {
             base: format!("http://{}", running.addr),
             http: reqwest::Client::new(),
-            running,
+            checked: Checked::start(running.addr).await,
+            running: Some(running),
         }
+    }
+
+    fn running(&self) -> &Running {
+        self.running.as_ref().expect("running until shutdown")
     }
 
     /// The app's state, shared with its handlers (its repository, for seeding).
     pub fn state(&self) -> &hdoc_shared::AppState {
-        &self.running.state
+        &self.running().state
     }
 
     /// DynamoDB usage of this app's repository so far.
     pub fn usage(&self) -> Usage {
-        self.running.state.repo.usage()
+        self.running().state.repo.usage()
     }
 
     /// A dev token for `sub` in `groups`, minted by the API itself.
@@ -127,9 +271,12 @@ impl TestApp {
         body["token"].as_str().expect("token").to_owned()
     }
 
-    /// A request to `path`, with a bearer token if one is given.
+    /// A request to `path`, with a bearer token if one is given, through
+    /// the checking proxy.
     pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
-        let request = self.http.request(method, format!("{}{path}", self.base));
+        let request = self
+            .http
+            .request(method, format!("{}{path}", self.checked.base));
         match token {
             Some(token) => request.bearer_auth(token),
             None => request,
@@ -279,8 +426,11 @@ impl TestApp {
         );
     }
 
-    pub async fn shutdown(self) {
-        self.running.shutdown().await;
+    pub async fn shutdown(mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+        self.checked.assert_clean();
     }
 }
 

@@ -5,6 +5,7 @@
 use hdoc_shared::domain::{NewReview, ReviewId, Timestamp, UserId};
 use hdoc_shared::request::parse_json;
 use hdoc_tests::TestApp;
+use hdoc_tests::contract::contract;
 use lambda_http::tower::ServiceExt;
 use serde_json::Value;
 
@@ -62,12 +63,26 @@ async fn event_files_drive_the_functions_in_order() {
             continue;
         }
         let service = hdoc_shared::http::app(function(name), app.state().clone());
-        let response = service.oneshot(event(name)).await.expect("infallible");
+        let request = event(name);
+        let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+        let request_headers = request.headers().clone();
+        let response = service.oneshot(request).await.expect("infallible");
         let actual = response.status().as_u16();
+        let headers = response.headers().clone();
         let body = axum::body::to_bytes(response.into_body(), 1 << 20)
             .await
             .expect("body");
         assert_eq!(actual, status, "{name}: {}", String::from_utf8_lossy(&body));
+        if let Err(problem) = contract().check(
+            method.as_str(),
+            &path,
+            &request_headers,
+            actual,
+            &headers,
+            &body,
+        ) {
+            panic!("{name}: the answer breaks docs/openapi.yaml:\n{problem}");
+        }
         let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         match (name, status) {
             ("users-create.json", _) => {

@@ -9,6 +9,7 @@ mod deletion;
 mod frontend;
 mod lambda;
 mod leaderboard;
+mod openapi;
 mod photos;
 mod ratings;
 mod reconcile;

@@ -3,9 +3,34 @@
 
 use axum::body::Body;
 use hdoc_shared::http::{Access, app};
+use hdoc_tests::contract::contract;
 use hdoc_tests::{FUNCTIONS, TestApp};
 use http::{Method, Request};
 use lambda_http::tower::ServiceExt;
+
+/// Sends `request` to `service` and returns the status, after checking the
+/// answer against docs/openapi.yaml.
+async fn checked_status(service: axum::Router, request: Request<Body>) -> u16 {
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let request_headers = request.headers().clone();
+    let response = service.oneshot(request).await.expect("infallible");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    if let Err(problem) = contract().check(
+        method.as_str(),
+        &path,
+        &request_headers,
+        status,
+        &headers,
+        &body,
+    ) {
+        panic!("{method} {path}: the answer breaks docs/openapi.yaml:\n{problem}");
+    }
+    status
+}
 
 /// A concrete path for a route pattern (`/users/{id}` -> `/users/sample`).
 fn sample(path: &str) -> String {
@@ -34,7 +59,7 @@ async fn every_route_is_served_with_the_access_its_table_says() {
                 .header("content-type", "application/json")
                 .body(Body::from("{}"))
                 .expect("request");
-            let status = service.oneshot(request).await.expect("infallible").status();
+            let status = checked_status(service, request).await;
             assert_ne!(
                 status, 405,
                 "{} {} {}",
@@ -75,7 +100,7 @@ async fn methods_not_in_the_table_are_405() {
                     .uri(sample(route.path))
                     .body(Body::empty())
                     .expect("request");
-                let status = service.oneshot(request).await.expect("infallible").status();
+                let status = checked_status(service, request).await;
                 assert_eq!(
                     status, 405,
                     "{method} {} is served but not in {}'s table",

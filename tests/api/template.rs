@@ -161,7 +161,7 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
 /// The one function allowed to Scan the table: a nightly batch job, never a request.
 const SCANNER: &str = "reconcile";
 
-fn template() -> Value {
+pub(crate) fn template() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
     let text = std::fs::read_to_string(path).expect("template.yaml is readable");
     serde_yaml::from_str(&text).expect("template.yaml is YAML")
@@ -268,7 +268,9 @@ fn property<'a>(template: &'a Value, function: &'a Value, key: &str) -> &'a Valu
 
 /// Every HttpApi route in the template: (METHOD, path) -> (function logical
 /// id, its Auth.Authorizer if set). Panics on a route declared twice.
-fn template_routes(template: &Value) -> BTreeMap<(String, String), (String, Option<String>)> {
+pub(crate) fn template_routes(
+    template: &Value,
+) -> BTreeMap<(String, String), (String, Option<String>)> {
     let (api, _) = only(template, "AWS::Serverless::HttpApi");
     let mut routes = BTreeMap::new();
     for (id, function) in of_type(template, "AWS::Serverless::Function") {

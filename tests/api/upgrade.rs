@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use hdoc_local::Options;
 use hdoc_shared::Config;
-use hdoc_tests::{dynamodb_endpoint, json_of};
+use hdoc_tests::{Checked, dynamodb_endpoint, json_of};
 use serde_json::json;
 use std::collections::HashMap;
 
@@ -159,7 +159,9 @@ async fn data_written_under_v1_is_read_and_upgraded_at_start() {
         .send()
         .await
         .expect("marker removed");
-    let base = format!("http://{}", running.addr);
+    // Responses pass the same contract check as the rest of the suite's.
+    let checked = Checked::start(running.addr).await;
+    let base = checked.base.clone();
     // A v1 profile reads in v2's names, with what v1 lacked at zero.
     let user = json_of(get(&base, "/users/old").await, 200).await;
     assert_eq!(user["avatarImage"], "https://img.example/old.png");
@@ -172,7 +174,8 @@ async fn data_written_under_v1_is_read_and_upgraded_at_start() {
 
     // Restarted on the same data, it upgrades before serving.
     let running = start(&dir, &table).await;
-    let base = format!("http://{}", running.addr);
+    let checked = Checked::start(running.addr).await;
+    let base = checked.base.clone();
     let listed = json_of(get(&base, "/articles?tag=aws").await, 200).await;
     let mut summary = article.clone();
     summary.as_object_mut().expect("object").remove("body");
