@@ -7,6 +7,7 @@ mod capacity;
 mod conventions;
 mod deletion;
 mod frontend;
+mod fuzzed;
 mod lambda;
 mod leaderboard;
 mod openapi;

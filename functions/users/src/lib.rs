@@ -9,7 +9,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
 use hdoc_shared::domain::{
-    NewUser, ProgressChanges, Timestamp, User, UserChanges, UserId, UserOrder,
+    NewUser, Progress, ProgressChanges, Timestamp, User, UserChanges, UserId, UserOrder,
 };
 use hdoc_shared::http::{Route, created};
 use hdoc_shared::jobs;
@@ -72,6 +72,14 @@ fn admin_only(caller: &Caller, progress: ProgressChanges) -> Result<()> {
     }
 }
 
+/// Refuses scores whose sum `totalScore`, with the `current` ones, would be
+/// past what JSON holds exactly: 400 naming the score the body sets.
+fn total_fits(progress: ProgressChanges, current: &Progress) -> Result<()> {
+    progress
+        .check_total(current)
+        .map_err(|err| ApiError::invalid(err.field, err.to_string()))
+}
+
 /// `GET /users/{id}`.
 #[tracing::instrument(skip_all, fields(id))]
 async fn show(State(state): State<AppState>, Id(id): Id<UserId>) -> Result<Json<User>> {
@@ -86,6 +94,7 @@ async fn create(
     JsonBody(new): JsonBody<NewUser>,
 ) -> Result<Response> {
     admin_only(&caller, new.progress())?;
+    total_fits(new.progress(), &Progress::default())?;
     let user = state
         .repo
         .create_user(&caller.sub, new.into_user(Timestamp::now()))
@@ -111,6 +120,7 @@ async fn update(
                     "only the owner or an admin may change a user".into(),
                 ));
             }
+            total_fits(changes.progress(), &record.user.progress)?;
             changes.apply(&mut record.user, Timestamp::now());
             Ok(())
         })

@@ -354,6 +354,23 @@ impl Serialize for RankedUser {
     }
 }
 
+/// Why a change of scores is refused: `totalScore` would be larger than
+/// [`MAX_SCORE`], past what JSON clients hold exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TotalTooLarge {
+    /// The score the body sets (`twitterScore` if it sets both).
+    pub field: &'static str,
+}
+
+impl std::fmt::Display for TotalTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "githubScore + twitterScore (totalScore) must be at most {MAX_SCORE}"
+        )
+    }
+}
+
 /// The admin-only fields of a body (`None`: not sent).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ProgressChanges {
@@ -391,6 +408,23 @@ impl ProgressChanges {
         .into_iter()
         .filter_map(|(field, sent)| sent.then_some(field))
         .collect()
+    }
+
+    /// Refuses changes that would make `totalScore` (the sum of the two
+    /// scores, as `current` holds them once changed) larger than
+    /// [`MAX_SCORE`]: each score is exact in JSON, and so must their sum be.
+    pub fn check_total(&self, current: &Progress) -> Result<(), TotalTooLarge> {
+        let github = self.github_score.unwrap_or(current.github_score).get();
+        let twitter = self.twitter_score.unwrap_or(current.twitter_score).get();
+        if github + twitter <= MAX_SCORE {
+            return Ok(());
+        }
+        let field = if self.twitter_score.is_some() || self.github_score.is_none() {
+            "twitterScore"
+        } else {
+            "githubScore"
+        };
+        Err(TotalTooLarge { field })
     }
 
     pub fn apply(&self, progress: &mut Progress) {
@@ -546,6 +580,33 @@ mod tests {
         let ok = parse_json::<UserChanges>(br#"{"daysCompleted":100,"twitterStreak":3}"#)
             .expect("valid");
         assert_eq!(ok.progress().fields(), ["twitterStreak", "daysCompleted"]);
+    }
+
+    #[test]
+    fn the_total_stays_exact_in_json() {
+        let max = format!(r#"{{"githubScore":{MAX_SCORE},"twitterScore":1}}"#);
+        let both = parse_json::<UserChanges>(max.as_bytes()).expect("each score is valid");
+        let err = both.progress().check_total(&Progress::default());
+        assert_eq!(
+            err,
+            Err(TotalTooLarge {
+                field: "twitterScore"
+            })
+        );
+        // Against what is stored: a score that would tip the stored total over.
+        let stored = Progress {
+            github_score: Count(MAX_SCORE - 10),
+            ..Progress::default()
+        };
+        let eleven = parse_json::<UserChanges>(br#"{"twitterScore":11}"#).expect("valid");
+        assert!(eleven.progress().check_total(&stored).is_err());
+        let ten = parse_json::<UserChanges>(br#"{"twitterScore":10}"#).expect("valid");
+        assert!(ten.progress().check_total(&stored).is_ok());
+        let lower =
+            parse_json::<UserChanges>(br#"{"githubScore":0,"twitterScore":11}"#).expect("valid");
+        assert!(lower.progress().check_total(&stored).is_ok());
+        let name_only = parse_json::<UserChanges>(br#"{"name":"n"}"#).expect("valid");
+        assert!(name_only.progress().check_total(&stored).is_ok());
     }
 
     #[test]
