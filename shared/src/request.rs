@@ -51,8 +51,17 @@ fn is_json(headers: &http::HeaderMap) -> bool {
         || essence.to_ascii_lowercase().ends_with("+json")
 }
 
-/// Parses JSON into `T`, turning serde's complaint into a 400 that names the field.
+/// Parses a JSON object into `T`, turning serde's complaint into a 400 that
+/// names the field. Valid JSON that is not an object is a 400 naming `body`:
+/// serde would read an array as the struct's fields in order (`[]` as a
+/// body with every field absent, `["park:x", "t", "b"]` as a review).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = bytes
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    if first != Some(&b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() {
+        return Err(ApiError::invalid("body", "must be a JSON object"));
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let field = err.path().to_string();
@@ -228,6 +237,26 @@ mod tests {
         let (_, detail) =
             field_of(parse_json::<Body>(br#"{"stars":5,"x":1}"#).expect_err("invalid"));
         assert!(detail.contains("unknown field `x`"), "{detail}");
+    }
+
+    #[test]
+    fn only_objects_are_bodies() {
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Optional {
+            #[allow(dead_code)]
+            a: Option<u8>,
+        }
+        for body in ["[]", " [1]", "[null]", "5", "\"a\"", "null", "true"] {
+            let (field, detail) =
+                field_of(parse_json::<Optional>(body.as_bytes()).expect_err(body));
+            assert_eq!(field, "body", "{body}");
+            assert_eq!(detail, "body: must be a JSON object", "{body}");
+        }
+        assert!(parse_json::<Optional>(b" {} ").is_ok());
+        assert!(parse_json::<Optional>(b"\n{\"a\": 1}").is_ok());
+        let (_, detail) = field_of(parse_json::<Optional>(b"[1,").expect_err("malformed"));
+        assert!(detail.starts_with("malformed JSON"), "{detail}");
     }
 
     #[test]

@@ -62,3 +62,38 @@ async fn scores_whose_total_json_cannot_hold_are_refused() {
     assert_eq!(board[0]["totalScore"], MAX_SCORE);
     app.shutdown().await;
 }
+
+/// serde reads a struct from a JSON array too (its fields in order), so
+/// `[]` was a partial update with no fields (200, `updatedAt` moved) and
+/// `["park:x", "t", "b"]` a review. A body must be a JSON object.
+#[tokio::test]
+async fn bodies_that_are_arrays_are_refused() {
+    let app = TestApp::spawn().await;
+    let token = app.user("sub-1", "alice").await;
+    let before = json_of(app.get("/users/alice").await, 200).await;
+    for (method, path, body) in [
+        (Method::PUT, "/users/alice", json!([])),
+        (
+            Method::POST,
+            "/reviews",
+            json!(["park:x", "Great", "Half Dome"]),
+        ),
+        (Method::POST, "/articles", json!(["Day 1"])),
+        (Method::PUT, "/ratings/park:x", json!([5])),
+        (Method::POST, "/users", json!(["bob", "Bob"])),
+    ] {
+        let refused = problem(app.send_json(method, path, Some(&token), &body).await, 400).await;
+        assert_eq!(refused["errors"][0]["field"], "body", "{path}: {refused}");
+    }
+    assert_eq!(json_of(app.get("/users/alice").await, 200).await, before);
+    assert_eq!(
+        json_of(app.get("/reviews?subject=park:x").await, 200).await,
+        json!([])
+    );
+    assert_eq!(json_of(app.get("/articles").await, 200).await, json!([]));
+    assert_eq!(
+        json_of(app.get("/ratings/park:x").await, 200).await["count"],
+        0
+    );
+    app.shutdown().await;
+}
