@@ -154,17 +154,25 @@ impl Timestamp {
         Self(at.format(&format).expect("a UTC time formats"))
     }
 
-    /// This moment plus `duration`.
+    /// This moment plus `duration`, or the last moment a timestamp can
+    /// hold (9999-12-31T23:59:59Z) if that is later.
     pub fn after(at: &Self, duration: std::time::Duration) -> Self {
         let parsed = OffsetDateTime::parse(&at.0, &time::format_description::well_known::Rfc3339)
             .expect("a Timestamp holds RFC 3339");
-        Self::from_datetime(parsed + duration)
+        let later = time::Duration::try_from(duration)
+            .ok()
+            .and_then(|duration| parsed.checked_add(duration));
+        Self::from_datetime(later.unwrap_or(time::PrimitiveDateTime::MAX.assume_utc()))
     }
 
-    /// Reads back a timestamp this API stored.
+    /// Reads back a timestamp this API stored: any RFC 3339 moment that is
+    /// a UTC time of years 0000 to 9999 (`None` otherwise, never a panic:
+    /// `9999-12-31T23:00:00-01:00` is in year 10000 in UTC).
     pub fn parse(raw: &str) -> Option<Self> {
         OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
-            .ok()
+            .ok()?
+            .checked_to_offset(time::UtcOffset::UTC)
+            .filter(|at| (0..=9999).contains(&at.year()))
             .map(Self::from_datetime)
     }
 
@@ -189,6 +197,18 @@ mod tests {
             Some("2026-01-31T12:00:00Z".to_owned())
         );
         assert_eq!(Timestamp::parse("yesterday"), None);
+    }
+
+    #[test]
+    fn timestamps_at_the_edges_of_time_do_not_panic() {
+        // In year 10000 and year -1 once in UTC: no timestamp, not a panic.
+        assert_eq!(Timestamp::parse("9999-12-31T23:30:00-01:00"), None);
+        assert_eq!(Timestamp::parse("0000-01-01T00:30:00+01:00"), None);
+        let last = Timestamp::parse("9999-12-31T23:59:00Z").expect("in range");
+        assert_eq!(
+            Timestamp::after(&last, std::time::Duration::from_secs(900)).as_str(),
+            "9999-12-31T23:59:59Z"
+        );
     }
 
     #[test]
