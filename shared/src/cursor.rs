@@ -121,3 +121,56 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::request::strategies::text;
+    use proptest::prelude::*;
+
+    fn position() -> impl Strategy<Value = Position> {
+        (
+            prop::collection::btree_map(text(), text(), 0..4),
+            any::<u64>(),
+        )
+            .prop_map(|(key, served)| Position { key, served })
+    }
+
+    proptest! {
+        #[test]
+        fn sealed_positions_open_to_themselves_in_their_list_only(
+            scope in text(),
+            other in text(),
+            position in position(),
+        ) {
+            let key = CursorKey::new("secret");
+            let cursor = key.seal(&scope, &position);
+            prop_assert_eq!(key.open(&scope, &cursor), Some(position));
+            if other != scope {
+                prop_assert_eq!(key.open(&other, &cursor), None);
+            }
+        }
+
+        #[test]
+        fn no_text_is_a_cursor_unless_it_was_sealed(raw in text()) {
+            prop_assert_eq!(CursorKey::new("secret").open("users", &raw), None);
+        }
+
+        #[test]
+        fn a_changed_cursor_opens_to_nothing_or_the_same_position(
+            position in position(),
+            at in any::<prop::sample::Index>(),
+            replacement in prop::sample::select(b"AZaz09-_.=".to_vec()),
+        ) {
+            let key = CursorKey::new("secret");
+            let mut cursor = key.seal("users", &position).into_bytes();
+            let at = at.index(cursor.len());
+            cursor[at] = replacement;
+            let cursor = String::from_utf8(cursor).expect("ASCII");
+            let opened = key.open("users", &cursor);
+            // Base64 without padding ignores the last character's low bits,
+            // so a change there may decode to the same bytes.
+            prop_assert!(opened.is_none() || opened == Some(position));
+        }
+    }
+}

@@ -205,6 +205,124 @@ impl PageRequest {
     }
 }
 
+/// Strategies for the property tests of the parsers (here and in `domain`).
+#[cfg(test)]
+pub(crate) mod strategies {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    /// Any text: printable Unicode, any characters at all (controls and
+    /// line breaks too), or ASCII.
+    pub fn text() -> impl Strategy<Value = String> {
+        prop_oneof![any::<String>(), "(?s).{0,40}", "[\\x00-\\x7f]{0,40}"]
+    }
+
+    /// Any JSON value, nested a few levels.
+    pub fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("JSON has no NaN", |f| f.is_finite())
+                .prop_map(Value::from),
+            text().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                prop::collection::btree_map(text(), inner, 0..6)
+                    .prop_map(|map| Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A JSON object of some of `fields` (and an unknown one) with any values.
+    pub fn body_of(fields: &'static [&'static str]) -> impl Strategy<Value = Value> {
+        let names = prop::sample::select([fields, &["unknown"]].concat());
+        prop::collection::btree_map(names, json(), 0..fields.len() + 2).prop_map(|map| {
+            Value::Object(map.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+        })
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::strategies::text;
+    use super::*;
+    use crate::cursor::Position;
+    use proptest::prelude::*;
+
+    const LIMITS: PageLimits = PageLimits {
+        default: 10,
+        max: 100,
+    };
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        #[allow(dead_code)]
+        stars: u8,
+    }
+
+    fn position() -> impl Strategy<Value = Position> {
+        (
+            prop::collection::btree_map(text(), text(), 0..4),
+            any::<u64>(),
+        )
+            .prop_map(|(key, served)| Position { key, served })
+    }
+
+    proptest! {
+        #[test]
+        fn pages_parse_any_limit_and_cursor(
+            limit in prop::option::of(text()),
+            cursor in prop::option::of(text()),
+        ) {
+            let key = CursorKey::new("k");
+            if let Ok(page) = PageRequest::parse("users", limit.as_deref(), cursor.as_deref(), LIMITS, &key) {
+                prop_assert!((1..=LIMITS.max).contains(&page.limit));
+            }
+        }
+
+        #[test]
+        fn limits_are_the_integers_from_one_to_max(n in 0u64..1_000) {
+            let key = CursorKey::new("k");
+            let page = PageRequest::parse("users", Some(&n.to_string()), None, LIMITS, &key);
+            prop_assert_eq!(page.is_ok(), (1..=100).contains(&n));
+            if let Ok(page) = page {
+                prop_assert_eq!(u64::from(page.limit), n);
+            }
+        }
+
+        #[test]
+        fn a_cursor_brings_back_its_position(scope in text(), position in position()) {
+            let key = CursorKey::new("k");
+            let cursor = key.seal(&scope, &position);
+            let page = PageRequest::parse(scope.clone(), None, Some(&cursor), LIMITS, &key);
+            prop_assert_eq!(page.ok().and_then(|page| page.start), Some(position));
+        }
+
+        #[test]
+        fn any_bytes_are_a_body_or_a_400(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            match parse_json::<Body>(&bytes) {
+                Ok(_) | Err(ApiError::BadRequest { .. }) => {}
+                Err(other) => prop_assert!(false, "{other:?}"),
+            }
+        }
+
+        #[test]
+        fn any_json_is_a_body_or_a_400(value in super::strategies::json()) {
+            match parse_json::<Body>(value.to_string().as_bytes()) {
+                Ok(_) => prop_assert!(value.is_object()),
+                Err(ApiError::BadRequest { .. }) => {}
+                Err(other) => prop_assert!(false, "{other:?}"),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

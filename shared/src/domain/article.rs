@@ -386,3 +386,84 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::request::parse_json;
+    use crate::request::strategies::{body_of, text};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn slugs_parse_any_text_and_round_trip(raw in text()) {
+            if let Ok(slug) = Slug::parse(&raw) {
+                prop_assert_eq!(slug.as_str(), raw.as_str());
+                let json = serde_json::to_value(&slug).expect("serializes");
+                prop_assert_eq!(serde_json::from_value::<Slug>(json).ok(), Some(slug));
+            }
+        }
+
+        #[test]
+        fn every_title_has_a_slug_and_a_suffixed_one(title in text(), suffix in "[a-z0-9]{6}") {
+            let slug = Slug::from_title(&title);
+            prop_assert_eq!(Slug::parse(slug.as_str()), Ok(slug.clone()));
+            let suffixed = slug.with_suffix(&suffix);
+            prop_assert_eq!(Slug::parse(suffixed.as_str()), Ok(suffixed));
+        }
+
+        #[test]
+        fn tags_are_normalized_once_and_for_all(raw in text()) {
+            if let Ok(tag) = Tag::parse(&raw) {
+                prop_assert!((1..=Tag::MAX).contains(&tag.as_str().len()));
+                prop_assert_eq!(Tag::parse(tag.as_str()), Ok(tag.clone()));
+                let json = serde_json::to_value(&tag).expect("serializes");
+                prop_assert_eq!(serde_json::from_value::<Tag>(json).ok(), Some(tag));
+            }
+        }
+
+        #[test]
+        fn tag_lists_are_distinct_bounded_and_round_trip(raw in prop::collection::vec(
+            prop_oneof![text(), "[A-Za-z ]{1,6}"], 0..14,
+        )) {
+            if let Ok(tags) = serde_json::from_value::<Tags>(serde_json::json!(raw)) {
+                let all: Vec<&Tag> = tags.iter().collect();
+                prop_assert!(all.len() <= MAX_TAGS);
+                for (i, tag) in all.iter().enumerate() {
+                    prop_assert!(!all[..i].contains(tag));
+                }
+                let json = serde_json::to_value(&tags).expect("serializes");
+                prop_assert_eq!(serde_json::from_value::<Tags>(json).ok(), Some(tags));
+            }
+        }
+
+        #[test]
+        fn article_text_parses_any_text_and_round_trips(raw in text()) {
+            for ok in [
+                Title::parse(&raw).map(String::from),
+                Subtitle::parse(&raw).map(String::from),
+                Body::parse(&raw).map(String::from),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                prop_assert_eq!(ok, raw.clone());
+            }
+        }
+
+        #[test]
+        fn article_bodies_are_parsed_or_refused(
+            body in body_of(&["title", "subtitle", "body", "tags", "image"]),
+        ) {
+            let bytes = body.to_string();
+            if let Ok(new) = parse_json::<NewArticle>(bytes.as_bytes()) {
+                let slug = Slug::from_title(new.title.as_str());
+                let author = UserId::parse("alice").expect("id");
+                let article = new.into_article(slug, author, crate::domain::Timestamp::now());
+                let json = serde_json::to_value(&article).expect("serializes");
+                prop_assert_eq!(&json["title"], &body["title"]);
+            }
+            let _ = parse_json::<ArticleChanges>(bytes.as_bytes());
+        }
+    }
+}

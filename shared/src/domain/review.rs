@@ -463,3 +463,95 @@ mod tests {
         assert!(ReviewId::parse("not-an-id").is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::request::parse_json;
+    use crate::request::strategies::{body_of, text};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn subjects_parse_any_text_and_round_trip(raw in prop_oneof![text(), "[a-z0-9:_-]{0,130}"]) {
+            if let Ok(subject) = Subject::parse(&raw) {
+                prop_assert_eq!(subject.as_str(), raw.as_str());
+                let json = serde_json::to_value(&subject).expect("serializes");
+                prop_assert_eq!(serde_json::from_value::<Subject>(json).ok(), Some(subject));
+            }
+        }
+
+        #[test]
+        fn review_ids_parse_any_text_and_round_trip(
+            raw in prop_oneof![text(), "[0-9a-fA-F-]{36}", "\\{?[0-9a-f]{32}\\}?"],
+        ) {
+            if let Ok(id) = ReviewId::parse(&raw) {
+                prop_assert_eq!(id.as_str(), raw.as_str());
+                prop_assert_eq!(ReviewId::parse(id.as_str()), Ok(id.clone()));
+                let json = serde_json::to_value(&id).expect("serializes");
+                prop_assert_eq!(serde_json::from_value::<ReviewId>(json).ok(), Some(id));
+            }
+        }
+
+        #[test]
+        fn new_review_ids_are_review_ids(_ in 0..10u8) {
+            let id = ReviewId::new();
+            prop_assert_eq!(ReviewId::parse(id.as_str()), Ok(id));
+        }
+
+        #[test]
+        fn stars_are_one_to_five(n in any::<u8>()) {
+            match Stars::try_from(n) {
+                Ok(stars) => {
+                    prop_assert!((1..=5).contains(&n));
+                    let json = serde_json::to_value(stars).expect("serializes");
+                    prop_assert_eq!(serde_json::from_value::<Stars>(json).ok(), Some(stars));
+                }
+                Err(_) => prop_assert!(!(1..=5).contains(&n)),
+            }
+        }
+
+        #[test]
+        fn excerpts_are_the_start_of_the_body(body in prop_oneof![text(), "(?s).{190,260}"]) {
+            let excerpt = excerpt(&body);
+            let chars = body.chars().count();
+            prop_assert!(excerpt.chars().count() <= EXCERPT_CHARS + 1);
+            if chars <= EXCERPT_CHARS {
+                prop_assert_eq!(excerpt, body);
+            } else {
+                let start = excerpt.strip_suffix('…').expect("cut with …");
+                prop_assert!(body.starts_with(start));
+            }
+        }
+
+        #[test]
+        fn averages_are_between_one_and_five_with_two_decimals(
+            histogram in prop::array::uniform5(0u64..1_000_000_000),
+        ) {
+            let summary = Summary { histogram, review_count: 0 };
+            let average = summary.average();
+            if summary.count() == 0 {
+                prop_assert_eq!(average, 0.0);
+            } else {
+                prop_assert!((1.0..=5.0).contains(&average), "{}", average);
+                prop_assert!(((average * 100.0).round() - average * 100.0).abs() < 1e-6);
+            }
+        }
+
+        #[test]
+        fn review_bodies_are_parsed_or_refused(
+            review in body_of(&["subject", "title", "body"]),
+            photo in body_of(&["contentType", "contentLength"]),
+            rating in body_of(&["stars"]),
+        ) {
+            let _ = parse_json::<NewReview>(review.to_string().as_bytes());
+            let _ = parse_json::<ReviewChanges>(review.to_string().as_bytes());
+            if let Ok(request) = parse_json::<PhotoRequest>(photo.to_string().as_bytes()) {
+                prop_assert!((1..=MAX_PHOTO_BYTES).contains(&u32::from(request.content_length)));
+            }
+            if let Ok(request) = parse_json::<RatingRequest>(rating.to_string().as_bytes()) {
+                prop_assert!((1..=5).contains(&request.stars.get()));
+            }
+        }
+    }
+}

@@ -243,3 +243,71 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// An RFC 3339 string: any date of years 0000-9999, any time, maybe a
+    /// fraction, `Z` or an offset of up to ±23:59.
+    fn rfc3339() -> impl Strategy<Value = String> {
+        (
+            prop_oneof![
+                4 => (0..=9999i32, 1..=12u8, 1..=28u8),
+                1 => Just((9999, 12, 31)),
+                1 => Just((0, 1, 1)),
+            ],
+            (0..=23u8, 0..=59u8, 0..=59u8),
+            prop::option::of(0..1_000_000u32),
+            prop::option::of((any::<bool>(), 0..=23u8, 0..=59u8)),
+        )
+            .prop_map(|((y, mo, d), (h, mi, s), fraction, offset)| {
+                let fraction = fraction.map(|f| format!(".{f:06}")).unwrap_or_default();
+                let offset = match offset {
+                    None => "Z".to_owned(),
+                    Some((east, oh, om)) => {
+                        format!("{}{oh:02}:{om:02}", if east { '+' } else { '-' })
+                    }
+                };
+                format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{fraction}{offset}")
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn timestamps_parse_any_text_without_panicking(raw in any::<String>()) {
+            let _ = Timestamp::parse(&raw);
+        }
+
+        #[test]
+        fn what_parses_is_utc_seconds_and_parses_to_itself(raw in rfc3339()) {
+            if let Some(at) = Timestamp::parse(&raw) {
+                let text = at.as_str();
+                prop_assert_eq!(text.len(), 20, "{}", text);
+                prop_assert!(text.ends_with('Z'));
+                prop_assert_eq!(Timestamp::parse(text), Some(at.clone()));
+                prop_assert_eq!(serde_json::to_value(&at).ok(), Some(serde_json::json!(text)));
+                let later = Timestamp::after(&at, std::time::Duration::from_secs(900));
+                prop_assert!(later >= at);
+            } else {
+                // Only the moments outside years 0000-9999 in UTC are refused.
+                prop_assert!(raw.starts_with("9999-12-31") || raw.starts_with("0000-01-01"), "{}", raw);
+            }
+        }
+
+        #[test]
+        fn slugs_of_any_text_are_slugs_of_themselves(text in any::<String>()) {
+            let slug = slugify(&text);
+            prop_assert!(slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+            prop_assert!(!slug.starts_with('-') && !slug.ends_with('-') && !slug.contains("--"));
+            prop_assert_eq!(slugify(&slug), slug);
+        }
+
+        #[test]
+        fn checks_take_any_text(text in any::<String>(), min in 0usize..5, max in 0usize..50) {
+            let _ = check_len(&text, min, max);
+            let _ = check_printable(&text);
+        }
+    }
+}

@@ -693,3 +693,111 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::request::parse_json;
+    use crate::request::strategies::{body_of, text};
+    use proptest::prelude::*;
+    use serde::de::DeserializeOwned;
+
+    /// `value` written as JSON and read back.
+    fn round_trip<T: Serialize + DeserializeOwned>(value: &T) -> T {
+        serde_json::from_value(serde_json::to_value(value).expect("serializes"))
+            .expect("reads back")
+    }
+
+    const USER_FIELDS: &[&str] = &[
+        "githubProfile",
+        "name",
+        "twitterProfile",
+        "linkedinProfile",
+        "bio",
+        "avatarImage",
+        "githubScore",
+        "githubStreak",
+        "twitterScore",
+        "twitterStreak",
+        "daysCompleted",
+    ];
+
+    proptest! {
+        #[test]
+        fn user_ids_parse_any_text_and_round_trip(raw in text()) {
+            if let Ok(id) = UserId::parse(&raw) {
+                prop_assert_eq!(id.as_str(), raw.as_str());
+                prop_assert_eq!(id.key(), raw.to_ascii_lowercase());
+                prop_assert_eq!(round_trip(&id), id);
+            }
+        }
+
+        #[test]
+        fn github_usernames_are_user_ids(raw in "[A-Za-z0-9]([A-Za-z0-9-]{0,37}[A-Za-z0-9])?") {
+            prop_assert!(UserId::parse(&raw).is_ok());
+        }
+
+        #[test]
+        fn linkedin_profiles_round_trip_through_their_url(
+            raw in prop_oneof![
+                text(),
+                "\\s?(https?://([A-Za-z]{1,5}\\.)?[Ll]inked[Ii]n\\.com/in/)?[A-Za-z0-9_-]{1,102}/?\\s?",
+            ],
+        ) {
+            if let Ok(profile) = LinkedinProfile::parse(&raw) {
+                prop_assert_eq!(LinkedinProfile::parse(&profile.url()), Ok(profile.clone()));
+                prop_assert_eq!(LinkedinProfile::parse(profile.handle()), Ok(profile.clone()));
+                prop_assert_eq!(serde_json::to_value(&profile).ok(), Some(serde_json::json!(profile.url())));
+                prop_assert_eq!(round_trip(&profile), profile);
+            }
+        }
+
+        #[test]
+        fn text_fields_parse_any_text_and_round_trip(
+            raw in prop_oneof![text(), "https?://[ -~]{0,30}"],
+        ) {
+            if let Ok(name) = Name::parse(&raw) {
+                prop_assert_eq!(name.as_str(), raw.as_str());
+                prop_assert_eq!(round_trip(&name), name);
+            }
+            if let Ok(bio) = Bio::parse(&raw) {
+                prop_assert_eq!(round_trip(&bio), bio);
+            }
+            if let Ok(handle) = TwitterHandle::parse(&raw) {
+                prop_assert_eq!(round_trip(&handle), handle);
+            }
+            if let Ok(url) = WebUrl::parse(&raw) {
+                prop_assert!(url.as_str().starts_with("http"));
+                prop_assert_eq!(round_trip(&url), url);
+            }
+        }
+
+        #[test]
+        fn counts_are_the_integers_json_holds_exactly(n in prop_oneof![any::<u64>(), 0..200u64, (MAX_SCORE - 2)..(MAX_SCORE + 2)]) {
+            match Count::try_from(n) {
+                Ok(count) => {
+                    prop_assert!(n <= MAX_SCORE);
+                    prop_assert_eq!(round_trip(&count), count);
+                }
+                Err(_) => prop_assert!(n > MAX_SCORE),
+            }
+            match DaysCompleted::try_from(n) {
+                Ok(days) => prop_assert_eq!(round_trip(&days).get(), n),
+                Err(_) => prop_assert!(n > 100),
+            }
+        }
+
+        #[test]
+        fn user_bodies_are_parsed_or_refused(body in body_of(USER_FIELDS)) {
+            let bytes = body.to_string();
+            if let Ok(new) = parse_json::<NewUser>(bytes.as_bytes()) {
+                let total = new.progress().check_total(&Progress::default());
+                let user = new.into_user(Timestamp::now());
+                prop_assert_eq!(total.is_ok(), user.total_score() <= MAX_SCORE);
+                let json = serde_json::to_value(&user).expect("serializes");
+                prop_assert_eq!(&json["id"], &body["githubProfile"]);
+            }
+            let _ = parse_json::<UserChanges>(bytes.as_bytes());
+        }
+    }
+}
