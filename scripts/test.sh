@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: installs what the tests need (moto,
-# cfn-lint, aws-sam-cli), lints the deployment templates, starts a
-# moto server as the second DynamoDB implementation, runs the unit tests and
-# the integration suite on the embedded engine, then the integration suite
-# again against moto. Fails loudly if any part cannot run; nothing is skipped.
+# cfn-lint, aws-sam-cli, openapi-spec-validator, schemathesis), lints the
+# deployment templates and the OpenAPI document, starts a moto server as the
+# second DynamoDB implementation, runs the unit and property tests and the
+# integration suite on the embedded engine (every response it receives is
+# validated against docs/openapi.yaml), fuzzes hdoc-local against the
+# document with schemathesis (scripts/fuzz.sh --ci), then runs the
+# integration suite again against moto. Fails loudly if any part cannot run;
+# nothing is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +39,18 @@ AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 \
   "$deploy_tools/bin/sam" validate --lint --template-file template.yaml
 # ---- end of deployment checks ------------------------------------------------
 
+# The OpenAPI document is valid OpenAPI 3.1 (the tests then hold the API to it).
+OPENAPI_SPEC_VALIDATOR_VERSION="0.7.2"
+openapi_tools="${XDG_CACHE_HOME:-$HOME/.cache}/hdoc/openapi-spec-validator-$OPENAPI_SPEC_VALIDATOR_VERSION"
+if [ ! -x "$openapi_tools/bin/openapi-spec-validator" ]; then
+  log "installing openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION into $openapi_tools"
+  python3 -m venv "$openapi_tools"
+  "$openapi_tools/bin/pip" install --quiet --disable-pip-version-check \
+    "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
+fi
+log "openapi-spec-validator docs/openapi.yaml"
+"$openapi_tools/bin/openapi-spec-validator" docs/openapi.yaml
+
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log "starting moto on 127.0.0.1:$port"
 moto_log=$(mktemp)
@@ -51,8 +67,12 @@ python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" ||
 log "building the workspace and its tests (one build, reused below)"
 cargo test --workspace --all-targets --no-run
 
-log "unit tests, and the integration suite on the embedded engine (dynoxide)"
+log "unit and property tests, and the integration suite on the embedded engine (dynoxide)"
+# The suite checks every response it receives against docs/openapi.yaml.
 cargo test --workspace --all-targets
+
+log "fuzzing hdoc-local against docs/openapi.yaml (schemathesis, bounded; scripts/fuzz.sh runs longer)"
+scripts/fuzz.sh --ci
 
 log "the integration suite against moto (http://127.0.0.1:$port)"
 # Three tests are left to the embedded engine, said here rather than skipped
