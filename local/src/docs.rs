@@ -3,9 +3,10 @@
 //! One self-contained HTML page (inline CSS, no script, nothing loaded from
 //! elsewhere), so it works offline: every operation grouped by tag with its
 //! parameters, request body, responses and examples, then every schema with
-//! its fields and limits.
+//! its fields and limits. It reads the YAML itself, so that paths, fields
+//! and responses appear in the document's order.
 
-use serde_json::Value;
+use serde_yaml::Value;
 use std::fmt::Write;
 
 const METHODS: [&str; 4] = ["get", "post", "put", "delete"];
@@ -19,7 +20,7 @@ h2{border-bottom:2px solid #dde2ea;margin-top:2.5rem}h3{margin:0}
 article{border:1px solid #dde2ea;border-radius:6px;padding:1rem;margin:1rem 0}
 code,pre{font:13px/1.4 ui-monospace,monospace;background:#f3f5f8;border-radius:3px}
 code{padding:0 .2rem;overflow-wrap:anywhere}pre{padding:.6rem;overflow:auto}
-table{border-collapse:collapse;width:100%;margin:.4rem 0}td,th{border-top:1px solid #dde2ea;padding:.3rem .4rem;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%;margin:.4rem 0}td:first-child code{white-space:nowrap}td,th{border-top:1px solid #dde2ea;padding:.3rem .4rem;text-align:left;vertical-align:top}
 .m{display:inline-block;min-width:4rem;text-align:center;border-radius:3px;color:#fff;font:bold 13px monospace;padding:.1rem .3rem;margin-right:.4rem}
 .get{background:#2f7d4f}.post{background:#2763b8}.put{background:#a86b12}.delete{background:#b8323a}
 .badge{font-size:12px;border:1px solid #99a;border-radius:3px;padding:0 .3rem;margin-left:.4rem;color:#445}
@@ -57,27 +58,49 @@ fn inline(text: &str) -> String {
     out
 }
 
-/// The document's Markdown prose: paragraphs, `- ` lists, `## ` headings.
+/// The document's Markdown prose: paragraphs, `- ` lists (items may go on
+/// over indented lines), `## ` headings.
 fn prose(text: &str) -> String {
     let mut out = String::new();
-    for block in text.split("\n\n") {
-        let block = block.trim();
-        if block.is_empty() {
-            continue;
+    let mut paragraph: Vec<&str> = Vec::new();
+    let mut list: Vec<String> = Vec::new();
+    let flush = |out: &mut String, paragraph: &mut Vec<&str>, list: &mut Vec<String>| {
+        if !paragraph.is_empty() {
+            let _ = write!(out, "<p>{}</p>", inline(&paragraph.join(" ")));
+            paragraph.clear();
         }
-        if let Some(heading) = block.strip_prefix("## ") {
-            let _ = write!(out, "<h3>{}</h3>", inline(heading));
-        } else if block.starts_with("- ") {
+        if !list.is_empty() {
             out.push_str("<ul>");
-            for item in block.split("\n- ") {
-                let item = item.trim_start_matches("- ").replace('\n', " ");
+            for item in list.drain(..) {
                 let _ = write!(out, "<li>{}</li>", inline(&item));
             }
             out.push_str("</ul>");
+        }
+    };
+    for line in text.lines() {
+        if let Some(heading) = line.strip_prefix("## ") {
+            flush(&mut out, &mut paragraph, &mut list);
+            let _ = write!(out, "<h3>{}</h3>", inline(heading));
+        } else if let Some(item) = line.strip_prefix("- ") {
+            if !paragraph.is_empty() {
+                flush(&mut out, &mut paragraph, &mut list);
+            }
+            list.push(item.to_owned());
+        } else if line.trim().is_empty() {
+            flush(&mut out, &mut paragraph, &mut list);
+        } else if line.starts_with("  ") && !list.is_empty() {
+            if let Some(last) = list.last_mut() {
+                last.push(' ');
+                last.push_str(line.trim());
+            }
         } else {
-            let _ = write!(out, "<p>{}</p>", inline(&block.replace('\n', " ")));
+            if !list.is_empty() {
+                flush(&mut out, &mut paragraph, &mut list);
+            }
+            paragraph.push(line.trim());
         }
     }
+    flush(&mut out, &mut paragraph, &mut list);
     out
 }
 
@@ -87,6 +110,30 @@ fn anchor(text: &str) -> String {
         .collect()
 }
 
+/// The entries of a mapping (none for anything else), in the document's order.
+fn entries(value: &Value) -> impl Iterator<Item = (&str, &Value)> {
+    value
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .filter_map(|(key, value)| Some((key.as_str()?, value)))
+}
+
+/// The items of a sequence (none for anything else).
+fn items(value: &Value) -> impl Iterator<Item = &Value> {
+    value.as_sequence().into_iter().flatten()
+}
+
+/// A string field, or `""`.
+fn text(value: &Value) -> &str {
+    value.as_str().unwrap_or_default()
+}
+
+/// A value as JSON, for limits and examples.
+fn json(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
 /// The name a `$ref` points at (`#/components/schemas/User` is `User`).
 fn ref_name(value: &Value) -> Option<&str> {
     value.get("$ref")?.as_str()?.rsplit('/').next()
@@ -94,12 +141,17 @@ fn ref_name(value: &Value) -> Option<&str> {
 
 /// Follows a `$ref` to a component (parameters, responses, headers).
 fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
-    match value.get("$ref").and_then(Value::as_str) {
-        Some(target) => doc
-            .pointer(target.trim_start_matches('#'))
-            .map_or(value, |found| resolve(doc, found)),
-        None => value,
+    let Some(target) = value.get("$ref").and_then(Value::as_str) else {
+        return value;
+    };
+    let mut found = doc;
+    for segment in target.trim_start_matches("#/").split('/') {
+        match found.get(segment.replace("~1", "/").replace("~0", "~")) {
+            Some(next) => found = next,
+            None => return value,
+        }
     }
+    resolve(doc, found)
 }
 
 /// A schema in a few words: its type (linked when it is a component) and limits.
@@ -113,18 +165,18 @@ fn describe(schema: &Value) -> String {
         return out;
     }
     for key in ["oneOf", "anyOf"] {
-        if let Some(options) = schema[key].as_array() {
+        if let Some(options) = schema[key].as_sequence() {
             let parts: Vec<String> = options.iter().map(describe).collect();
             return parts.join(" or ");
         }
     }
-    if let Some(parts) = schema["allOf"].as_array() {
+    if let Some(parts) = schema["allOf"].as_sequence() {
         let parts: Vec<String> = parts.iter().map(describe).collect();
         return parts.join(", ");
     }
     let kind = match &schema["type"] {
         Value::String(kind) => kind.clone(),
-        Value::Array(kinds) => kinds
+        Value::Sequence(kinds) => kinds
             .iter()
             .filter_map(Value::as_str)
             .collect::<Vec<_>>()
@@ -150,6 +202,7 @@ fn limits(schema: &Value) -> String {
     let range =
         |min: &str, max: &str, unit: &str| match (schema[min].as_u64(), schema[max].as_u64()) {
             (Some(a), Some(b)) => Some(format!("{a}–{b}{unit}")),
+            (Some(1), None) => Some(format!("at least 1{}", unit.trim_end_matches('s'))),
             (Some(a), None) => Some(format!("at least {a}{unit}")),
             (None, Some(b)) => Some(format!("at most {b}{unit}")),
             (None, None) => None,
@@ -158,19 +211,19 @@ fn limits(schema: &Value) -> String {
     parts.extend(range("minItems", "maxItems", " items"));
     match (&schema["minimum"], &schema["maximum"]) {
         (Value::Null, Value::Null) => {}
-        (min, Value::Null) => parts.push(format!("≥ {min}")),
-        (Value::Null, max) => parts.push(format!("≤ {max}")),
-        (min, max) => parts.push(format!("{min} to {max}")),
+        (min, Value::Null) => parts.push(format!("≥ {}", json(min))),
+        (Value::Null, max) => parts.push(format!("≤ {}", json(max))),
+        (min, max) => parts.push(format!("{} to {}", json(min), json(max))),
     }
-    if let Some(values) = schema["enum"].as_array() {
+    if let Some(values) = schema["enum"].as_sequence() {
         let values: Vec<String> = values
             .iter()
-            .map(|v| format!("<code>{}</code>", esc(&v.to_string())))
+            .map(|v| format!("<code>{}</code>", esc(&json(v))))
             .collect();
         parts.push(format!("one of {}", values.join(", ")));
     }
     if let Some(value) = schema.get("const") {
-        parts.push(format!("always <code>{}</code>", esc(&value.to_string())));
+        parts.push(format!("always <code>{}</code>", esc(&json(value))));
     }
     if let Some(format) = schema["format"].as_str() {
         parts.push(format!("format {}", esc(format)));
@@ -179,12 +232,9 @@ fn limits(schema: &Value) -> String {
         parts.push(format!("matching <code>{}</code>", esc(pattern)));
     }
     if let Some(default) = schema.get("default") {
-        parts.push(format!(
-            "default <code>{}</code>",
-            esc(&default.to_string())
-        ));
+        parts.push(format!("default <code>{}</code>", esc(&json(default))));
     }
-    if schema["uniqueItems"] == true {
+    if schema["uniqueItems"].as_bool() == Some(true) {
         parts.push("no duplicates".to_owned());
     }
     if parts.is_empty() {
@@ -213,7 +263,7 @@ fn example_blocks(media: &Value) -> String {
     if let Some(example) = media.get("example") {
         example_block(&mut out, "", example);
     }
-    for (name, example) in media["examples"].as_object().into_iter().flatten() {
+    for (name, example) in entries(&media["examples"]) {
         let title = example["summary"].as_str().unwrap_or(name);
         if let Some(value) = example.get("value") {
             example_block(&mut out, title, value);
@@ -230,7 +280,7 @@ fn example_blocks(media: &Value) -> String {
 }
 
 fn operation(doc: &Value, path: &str, method: &str, op: &Value, shared: &Value) -> String {
-    let id = op["operationId"].as_str().unwrap_or_default();
+    let id = text(&op["operationId"]);
     let mut out = format!(
         "<article id=\"op-{}\"><h3><span class=\"m {method}\">{}</span><code>{}</code>",
         anchor(id),
@@ -240,22 +290,19 @@ fn operation(doc: &Value, path: &str, method: &str, op: &Value, shared: &Value) 
     if op.get("security").is_some() {
         out.push_str("<span class=badge>bearer token</span>");
     }
-    if op["x-hdoc-local-only"] == true {
+    if op["x-hdoc-local-only"].as_bool() == Some(true) {
         out.push_str("<span class=badge>hdoc-local only</span>");
     }
     let _ = write!(
         out,
         "</h3><p><strong>{}</strong> <span class=muted>({})</span></p>",
-        inline(op["summary"].as_str().unwrap_or_default()),
+        inline(text(&op["summary"])),
         esc(id)
     );
-    out.push_str(&prose(op["description"].as_str().unwrap_or_default()));
+    out.push_str(&prose(text(&op["description"])));
 
-    let parameters: Vec<&Value> = shared
-        .as_array()
-        .into_iter()
-        .flatten()
-        .chain(op["parameters"].as_array().into_iter().flatten())
+    let parameters: Vec<&Value> = items(shared)
+        .chain(items(&op["parameters"]))
         .map(|p| resolve(doc, p))
         .collect();
     if !parameters.is_empty() {
@@ -264,18 +311,22 @@ fn operation(doc: &Value, path: &str, method: &str, op: &Value, shared: &Value) 
             let _ = write!(
                 out,
                 "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(p["name"].as_str().unwrap_or_default()),
-                if p["required"] == true { " *" } else { "" },
-                esc(p["in"].as_str().unwrap_or_default()),
+                esc(text(&p["name"])),
+                if p["required"].as_bool() == Some(true) {
+                    " *"
+                } else {
+                    ""
+                },
+                esc(text(&p["in"])),
                 describe(&p["schema"]),
-                inline(p["description"].as_str().unwrap_or_default())
+                inline(text(&p["description"]))
             );
         }
         out.push_str("</table>");
     }
     if let Some(body) = op.get("requestBody") {
         out.push_str("<h4>Request body</h4>");
-        for (media_type, media) in body["content"].as_object().into_iter().flatten() {
+        for (media_type, media) in entries(&body["content"]) {
             let _ = write!(
                 out,
                 "<p><code>{}</code>: {}</p>{}",
@@ -286,10 +337,10 @@ fn operation(doc: &Value, path: &str, method: &str, op: &Value, shared: &Value) 
         }
     }
     out.push_str("<h4>Responses</h4><table><tr><th>status</th><th>description</th><th>body and headers</th></tr>");
-    for (status, response) in op["responses"].as_object().into_iter().flatten() {
+    for (status, response) in entries(&op["responses"]) {
         let response = resolve(doc, response);
         let mut what = Vec::new();
-        for (media_type, media) in response["content"].as_object().into_iter().flatten() {
+        for (media_type, media) in entries(&response["content"]) {
             what.push(format!(
                 "<code>{}</code>: {}{}",
                 esc(media_type),
@@ -297,21 +348,21 @@ fn operation(doc: &Value, path: &str, method: &str, op: &Value, shared: &Value) 
                 example_blocks(media)
             ));
         }
-        for (name, header) in response["headers"].as_object().into_iter().flatten() {
+        for (name, header) in entries(&response["headers"]) {
             let header = resolve(doc, header);
             what.push(format!(
                 "header <code>{}</code>{}: {}",
                 esc(name),
-                if header["required"] == true {
+                if header["required"].as_bool() == Some(true) {
                     " (always)"
                 } else {
                     ""
                 },
-                inline(header["description"].as_str().unwrap_or_default())
+                inline(text(&header["description"]))
             ));
         }
-        for (name, link) in response["links"].as_object().into_iter().flatten() {
-            let target = link["operationId"].as_str().unwrap_or_default();
+        for (name, link) in entries(&response["links"]) {
+            let target = text(&link["operationId"]);
             what.push(format!(
                 "then <a href=\"#op-{}\">{}</a> ({})",
                 anchor(target),
@@ -323,7 +374,7 @@ fn operation(doc: &Value, path: &str, method: &str, op: &Value, shared: &Value) 
             out,
             "<tr><td><strong>{}</strong></td><td>{}</td><td>{}</td></tr>",
             esc(status),
-            prose(response["description"].as_str().unwrap_or_default()),
+            prose(text(&response["description"])),
             what.join("<br>")
         );
     }
@@ -336,33 +387,26 @@ fn schema_section(name: &str, schema: &Value) -> String {
         "<article id=\"schema-{}\"><h3>{}</h3>{}<p>{}</p>",
         anchor(name),
         esc(name),
-        prose(schema["description"].as_str().unwrap_or_default()),
+        prose(text(&schema["description"])),
         describe(schema)
     );
-    let required: Vec<&str> = schema["required"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let required: Vec<&str> = items(&schema["required"])
         .filter_map(Value::as_str)
         .collect();
-    if let Some(properties) = schema["properties"].as_object() {
+    if schema["properties"].is_mapping() {
         out.push_str("<table><tr><th>field</th><th>schema</th><th>description</th></tr>");
-        for (field, property) in properties {
+        for (field, property) in entries(&schema["properties"]) {
             let _ = write!(
                 out,
                 "<tr><td><code>{}</code>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(field),
-                if required.contains(&field.as_str()) {
-                    " *"
-                } else {
-                    ""
-                },
+                if required.contains(&field) { " *" } else { "" },
                 describe(property),
-                inline(property["description"].as_str().unwrap_or_default())
+                inline(text(&property["description"]))
             );
         }
         out.push_str("</table>");
-        if schema["additionalProperties"] == false {
+        if schema["additionalProperties"].as_bool() == Some(false) {
             out.push_str("<p class=muted>No other fields. * required.</p>");
         }
     }
@@ -374,28 +418,28 @@ fn schema_section(name: &str, schema: &Value) -> String {
 pub fn page(doc: &Value) -> String {
     let info = &doc["info"];
     let title = info["title"].as_str().unwrap_or("API");
-    let version = info["version"].as_str().unwrap_or_default();
+    let version = text(&info["version"]);
     let mut nav = String::new();
     let mut main = format!(
         "<h1>{} <span class=muted>{}</span></h1><p>{}</p>{}",
         esc(title),
         esc(version),
-        inline(info["summary"].as_str().unwrap_or_default()),
-        prose(info["description"].as_str().unwrap_or_default())
+        inline(text(&info["summary"])),
+        prose(text(&info["description"]))
     );
     main.push_str("<h3>Servers</h3><ul>");
-    for server in doc["servers"].as_array().into_iter().flatten() {
+    for server in items(&doc["servers"]) {
         let _ = write!(
             main,
             "<li><code>{}</code>: {}</li>",
-            esc(server["url"].as_str().unwrap_or_default()),
-            inline(server["description"].as_str().unwrap_or_default())
+            esc(text(&server["url"])),
+            inline(text(&server["description"]))
         );
     }
     main.push_str("</ul>");
 
-    for tag in doc["tags"].as_array().into_iter().flatten() {
-        let name = tag["name"].as_str().unwrap_or_default();
+    for tag in items(&doc["tags"]) {
+        let name = text(&tag["name"]);
         let _ = write!(
             nav,
             "<a href=\"#tag-{}\"><strong>{}</strong></a><ul>",
@@ -407,21 +451,21 @@ pub fn page(doc: &Value) -> String {
             "<h2 id=\"tag-{}\">{}</h2>{}",
             anchor(name),
             esc(name),
-            prose(tag["description"].as_str().unwrap_or_default())
+            prose(text(&tag["description"]))
         );
-        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for (path, item) in entries(&doc["paths"]) {
             for method in METHODS {
                 let Some(op) = item.get(method) else { continue };
                 let tagged = op["tags"]
-                    .as_array()
-                    .is_some_and(|tags| tags.iter().any(|t| t == name));
+                    .as_sequence()
+                    .is_some_and(|tags| tags.iter().any(|t| t.as_str() == Some(name)));
                 if !tagged {
                     continue;
                 }
                 let _ = write!(
                     nav,
                     "<li><a href=\"#op-{}\"><span class=\"m {method}\">{}</span>{}</a></li>",
-                    anchor(op["operationId"].as_str().unwrap_or_default()),
+                    anchor(text(&op["operationId"])),
                     method.to_uppercase(),
                     esc(path)
                 );
@@ -433,11 +477,7 @@ pub fn page(doc: &Value) -> String {
 
     nav.push_str("<a href=\"#schemas\"><strong>Schemas</strong></a><ul>");
     main.push_str("<h2 id=\"schemas\">Schemas</h2>");
-    for (name, schema) in doc["components"]["schemas"]
-        .as_object()
-        .into_iter()
-        .flatten()
-    {
+    for (name, schema) in entries(&doc["components"]["schemas"]) {
         let _ = write!(
             nav,
             "<li><a href=\"#schema-{}\">{}</a></li>",
@@ -448,18 +488,14 @@ pub fn page(doc: &Value) -> String {
     }
     nav.push_str("</ul>");
     main.push_str("<h2 id=\"examples\">Examples</h2>");
-    for (name, example) in doc["components"]["examples"]
-        .as_object()
-        .into_iter()
-        .flatten()
-    {
+    for (name, example) in entries(&doc["components"]["examples"]) {
         let json = serde_json::to_string_pretty(&example["value"]).unwrap_or_default();
         let _ = write!(
             main,
             "<article id=\"example-{}\"><h3>{}</h3><p>{}</p><pre>{}</pre></article>",
             anchor(name),
             esc(name),
-            inline(example["summary"].as_str().unwrap_or_default()),
+            inline(text(&example["summary"])),
             esc(&json)
         );
     }
@@ -478,26 +514,40 @@ pub fn page(doc: &Value) -> String {
 mod tests {
     use super::*;
 
+    fn yaml(text: &str) -> Value {
+        serde_yaml::from_str(text).expect("YAML")
+    }
+
     #[test]
     fn prose_escapes_and_formats() {
         assert_eq!(
-            prose("a `<b>` **c**\n\n- x\n- y"),
-            "<p>a <code>&lt;b&gt;</code> <strong>c</strong></p><ul><li>x</li><li>y</li></ul>"
+            prose("## Rules\n- a `<b>` **c**\n  goes on\n- y\n\nAfter."),
+            "<h3>Rules</h3><ul><li>a <code>&lt;b&gt;</code> <strong>c</strong> goes on</li>\
+             <li>y</li></ul><p>After.</p>"
         );
     }
 
     #[test]
     fn schemas_are_described_with_their_limits() {
-        let schema = serde_json::json!({"type": "string", "minLength": 1, "maxLength": 39});
+        let schema = yaml("{type: string, minLength: 1, maxLength: 39}");
         assert_eq!(
             describe(&schema),
             "string <span class=muted>(1–39 characters)</span>"
         );
-        let nullable =
-            serde_json::json!({"oneOf": [{"$ref": "#/components/schemas/Bio"}, {"type": "null"}]});
+        let nullable = yaml("oneOf: [{$ref: '#/components/schemas/Bio'}, {type: 'null'}]");
         assert_eq!(
             describe(&nullable),
             "<a href=\"#schema-Bio\">Bio</a> or null"
         );
+    }
+
+    #[test]
+    fn fields_keep_the_documents_order() {
+        let doc = yaml(
+            "components: {schemas: {B: {properties: {zeta: {type: string}, alpha: {type: string}}}}}",
+        );
+        let page = page(&doc);
+        let (zeta, alpha) = (page.find("zeta"), page.find("alpha"));
+        assert!(zeta.is_some() && zeta < alpha, "{page}");
     }
 }

@@ -70,10 +70,14 @@ async fn openapi_json() -> Json<&'static serde_json::Value> {
     Json(openapi())
 }
 
-/// `GET /docs`: the reference page, made once from the document.
+/// `GET /docs`: the reference page, made once from the document (read as
+/// YAML, so that it keeps the document's order).
 async fn docs_page() -> Html<&'static str> {
     static PAGE: OnceLock<String> = OnceLock::new();
-    Html(PAGE.get_or_init(|| docs::page(openapi())))
+    Html(PAGE.get_or_init(|| {
+        let document = serde_yaml::from_str(OPENAPI_YAML).expect("docs/openapi.yaml is YAML");
+        docs::page(&document)
+    }))
 }
 
 /// How to start the local API.
