@@ -125,16 +125,8 @@ mod tests {
 #[cfg(test)]
 mod properties {
     use super::*;
-    use crate::request::strategies::text;
+    use crate::request::strategies::{position, text};
     use proptest::prelude::*;
-
-    fn position() -> impl Strategy<Value = Position> {
-        (
-            prop::collection::btree_map(text(), text(), 0..4),
-            any::<u64>(),
-        )
-            .prop_map(|(key, served)| Position { key, served })
-    }
 
     proptest! {
         #[test]

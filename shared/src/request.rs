@@ -211,6 +211,15 @@ pub(crate) mod strategies {
     use proptest::prelude::*;
     use serde_json::Value;
 
+    /// Any place in any list: a cursor's content.
+    pub fn position() -> impl Strategy<Value = crate::cursor::Position> {
+        (
+            prop::collection::btree_map(text(), text(), 0..4),
+            any::<u64>(),
+        )
+            .prop_map(|(key, served)| crate::cursor::Position { key, served })
+    }
+
     /// Any text: printable Unicode, any characters at all (controls and
     /// line breaks too), or ASCII.
     pub fn text() -> impl Strategy<Value = String> {
@@ -249,9 +258,8 @@ pub(crate) mod strategies {
 
 #[cfg(test)]
 mod properties {
-    use super::strategies::text;
+    use super::strategies::{position, text};
     use super::*;
-    use crate::cursor::Position;
     use proptest::prelude::*;
 
     const LIMITS: PageLimits = PageLimits {
@@ -264,14 +272,6 @@ mod properties {
     struct Body {
         #[allow(dead_code)]
         stars: u8,
-    }
-
-    fn position() -> impl Strategy<Value = Position> {
-        (
-            prop::collection::btree_map(text(), text(), 0..4),
-            any::<u64>(),
-        )
-            .prop_map(|(key, served)| Position { key, served })
     }
 
     proptest! {
