@@ -8,8 +8,8 @@
 //! (`tags.rs`) in one transaction, each count conditioned on the revision it
 //! was read with, so concurrent or retried writes cannot count twice.
 
-use super::error::{Missing, Result, StoreError};
-use super::item::{n, number, optional_parsed, parsed, s, timestamp};
+use super::error::{Guarded, Missing, Result, StoreError};
+use super::item::{n, number, optional_parsed, parsed, parsed_list, s, timestamp};
 use super::read::Read;
 use super::retry::{Attempt, random};
 use super::schema::{PK, SK};
@@ -147,7 +147,7 @@ fn entry_in(list: &str, summary: &ArticleSummary) -> Item {
 /// Articles written before contract v2 are read under their v1 names
 /// (`description`, `coverImageUrl`); their next write stores the v2 ones.
 pub(super) fn summary_from_item(item: &Item) -> Result<ArticleSummary> {
-    let tags: Vec<Tag> = super::item::parsed_list(item, "tags")?;
+    let tags: Vec<Tag> = parsed_list(item, "tags")?;
     let v1 = item.contains_key("description");
     let (subtitle, image) = if v1 {
         ("description", "coverImageUrl")
@@ -346,9 +346,7 @@ impl Repository {
         Ok(match self.commit(write).await? {
             Outcome::Committed => Written::Done,
             Outcome::Cancelled(c) if c.failed(Part::Author) => {
-                return Err(StoreError::ConditionFailed(
-                    super::error::Guarded::WriterProfile,
-                ));
+                return Err(StoreError::ConditionFailed(Guarded::WriterProfile));
             }
             Outcome::Cancelled(c) if old.is_none() && c.failed(Part::Main) => Written::SlugTaken,
             Outcome::Cancelled(_) => Written::Lost,

@@ -90,7 +90,7 @@ const TRANSIENT_CODES: &[&str] = &[
 ];
 
 /// Whether a service error code means "try again shortly".
-pub(crate) fn is_transient(code: Option<&str>) -> bool {
+fn is_transient(code: Option<&str>) -> bool {
     code.is_some_and(|code| TRANSIENT_CODES.contains(&code))
 }
 

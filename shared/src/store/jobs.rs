@@ -281,15 +281,16 @@ impl Repository {
     /// (whose entries predate summaries). `Ok(false)` when it is gone, or a
     /// write rewrote it meanwhile (entries included).
     async fn upgrade_listed(&self, pk: &str) -> Result<bool> {
-        let (sk, upgraded) = if pk.starts_with("ARTICLE#") {
-            (super::articles::ARTICLE, true)
+        let article = pk.starts_with("ARTICLE#");
+        let sk = if article {
+            super::articles::ARTICLE
         } else {
-            (super::reviews::REVIEW, false)
+            super::reviews::REVIEW
         };
         let Some(item) = self.get(pk.to_owned(), sk, Read::Consistent).await? else {
             return Ok(false);
         };
-        let upgraded = if upgraded {
+        let upgraded = if article {
             self.upgrade_article(&item).await?
         } else {
             self.upgrade_review(&item).await?

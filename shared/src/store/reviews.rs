@@ -7,7 +7,7 @@
 //! condition, so nothing counts twice.
 
 use super::error::{Guarded, Missing, Result, StoreError};
-use super::item::{n, number, parsed, s, string, timestamp};
+use super::item::{list, n, number, parsed, parsed_list, s, string, timestamp};
 use super::photos::PendingPhoto;
 use super::ratings::add_to_summary;
 use super::read::Read;
@@ -87,7 +87,7 @@ fn to_item(record: &ReviewRecord, version: u64) -> Item {
         ("body".to_owned(), s(review.body.as_str())),
         (
             "photos".to_owned(),
-            super::item::list(review.photos.iter().map(String::as_str)),
+            list(review.photos.iter().map(String::as_str)),
         ),
         ("createdAt".to_owned(), s(review.created_at.as_str())),
         ("updatedAt".to_owned(), s(review.updated_at.as_str())),
@@ -105,7 +105,7 @@ fn summary_attributes(summary: &ReviewSummary) -> Item {
         ("excerpt".to_owned(), s(&summary.excerpt)),
         (
             "photos".to_owned(),
-            super::item::list(summary.photos.iter().map(String::as_str)),
+            list(summary.photos.iter().map(String::as_str)),
         ),
         ("createdAt".to_owned(), s(summary.created_at.as_str())),
         ("updatedAt".to_owned(), s(summary.updated_at.as_str())),
@@ -129,7 +129,7 @@ fn summary_from_entry(item: &Item) -> Result<ReviewSummary> {
         author: parsed(item, "author")?,
         title: parsed(item, "title")?,
         excerpt: string(item, "excerpt")?,
-        photos: super::item::parsed_list(item, "photos")?,
+        photos: parsed_list(item, "photos")?,
         created_at: timestamp(item, "createdAt")?,
         updated_at: timestamp(item, "updatedAt")?,
     })
@@ -158,7 +158,7 @@ fn from_item(item: &Item) -> Result<ReviewRecord> {
             author: parsed(item, "author")?,
             title: parsed(item, "title")?,
             body: parsed(item, "body")?,
-            photos: super::item::parsed_list(item, "photos")?,
+            photos: parsed_list(item, "photos")?,
             created_at: timestamp(item, "createdAt")?,
             updated_at: timestamp(item, "updatedAt")?,
         },

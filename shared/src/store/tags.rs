@@ -6,7 +6,7 @@
 
 use super::articles::{ARTICLE, ArticleFilter, summary_from_item};
 use super::error::{Missing, Result, StoreError};
-use super::item::{n, optional_number, parsed, s};
+use super::item::{n, number, optional_number, parsed, s};
 use super::read::{Read, key};
 use super::retry::Attempt;
 use super::schema::{GSI2, PK, SK};
@@ -50,10 +50,7 @@ fn count_item(tag: &Tag, count: u64, rev: u64) -> Item {
 
 /// The count and revision of a stored count item.
 fn count_of(item: &Item) -> Result<(u64, Option<u64>)> {
-    Ok((
-        super::item::number(item, "count")?,
-        optional_number(item, "rev")?,
-    ))
+    Ok((number(item, "count")?, optional_number(item, "rev")?))
 }
 
 /// The tags whose counts the reconcile job checks on meeting `item`: an
@@ -71,7 +68,7 @@ pub(super) fn tags_in(item: &Item) -> Vec<Tag> {
 fn tag_count_from_item(item: &Item) -> Result<TagCount> {
     Ok(TagCount {
         tag: parsed(item, "tag")?,
-        count: super::item::number(item, "count")?,
+        count: number(item, "count")?,
     })
 }
 

@@ -15,7 +15,7 @@
 //! `docs/deletion.md`.
 
 use super::error::{Guarded, Missing, Result, StoreError};
-use super::item::{counted, n, optional_parsed, parsed, s, string, timestamp};
+use super::item::{counted, n, number, optional_parsed, parsed, s, string, timestamp};
 use super::leaderboard::{LEADERBOARD, leaderboard_key};
 use super::read::Read;
 use super::retry::Attempt;
@@ -204,7 +204,7 @@ pub(super) fn from_item(item: &Item) -> Result<UserRecord> {
             updated_at: timestamp(item, "updatedAt")?,
         },
         owner: string(item, "owner")?,
-        version: crate::store::item::number(item, "version")?,
+        version: number(item, "version")?,
     })
 }
 
