@@ -30,9 +30,10 @@ impl Caller {
         Some(Self { sub, admin })
     }
 
-    /// Whether this caller may change something owned by `owner`.
-    pub fn may_change(&self, owner: &str) -> bool {
-        self.admin || self.sub == owner
+    /// Whether this caller may change something owned by `owner` (`None`:
+    /// owned by no caller, such as an imported profile: admins only).
+    pub fn may_change(&self, owner: Option<&str>) -> bool {
+        self.admin || owner == Some(self.sub.as_str())
     }
 }
 

@@ -182,6 +182,10 @@ impl From<StoreError> for ApiError {
                 Guarded::DeletingCaller => Self::Conflict(
                     "the caller's profile is being deleted; rate again once it is gone".into(),
                 ),
+                Guarded::Owned => Self::Conflict(
+                    "the profile has an owner already; only an imported profile that no caller owns is handed over"
+                        .into(),
+                ),
             },
             StoreError::Contended => {
                 Self::Conflict("too many concurrent changes to the same items; try again".into())

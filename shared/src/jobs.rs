@@ -151,11 +151,18 @@ async fn purge_pass(
     let Some(reviews) = remove_listed(deadline, read, delete).await? else {
         return Ok(None);
     };
-    let owner = purge.owner.as_str();
-    let read = |page: PageRequest| async move { repo.rated_by(owner, &page).await };
-    let delete = |subject: Subject| async move { repo.unrate(&subject, owner).await };
-    let Some(ratings) = remove_listed(deadline, read, delete).await? else {
-        return Ok(None);
+    // Ratings are the owner's (keyed by `sub`); a profile that was never
+    // handed over has none.
+    let ratings = match purge.owner.as_deref() {
+        None => 0,
+        Some(owner) => {
+            let read = |page: PageRequest| async move { repo.rated_by(owner, &page).await };
+            let delete = |subject: Subject| async move { repo.unrate(&subject, owner).await };
+            let Some(ratings) = remove_listed(deadline, read, delete).await? else {
+                return Ok(None);
+            };
+            ratings
+        }
     };
     Ok(Some(articles + reviews + ratings))
 }

@@ -7,9 +7,9 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, put};
 use hdoc_shared::domain::{
-    NewUser, Progress, ProgressChanges, Timestamp, User, UserChanges, UserId, UserOrder,
+    NewOwner, NewUser, Progress, ProgressChanges, Timestamp, User, UserChanges, UserId, UserOrder,
 };
 use hdoc_shared::http::{Route, created};
 use hdoc_shared::jobs;
@@ -30,6 +30,7 @@ pub const ROUTES: &[Route] = &[
     Route::public("GET", "/users/{id}"),
     Route::caller("PUT", "/users/{id}"),
     Route::caller("DELETE", "/users/{id}"),
+    Route::caller("PUT", "/users/{id}/owner"),
 ];
 
 /// The router for [`ROUTES`].
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/users", get(list).post(create))
         .route("/users/{id}", get(show).put(update).delete(remove))
+        .route("/users/{id}/owner", put(hand_over))
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,7 +117,7 @@ async fn update(
     let user = state
         .repo
         .update_user(&id, |record| {
-            if !caller.may_change(&record.owner) {
+            if !caller.may_change(record.owner.as_deref()) {
                 return Err(ApiError::Forbidden(
                     "only the owner or an admin may change a user".into(),
                 ));
@@ -141,7 +143,7 @@ async fn remove(
     state
         .repo
         .delete_user(&id, |record| {
-            if caller.may_change(&record.owner) {
+            if caller.may_change(record.owner.as_deref()) {
                 Ok(())
             } else {
                 Err(ApiError::Forbidden(
@@ -151,6 +153,24 @@ async fn remove(
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `PUT /users/{id}/owner {"sub"}`: an admin hands an imported profile to
+/// the caller `sub`, who then owns it like one it made. Once per profile,
+/// and only to a caller with no profile of its own.
+#[tracing::instrument(skip_all)]
+async fn hand_over(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id<UserId>,
+    JsonBody(owner): JsonBody<NewOwner>,
+) -> Result<Json<User>> {
+    if !caller.admin {
+        return Err(ApiError::Forbidden(
+            "only admins hand an imported profile over".into(),
+        ));
+    }
+    Ok(Json(state.repo.hand_over(&id, owner.sub.as_str()).await?))
 }
 
 /// The profiles a table-stream event reports (their `PK`s): each one that

@@ -16,6 +16,6 @@ pub use review::{
 pub use text::Timestamp;
 pub use text::slugify;
 pub use user::{
-    Count, DaysCompleted, LinkedinProfile, NewUser, Progress, ProgressChanges, RankedUser,
-    TotalTooLarge, User, UserChanges, UserId, UserOrder,
+    CallerSub, Count, DaysCompleted, LinkedinProfile, NewOwner, NewUser, Progress, ProgressChanges,
+    RankedUser, TotalTooLarge, User, UserChanges, UserId, UserOrder,
 };

@@ -91,6 +91,23 @@ text_newtype!(
     }
 );
 
+text_newtype!(
+    /// A caller's identity, the `sub` claim of its token: 1-128 visible
+    /// ASCII characters (a Cognito `sub` is a UUID).
+    CallerSub, 1, 128, |raw: &str| if raw.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(())
+    } else {
+        Err("must be a token's `sub` claim: visible ASCII, no spaces".to_owned())
+    }
+);
+
+/// The body of `PUT /users/{id}/owner`: who the imported profile goes to.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOwner {
+    pub sub: CallerSub,
+}
+
 /// A LinkedIn profile, kept as its handle (the `<handle>` of
 /// `https://www.linkedin.com/in/<handle>`): 3-100 of `[A-Za-z0-9_-]`. Given
 /// as the handle or as the profile's URL; shown as the URL.

@@ -38,6 +38,8 @@ pub enum Guarded {
     WriterProfile,
     /// The caller's owner claim, on rating: its profile is being deleted.
     DeletingCaller,
+    /// The profile being handed over: a caller owns it already.
+    Owned,
 }
 
 /// Every way a store call can fail.

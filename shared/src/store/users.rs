@@ -15,15 +15,22 @@
 //! `docs/deletion.md`.
 
 use super::error::{Guarded, Missing, Result, StoreError};
-use super::item::{counted, n, number, optional_parsed, parsed, s, string, timestamp};
+use super::item::{
+    counted, n, number, optional_parsed, optional_string, parsed, s, string, timestamp,
+};
 use super::leaderboard::{LEADERBOARD, leaderboard_key};
-use super::read::Read;
+use super::read::{Read, key};
 use super::retry::Attempt;
 use super::schema::{GSI1, GSI2, PK, SK};
 use super::write::{Outcome, Part, Write};
 use super::{Item, Page, Repository};
 use crate::domain::{Progress, Timestamp, User, UserId, UserOrder};
 use crate::request::PageRequest;
+use std::collections::HashSet;
+
+/// The most profiles one import batch reads and writes: the limit of one
+/// `BatchGetItem` and of one `TransactWriteItems`.
+const BATCH: usize = 100;
 
 pub(super) const PROFILE: &str = "PROFILE";
 const USERS: &str = "USERS";
@@ -31,6 +38,9 @@ const USERS: &str = "USERS";
 const PURGES: &str = "PURGES";
 /// Marks a deleted profile (a tombstone) and its owner claim.
 const DELETED_AT: &str = "deletedAt";
+/// The `sub` of a profile's owner; absent on an imported profile until an
+/// admin hands it over.
+const OWNER: &str = "owner";
 
 pub(super) fn user_pk(id: &UserId) -> String {
     format!("USER#{}", id.key())
@@ -66,13 +76,14 @@ pub(super) fn check_caller_not_deleting(write: &mut Write, sub: &str) -> Result<
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Purge {
     pub id: UserId,
-    /// The `sub` of the caller who owned the profile (its ratings are keyed by it).
-    pub owner: String,
+    /// The `sub` of the caller who owned the profile (its ratings are keyed
+    /// by it); `None` for an imported profile no caller was given.
+    pub owner: Option<String>,
     pub deleted_at: Timestamp,
 }
 
 fn tombstone(purge: &Purge) -> Item {
-    Item::from([
+    let mut item = Item::from([
         (PK.to_owned(), s(user_pk(&purge.id))),
         (SK.to_owned(), s(PROFILE)),
         (GSI1.partition_key.to_owned(), s(PURGES)),
@@ -81,16 +92,19 @@ fn tombstone(purge: &Purge) -> Item {
             s(format!("{}#{}", purge.deleted_at.as_str(), purge.id.key())),
         ),
         ("id".to_owned(), s(purge.id.as_str())),
-        ("owner".to_owned(), s(&purge.owner)),
         (DELETED_AT.to_owned(), s(purge.deleted_at.as_str())),
         ("rounds".to_owned(), n(0)),
-    ])
+    ]);
+    if let Some(owner) = &purge.owner {
+        item.insert(OWNER.to_owned(), s(owner));
+    }
+    item
 }
 
 fn purge_from_item(item: &Item) -> Result<Purge> {
     Ok(Purge {
         id: parsed(item, "id")?,
-        owner: string(item, "owner")?,
+        owner: optional_string(item, OWNER),
         deleted_at: timestamp(item, DELETED_AT)?,
     })
 }
@@ -107,8 +121,10 @@ pub(super) fn is_live_profile(item: &Item) -> bool {
 #[derive(Clone, Debug)]
 pub struct UserRecord {
     pub user: User,
-    /// The `sub` of the caller who created the profile.
-    pub owner: String,
+    /// The `sub` of the caller who owns the profile: who created it, or to
+    /// whom an admin handed an imported one. `None` until then: only admins
+    /// change an imported profile.
+    pub owner: Option<String>,
     pub(super) version: u64,
 }
 
@@ -145,10 +161,10 @@ pub(super) fn to_item(record: &UserRecord) -> Item {
         ("totalScore".to_owned(), n(user.total_score())),
         ("dateJoined".to_owned(), s(user.date_joined.as_str())),
         ("updatedAt".to_owned(), s(user.updated_at.as_str())),
-        ("owner".to_owned(), s(&record.owner)),
         ("version".to_owned(), n(record.version)),
     ]);
     let optional = [
+        (OWNER, record.owner.as_deref()),
         (
             "twitterProfile",
             user.twitter_profile.as_ref().map(|v| v.as_str()),
@@ -203,7 +219,7 @@ pub(super) fn from_item(item: &Item) -> Result<UserRecord> {
             date_joined: timestamp(item, "dateJoined")?,
             updated_at: timestamp(item, "updatedAt")?,
         },
-        owner: string(item, "owner")?,
+        owner: optional_string(item, OWNER),
         version: number(item, "version")?,
     })
 }
@@ -223,7 +239,7 @@ impl Repository {
     pub async fn create_user(&self, owner: &str, user: User) -> Result<User> {
         let record = UserRecord {
             user,
-            owner: owner.to_owned(),
+            owner: Some(owner.to_owned()),
             version: 1,
         };
         self.optimistic(|| async {
@@ -248,6 +264,93 @@ impl Repository {
                 Outcome::Cancelled(c) if c.failed(Part::Claim) => {
                     Err(StoreError::ConditionFailed(Guarded::CallerClaim))
                 }
+                Outcome::Cancelled(_) => Ok(Attempt::Lost),
+            }
+        })
+        .await
+    }
+
+    /// Creates the imported profiles `users`, owned by no caller, skipping
+    /// every one whose id (in any case) is taken. Up to [`BATCH`] at a time
+    /// are read in one `BatchGetItem` and the missing ones written in one
+    /// transaction, each conditioned on its id being free, so a profile made
+    /// meanwhile through the API is never overwritten: the batch is read
+    /// again instead. Returns the ids it created.
+    #[tracing::instrument(skip_all, fields(users = users.len()))]
+    pub async fn import_profiles(&self, users: &[User]) -> Result<Vec<UserId>> {
+        let mut created = Vec::new();
+        for batch in users.chunks(BATCH) {
+            created.extend(self.import_batch(batch).await?);
+        }
+        Ok(created)
+    }
+
+    async fn import_batch(&self, users: &[User]) -> Result<Vec<UserId>> {
+        self.optimistic(|| async {
+            let keys = users.iter().map(|u| key(user_pk(&u.id), PROFILE)).collect();
+            let taken: HashSet<String> = self
+                .batch_get(keys, Read::Consistent)
+                .await?
+                .iter()
+                .filter_map(|item| string(item, PK).ok())
+                .collect();
+            let missing: Vec<&User> = users
+                .iter()
+                .filter(|user| !taken.contains(&user_pk(&user.id)))
+                .collect();
+            if missing.is_empty() {
+                return Ok(Attempt::Done(Vec::new()));
+            }
+            let mut write = Write::new(&self.table);
+            for user in &missing {
+                let record = UserRecord {
+                    user: (*user).clone(),
+                    owner: None,
+                    version: 1,
+                };
+                write.put(
+                    Part::Main,
+                    to_item(&record),
+                    "attribute_not_exists(PK)",
+                    None,
+                )?;
+            }
+            Ok(match self.commit(write).await? {
+                Outcome::Committed => Attempt::Done(missing.iter().map(|u| u.id.clone()).collect()),
+                // An id was taken meanwhile, or a conflict: read the batch again.
+                Outcome::Cancelled(_) => Attempt::Lost,
+            })
+        })
+        .await
+    }
+
+    /// Makes the caller `sub` the owner of the imported profile `id`: once,
+    /// only while no caller owns it, and only if `sub` owns no other profile
+    /// (its claim is written in the same transaction).
+    #[tracing::instrument(skip_all, fields(id = id.as_str()))]
+    pub async fn hand_over(&self, id: &UserId, sub: &str) -> Result<User> {
+        self.optimistic(|| async {
+            let mut record = self.user_record(id, Read::Consistent).await?;
+            if record.owner.is_some() {
+                return Err(StoreError::ConditionFailed(Guarded::Owned));
+            }
+            let read = record.version;
+            record.owner = Some(sub.to_owned());
+            record.version = read + 1;
+            let mut write = Write::new(&self.table);
+            write.put(Part::Main, to_item(&record), "version = :v", Some(n(read)))?;
+            write.put(
+                Part::Claim,
+                claim(sub, &record.user.id),
+                "attribute_not_exists(PK)",
+                None,
+            )?;
+            match self.commit(write).await? {
+                Outcome::Committed => Ok(Attempt::Done(record.user)),
+                Outcome::Cancelled(c) if c.failed(Part::Claim) => {
+                    Err(StoreError::ConditionFailed(Guarded::CallerClaim))
+                }
+                // The profile changed since it was read: read it again.
                 Outcome::Cancelled(_) => Ok(Attempt::Lost),
             }
         })
@@ -330,8 +433,6 @@ impl Repository {
                 owner: record.owner.clone(),
                 deleted_at: Timestamp::now(),
             };
-            let mut claim = claim(&record.owner, id);
-            claim.insert(DELETED_AT.to_owned(), s(purge.deleted_at.as_str()));
             let mut write = Write::new(&self.table);
             write.put(
                 Part::Main,
@@ -339,7 +440,11 @@ impl Repository {
                 "version = :v",
                 Some(n(record.version)),
             )?;
-            write.put(Part::Claim, claim, "attribute_exists(PK)", None)?;
+            if let Some(owner) = &record.owner {
+                let mut claim = claim(owner, id);
+                claim.insert(DELETED_AT.to_owned(), s(purge.deleted_at.as_str()));
+                write.put(Part::Claim, claim, "attribute_exists(PK)", None)?;
+            }
             Ok(match self.commit(write).await? {
                 Outcome::Committed => Attempt::Done(purge),
                 Outcome::Cancelled(_) => Attempt::Lost,
@@ -396,13 +501,9 @@ impl Repository {
         let condition = "attribute_exists(deletedAt)";
         let mut write = Write::new(&self.table);
         write.delete(Part::Main, user_pk(&purge.id), PROFILE, condition, None)?;
-        write.delete(
-            Part::Claim,
-            claim_pk(&purge.owner),
-            PROFILE,
-            condition,
-            None,
-        )?;
+        if let Some(owner) = &purge.owner {
+            write.delete(Part::Claim, claim_pk(owner), PROFILE, condition, None)?;
+        }
         self.commit(write).await.map(|_| ())
     }
 
@@ -434,7 +535,7 @@ mod tests {
     fn items_round_trip() {
         let mut record = UserRecord {
             user: user("Alice", 1, 2),
-            owner: "sub-1".into(),
+            owner: Some("sub-1".into()),
             version: 3,
         };
         record.user.bio = Some("hello".to_owned().try_into().expect("bio"));
@@ -442,7 +543,7 @@ mod tests {
         record.user.progress.days_completed = 42.try_into().expect("days");
         let back = from_item(&to_item(&record)).expect("round trip");
         assert_eq!(back.user, record.user);
-        assert_eq!(back.owner, "sub-1");
+        assert_eq!(back.owner.as_deref(), Some("sub-1"));
         assert_eq!(back.version, 3);
     }
 
@@ -450,7 +551,7 @@ mod tests {
     fn profiles_written_under_v1_are_read() {
         let record = UserRecord {
             user: user("Alice", 1, 2),
-            owner: "sub-1".into(),
+            owner: Some("sub-1".into()),
             version: 3,
         };
         let mut v1 = to_item(&record);
