@@ -14,7 +14,9 @@
 //! It serves the API's OpenAPI document (`docs/openapi.yaml`) as JSON at
 //! `GET /openapi.json`, and a reference page made from it at `GET /docs`.
 
+pub mod demo;
 pub mod docs;
+pub mod import;
 pub mod jwt;
 pub mod s3;
 

@@ -229,6 +229,21 @@ impl Repository {
         .await
     }
 
+    /// Creates `article` under its own slug, as an import does: `Ok(false)`,
+    /// writing nothing, when an article with that slug exists. Counted in
+    /// its tags and listed in the same transaction as any create.
+    #[tracing::instrument(skip_all, fields(slug = article.summary.slug.as_str()))]
+    pub async fn import_article(&self, article: &Article) -> Result<bool> {
+        self.optimistic(|| async {
+            Ok(match self.write_article(None, Some(article)).await? {
+                Written::Done => Attempt::Done(true),
+                Written::SlugTaken => Attempt::Done(false),
+                Written::Lost => Attempt::Lost,
+            })
+        })
+        .await
+    }
+
     /// Changes the article `slug` with `change`, which sees the stored article
     /// and may refuse with the caller's own error.
     #[tracing::instrument(skip_all, fields(slug = slug.as_str()))]

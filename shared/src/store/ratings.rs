@@ -195,6 +195,15 @@ impl Repository {
         .await
     }
 
+    /// Sets `sub`'s rating of `subject` as an import does: `Ok(false)`,
+    /// writing nothing, when `sub` has rated `subject` already.
+    pub async fn import_rating(&self, subject: &Subject, sub: &str, stars: Stars) -> Result<bool> {
+        if self.rating(subject, sub).await?.is_some() {
+            return Ok(false);
+        }
+        self.rate(subject, sub, stars).await.map(|()| true)
+    }
+
     /// Removes `sub`'s rating of `subject`. `Ok(false)` when there was none.
     #[tracing::instrument(skip_all, fields(subject = subject.as_str()))]
     pub async fn unrate(&self, subject: &Subject, sub: &str) -> Result<bool> {

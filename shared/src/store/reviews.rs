@@ -243,6 +243,20 @@ impl Repository {
         .await
     }
 
+    /// Creates `review` as an import does: `Ok(false)`, writing nothing,
+    /// when a review with its id exists.
+    #[tracing::instrument(skip_all, fields(id = review.id.as_str()))]
+    pub async fn import_review(&self, review: Review) -> Result<bool> {
+        if self
+            .find_review(&review.id, Read::Consistent)
+            .await?
+            .is_some()
+        {
+            return Ok(false);
+        }
+        self.create_review(review).await.map(|_| true)
+    }
+
     /// Changes the review `id` with `change`, which sees the stored review and
     /// may refuse with the caller's own error.
     #[tracing::instrument(skip_all, fields(id = id.as_str()))]
