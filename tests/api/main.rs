@@ -7,7 +7,9 @@ mod capacity;
 mod conventions;
 mod deletion;
 mod frontend;
+
 mod fuzzed;
+mod import;
 mod lambda;
 mod leaderboard;
 mod openapi;
