@@ -219,6 +219,11 @@ impl Repository {
             }
             Ok(match self.write_article(None, Some(&article)).await? {
                 Written::Done => Attempt::Done(article),
+                // This very write, applied by an earlier attempt whose answer
+                // was lost (then retried into a conflict): done, not again.
+                Written::SlugTaken if self.article_is_stored(&article).await? => {
+                    Attempt::Done(article)
+                }
                 Written::SlugTaken => {
                     taken.store(true, Ordering::Relaxed);
                     Attempt::Lost
@@ -227,6 +232,15 @@ impl Repository {
             })
         })
         .await
+    }
+
+    /// Whether `article` is stored exactly as it is (a create that was
+    /// applied although its answer was lost).
+    async fn article_is_stored(&self, article: &Article) -> Result<bool> {
+        let stored = self
+            .find_article(&article.summary.slug, Read::Consistent)
+            .await?;
+        Ok(stored.is_some_and(|stored| stored.article == *article))
     }
 
     /// Creates `article` under its own slug, as an import does: `Ok(false)`,

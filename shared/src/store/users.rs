@@ -258,6 +258,11 @@ impl Repository {
             )?;
             match self.commit(write).await? {
                 Outcome::Committed => Ok(Attempt::Done(record.user.clone())),
+                // This very write, applied by an earlier attempt whose answer
+                // was lost (then retried into a conflict): done, not a 409.
+                Outcome::Cancelled(_) if self.profile_is_stored(&record).await? => {
+                    Ok(Attempt::Done(record.user.clone()))
+                }
                 Outcome::Cancelled(c) if c.failed(Part::Main) => {
                     Err(StoreError::ConditionFailed(Guarded::TakenId))
                 }
@@ -355,6 +360,20 @@ impl Repository {
             }
         })
         .await
+    }
+
+    /// Whether `record` is stored exactly as it is, with its owner's claim.
+    async fn profile_is_stored(&self, record: &UserRecord) -> Result<bool> {
+        let id = &record.user.id;
+        let stored = match self.user_record(id, Read::Consistent).await {
+            Ok(stored) => stored,
+            Err(StoreError::NotFound(_)) => return Ok(false),
+            Err(err) => return Err(err),
+        };
+        let owner = record.owner.as_deref().unwrap_or_default();
+        Ok(stored.owner == record.owner
+            && stored.user == record.user
+            && self.profile_of(owner).await?.as_ref() == Some(id))
     }
 
     /// The user with this id (any case); not found also while it is being
