@@ -104,6 +104,19 @@ pub struct Usage {
 #[derive(Debug, Default)]
 struct Meter(Mutex<Usage>);
 
+/// How the SDK retries throttling, 500s and dropped connections before the
+/// store calls DynamoDB unavailable (a 503 with `Retry-After`): 3 attempts,
+/// as the SDK's standard mode, but backing off from 50 ms rather than its
+/// general 1 s, since DynamoDB answers in milliseconds and a function has
+/// 10 s in all. Lost races (transaction conflicts, conditions) are retried
+/// by the store itself (`retry.rs`).
+fn sdk_retries() -> aws_sdk_dynamodb::config::retry::RetryConfig {
+    aws_sdk_dynamodb::config::retry::RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(50))
+        .with_max_backoff(Duration::from_secs(1))
+}
+
 /// The DynamoDB repository.
 #[derive(Clone, Debug)]
 pub struct Repository {
@@ -135,7 +148,7 @@ impl Repository {
     /// The DynamoDB client for `config` (its endpoint override, if any) on
     /// the process's one SDK configuration.
     pub fn connect(sdk: &aws_config::SdkConfig, config: &Config) -> Self {
-        let mut builder = aws_sdk_dynamodb::config::Builder::from(sdk);
+        let mut builder = aws_sdk_dynamodb::config::Builder::from(sdk).retry_config(sdk_retries());
         if let Some(endpoint) = &config.dynamodb_endpoint {
             builder = builder.endpoint_url(endpoint);
         }
