@@ -255,9 +255,12 @@ async fn upgrade_data(repo: &Repository, created: bool, stage: &str) -> Result<(
     Ok(())
 }
 
+/// How soon a purge that failed (DynamoDB unavailable) is tried again.
+const PURGE_RETRY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Runs the purges of deleted users, as the table's stream does in AWS: all
 /// pending ones at start (a deletion left unfinished by the last run), then
-/// again each time `deleted` is notified.
+/// again each time `deleted` is notified, and again after a failure.
 fn spawn_purger(state: AppState) -> (tokio::task::JoinHandle<()>, Arc<Notify>) {
     let deleted = Arc::new(Notify::new());
     let notified = deleted.clone();
@@ -266,8 +269,12 @@ fn spawn_purger(state: AppState) -> (tokio::task::JoinHandle<()>, Arc<Notify>) {
             match jobs::purge_pending(&state.repo, state.photos().ok()).await {
                 Ok(0) => {}
                 Ok(purged) => tracing::info!(purged, "deleted users purged"),
-                // Left pending: the next deletion (or start) tries again.
-                Err(err) => tracing::error!(error = ?err, "purging deleted users failed"),
+                // As the stream retries a failed batch: again in a moment.
+                Err(err) => {
+                    tracing::error!(error = ?err, "purging deleted users failed; retrying");
+                    tokio::time::sleep(PURGE_RETRY).await;
+                    continue;
+                }
             }
             notified.notified().await;
         }
@@ -306,6 +313,24 @@ async fn reconcile(State(state): State<AppState>) -> Result<Json<Run>, ApiError>
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::Conflict("a reconcile run is in progress".into()))
+}
+
+/// The embedded engine alone, in memory, on a free loopback port, until
+/// dropped: for tests that put something between the API and its store (a
+/// fault-injecting proxy).
+pub struct EmbeddedDynamoDb {
+    pub endpoint: String,
+    _stop: Vec<oneshot::Sender<()>>,
+}
+
+/// Starts [`EmbeddedDynamoDb`].
+pub async fn embedded_dynamodb() -> Result<EmbeddedDynamoDb, StartError> {
+    let mut stop = Vec::new();
+    let endpoint = serve_dynamodb(dynoxide::Database::memory()?, &mut stop).await?;
+    Ok(EmbeddedDynamoDb {
+        endpoint,
+        _stop: stop,
+    })
 }
 
 /// Serves the embedded engine's DynamoDB API on a free loopback port.
