@@ -12,6 +12,7 @@
 //! allow fails the test that received it.
 
 pub mod contract;
+pub mod faults;
 
 use hdoc_local::{Options, Running};
 use hdoc_shared::AppState;
@@ -220,7 +221,14 @@ pub fn dynamodb_endpoint() -> Option<String> {
 }
 
 impl TestApp {
+    /// The API on the suite's DynamoDB (the embedded engine, or the endpoint
+    /// the test script chose).
     pub async fn spawn() -> Self {
+        Self::spawn_on(dynamodb_endpoint()).await
+    }
+
+    /// The API on the DynamoDB endpoint `dynamodb` (`None`: the embedded engine).
+    pub async fn spawn_on(dynamodb: Option<String>) -> Self {
         let table = format!("hdoc-test-{}", uuid::Uuid::new_v4().simple());
         let config = Config::from_lookup(|key| match key {
             "HDOC_TABLE" => Some(table.clone()),
@@ -230,7 +238,7 @@ impl TestApp {
         let running = hdoc_local::start(Options {
             addr: "127.0.0.1:0".parse().expect("address"),
             data_dir: None,
-            dynamodb_endpoint: dynamodb_endpoint(),
+            dynamodb_endpoint: dynamodb,
             config,
             jwt_secret: "test-secret".to_owned(),
         })

@@ -8,6 +8,7 @@ mod conventions;
 mod deletion;
 mod frontend;
 
+mod faults;
 mod fuzzed;
 mod import;
 mod lambda;

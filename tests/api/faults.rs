@@ -1,0 +1,509 @@
+//! Faults as DynamoDB has them, injected by `hdoc_tests::faults::FaultProxy`
+//! between the API and the engine: throttling, 500s, transaction conflicts,
+//! resets, lost answers of applied writes, latency, and the endpoint down.
+//! Under concurrent writers every answer is a documented status, a 2xx
+//! happened exactly once, and afterwards every aggregate equals a recount.
+
+use hdoc_local::EmbeddedDynamoDb;
+use hdoc_local::import::{self, Document, Kind};
+use hdoc_tests::faults::{Counts, FaultProxy, Mix};
+use hdoc_tests::{TestApp, dynamodb_endpoint, json_of};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The API behind a fault-injecting proxy in front of the suite's engine.
+struct Faulty {
+    app: TestApp,
+    proxy: FaultProxy,
+    _engine: Option<EmbeddedDynamoDb>,
+}
+
+async fn faulty(seed: u64) -> Faulty {
+    let (upstream, engine) = match dynamodb_endpoint() {
+        Some(url) => (url, None),
+        None => {
+            let engine = hdoc_local::embedded_dynamodb().await.expect("engine");
+            (engine.endpoint.clone(), Some(engine))
+        }
+    };
+    let proxy = FaultProxy::start(&upstream, seed).await;
+    let app = TestApp::spawn_on(Some(proxy.endpoint.clone())).await;
+    Faulty {
+        app,
+        proxy,
+        _engine: engine,
+    }
+}
+
+fn mixes() -> Vec<Mix> {
+    let latency = Duration::from_millis(15);
+    vec![
+        Mix {
+            name: "throttling",
+            throttle: 0.15,
+            ..Mix::default()
+        },
+        Mix {
+            name: "500s",
+            internal_error: 0.15,
+            ..Mix::default()
+        },
+        Mix {
+            name: "transaction conflicts",
+            conflict: 0.3,
+            ..Mix::default()
+        },
+        Mix {
+            name: "resets and latency",
+            reset: 0.1,
+            latency,
+            ..Mix::default()
+        },
+        Mix {
+            name: "lost answers",
+            lost_answer: 0.25,
+            ..Mix::default()
+        },
+        Mix {
+            name: "everything",
+            throttle: 0.05,
+            internal_error: 0.05,
+            conflict: 0.1,
+            reset: 0.05,
+            lost_answer: 0.1,
+            latency,
+            ..Mix::default()
+        },
+    ]
+}
+
+/// Every answer, by what was asked: `"POST /articles" -> {201: 12, 503: 1}`.
+#[derive(Clone, Default)]
+struct Statuses(Arc<Mutex<BTreeMap<String, BTreeMap<u16, u32>>>>);
+
+impl Statuses {
+    fn record(&self, what: &str, status: u16) {
+        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        *all.entry(what.to_owned())
+            .or_default()
+            .entry(status)
+            .or_default() += 1;
+    }
+
+    fn all(&self) -> BTreeMap<String, BTreeMap<u16, u32>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// The statuses each request may answer (docs/openapi.yaml): never a 500
+/// or a 502, under any fault.
+fn documented(what: &str, status: u16) -> bool {
+    matches!(
+        (what, status),
+        (_, 503 | 409)
+            | ("POST /articles" | "POST /reviews", 201)
+            | ("PUT /articles/{slug}" | "PUT /ratings/{subject}", 200)
+            | ("DELETE /articles/{slug}" | "DELETE /users/{id}", 204 | 404)
+    )
+}
+
+/// One request, answered; a 503 must say when to retry.
+async fn send(
+    app: &TestApp,
+    statuses: &Statuses,
+    what: &str,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = app.request(method, path, Some(token));
+    if let Some(body) = &body {
+        request = request.json(body);
+    }
+    let response = request.send().await.expect("the API answers");
+    let status = response.status().as_u16();
+    if status == 503 {
+        assert_eq!(
+            response.headers().get("retry-after").map(|v| v.as_bytes()),
+            Some(&b"1"[..]),
+            "{what}: a 503 says when to retry"
+        );
+    }
+    statuses.record(what, status);
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// What one writer did, to be checked against what the table holds.
+#[derive(Default)]
+struct Ledger {
+    /// Each article create: its title, its slug if it answered 201, and how
+    /// many of its attempts answered 503 (each may have been applied).
+    creates: Vec<(String, Option<String>, usize)>,
+    /// Slugs deleted for sure (204, or 404 after a retry), and maybe (503).
+    deleted: Vec<String>,
+    maybe_deleted: Vec<String>,
+    /// The caller's rating of each subject, where the last PUT answered 200.
+    ratings: HashMap<String, u64>,
+}
+
+/// A request sent once, or (`retry`) again after each 503 or 409: the last
+/// answer, and how many 503s came before it.
+async fn until_done(
+    app: &TestApp,
+    statuses: &Statuses,
+    token: &str,
+    retry: bool,
+    (what, method, path): (&str, Method, &str),
+    body: Option<Value>,
+) -> (u16, Value, usize) {
+    let mut unavailable = 0;
+    loop {
+        let (status, answer) = send(
+            app,
+            statuses,
+            what,
+            method.clone(),
+            path,
+            token,
+            body.clone(),
+        )
+        .await;
+        if !retry || !matches!(status, 503 | 409) || unavailable > 30 {
+            return (status, answer, unavailable);
+        }
+        unavailable += usize::from(status == 503);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// One writer: articles with tags shared with the others, an update, a
+/// delete, ratings and a review; retrying 503s and 409s when `retry`.
+async fn writer(
+    app: &TestApp,
+    statuses: &Statuses,
+    token: &str,
+    (me, tag): (usize, &str),
+    rounds: usize,
+    retry: bool,
+) -> Ledger {
+    let mut ledger = Ledger::default();
+    let tags = ["aws", "rust", "cloud", "open-system"];
+    for round in 0..rounds {
+        let title = format!("{tag} w{me} r{round}");
+        let body =
+            json!({"title": title, "body": "b", "tags": [tags[round % 4], tags[(round + me) % 4]]});
+        let asked = ("POST /articles", Method::POST, "/articles");
+        let (status, article, unsure) =
+            until_done(app, statuses, token, retry, asked, Some(body)).await;
+        let unsure = unsure + usize::from(status == 503);
+        let slug = (status == 201).then(|| article["slug"].as_str().expect("slug").to_owned());
+        ledger.creates.push((title, slug.clone(), unsure));
+        if let Some(slug) = slug {
+            let path = format!("/articles/{slug}");
+            let change = json!({"tags": [tags[(round + 1) % 4]]});
+            let asked = ("PUT /articles/{slug}", Method::PUT, path.as_str());
+            until_done(app, statuses, token, retry, asked, Some(change)).await;
+            if round % 3 == 0 {
+                let asked = ("DELETE /articles/{slug}", Method::DELETE, path.as_str());
+                match until_done(app, statuses, token, retry, asked, None).await.0 {
+                    204 | 404 => ledger.deleted.push(slug),
+                    _ => ledger.maybe_deleted.push(slug),
+                }
+            }
+        }
+        let subject = format!("park:p{}", round % 3);
+        let stars = (me + round) as u64 % 5 + 1;
+        let path = format!("/ratings/{subject}");
+        let asked = ("PUT /ratings/{subject}", Method::PUT, path.as_str());
+        let body = json!({"stars": stars});
+        if until_done(app, statuses, token, retry, asked, Some(body))
+            .await
+            .0
+            == 200
+        {
+            ledger.ratings.insert(subject.clone(), stars);
+        } else {
+            ledger.ratings.remove(&subject);
+        }
+        if round % 4 == 0 {
+            let body = json!({"subject": subject, "title": "t", "body": "b"});
+            let asked = ("POST /reviews", Method::POST, "/reviews");
+            until_done(app, statuses, token, retry, asked, Some(body)).await;
+        }
+    }
+    ledger
+}
+
+/// Profiles and articles sharing the writers' tags, imported at once.
+fn import_docs(run: usize) -> Vec<Document> {
+    let users = (0..30)
+        .map(|n| json!({"githubProfile": format!("imp-{run}-{n}"), "name": "I", "githubScore": n}))
+        .collect();
+    let articles = (0..8)
+        .map(|n| json!({"id": format!("imported-{run}-{n}"), "title": "T", "author": format!("imp-{run}-{n}"), "tags": ["aws", "cloud"]}))
+        .collect();
+    vec![
+        Document {
+            name: "users".into(),
+            kind: Kind::Users,
+            rows: users,
+        },
+        Document {
+            name: "articles".into(),
+            kind: Kind::Articles,
+            rows: articles,
+        },
+    ]
+}
+
+/// Runs writers, an import and a user's deletion at once under `mix`, then
+/// checks every answer, every acknowledged write, and every aggregate.
+async fn storm(
+    faulty: &Faulty,
+    run: usize,
+    mix: Mix,
+    retry: bool,
+) -> (BTreeMap<String, BTreeMap<u16, u32>>, Counts) {
+    let app = &faulty.app;
+    let writers = if dynamodb_endpoint().is_some() { 3 } else { 4 };
+    let rounds = if dynamodb_endpoint().is_some() { 4 } else { 6 };
+    faulty.proxy.take_counts();
+    let mut tokens = Vec::new();
+    for me in 0..writers {
+        tokens.push(
+            app.user(
+                &format!("sub-{}-{me}", mix.name),
+                &format!("w{run}-{me}-{retry}"),
+            )
+            .await,
+        );
+    }
+    // A user with things of its own, deleted in the storm.
+    let doomed = app
+        .user(
+            &format!("sub-doomed-{}", mix.name),
+            &format!("doomed{run}{retry}"),
+        )
+        .await;
+    for n in 0..3 {
+        let body = json!({"title": format!("doomed {n}"), "body": "b", "tags": ["aws"]});
+        json_of(
+            app.send_json(Method::POST, "/articles", Some(&doomed), &body)
+                .await,
+            201,
+        )
+        .await;
+    }
+    json_of(
+        app.send_json(
+            Method::PUT,
+            "/ratings/park:p0",
+            Some(&doomed),
+            &json!({"stars": 1}),
+        )
+        .await,
+        200,
+    )
+    .await;
+
+    let statuses = Statuses::default();
+    faulty.proxy.set(mix.clone());
+    let started = Instant::now();
+    let writers_done = futures_util::future::join_all(
+        tokens
+            .iter()
+            .enumerate()
+            .map(|(me, token)| writer(app, &statuses, token, (me, mix.name), rounds, retry)),
+    );
+    let deletion = async {
+        let path = format!("/users/doomed{run}{retry}");
+        for _ in 0..30 {
+            let (status, _) = send(
+                app,
+                &statuses,
+                "DELETE /users/{id}",
+                Method::DELETE,
+                &path,
+                &doomed,
+                None,
+            )
+            .await;
+            if status != 503 && status != 409 {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        0
+    };
+    let docs = import_docs(run + usize::from(retry));
+    let importing = async {
+        // An import stopped by a fault is run again, as an operator would.
+        for _ in 0..30 {
+            match import::import(&app.state().repo, &docs).await {
+                Ok(report) => return Some(report),
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        None
+    };
+    let (ledgers, deleted, imported) = tokio::join!(writers_done, deletion, importing);
+    let elapsed = started.elapsed();
+    faulty.proxy.set(Mix::default());
+    let injected = faulty.proxy.take_counts();
+    let seen = statuses.all();
+    eprintln!(
+        "{} (retry: {retry}) in {elapsed:?}: injected {injected:?}; answers {seen:?}",
+        mix.name
+    );
+
+    for (what, by_status) in &seen {
+        for status in by_status.keys() {
+            assert!(
+                documented(what, *status),
+                "{}: {what} answered {status}: {seen:?}",
+                mix.name
+            );
+        }
+    }
+    // Every acknowledged create exists (unless its own delete took it), and
+    // every create exists at most once, plus once for each of its attempts
+    // that answered 503 (those may have been applied: docs/api.md).
+    let everything: Vec<Value> = app.all_pages("/articles?limit=100").await.0;
+    let mut by_title: HashMap<&str, usize> = HashMap::new();
+    for article in &everything {
+        *by_title
+            .entry(article["title"].as_str().unwrap_or_default())
+            .or_default() += 1;
+    }
+    for ledger in &ledgers {
+        for (title, slug, unsure) in &ledger.creates {
+            let found = by_title.get(title.as_str()).copied().unwrap_or(0);
+            let acknowledged = usize::from(slug.is_some());
+            assert!(
+                found <= acknowledged + unsure,
+                "{}: {title} {found} times",
+                mix.name
+            );
+            let Some(slug) = slug else { continue };
+            if ledger.maybe_deleted.contains(slug) {
+                continue;
+            }
+            let status = app.get(&format!("/articles/{slug}")).await.status();
+            let expected = if ledger.deleted.contains(slug) {
+                404
+            } else {
+                200
+            };
+            assert_eq!(status, expected, "{}: {title} ({slug})", mix.name);
+        }
+    }
+    // Every acknowledged rating is the caller's rating now.
+    for (ledger, token) in ledgers.iter().zip(&tokens) {
+        for (subject, stars) in &ledger.ratings {
+            let mine = app
+                .request(
+                    Method::GET,
+                    &format!("/ratings/{subject}/mine"),
+                    Some(token),
+                )
+                .send()
+                .await
+                .expect("GET");
+            assert_eq!(
+                json_of(mine, 200).await["stars"],
+                *stars,
+                "{}: {subject}",
+                mix.name
+            );
+        }
+    }
+    if retry {
+        // A client that retries 503s and 409s gets every write done.
+        for ledger in &ledgers {
+            assert!(
+                ledger.creates.iter().all(|(_, slug, _)| slug.is_some()),
+                "{}",
+                mix.name
+            );
+            assert!(ledger.maybe_deleted.is_empty(), "{}", mix.name);
+        }
+        assert_eq!(deleted, 204, "{}: the deletion went through", mix.name);
+        let report = imported.expect("the import ends");
+        assert!(
+            report
+                .files
+                .iter()
+                .all(|f| f.imported + f.present == f.rows),
+            "{report}"
+        );
+    }
+    app.purges_finished().await;
+    app.assert_no_drift().await;
+    (seen, injected)
+}
+
+#[tokio::test]
+async fn every_fault_mix_leaves_documented_answers_and_exact_aggregates() {
+    let faulty = faulty(13).await;
+    for (run, mix) in mixes().into_iter().enumerate() {
+        storm(&faulty, run, mix, false).await;
+    }
+    faulty.app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_client_that_retries_503_and_409_gets_every_write_done() {
+    let faulty = faulty(31).await;
+    for (run, mix) in mixes().into_iter().enumerate() {
+        storm(&faulty, run, mix, true).await;
+    }
+    faulty.app.shutdown().await;
+}
+
+#[tokio::test]
+async fn dynamodb_down_is_a_503_with_retry_after_and_the_api_recovers_by_itself() {
+    let faulty = faulty(7).await;
+    let app = &faulty.app;
+    let token = app.user("sub-down", "down").await;
+    faulty.proxy.down();
+    for (method, path, body) in [
+        (Method::GET, "/users/down", None),
+        (Method::GET, "/leaderboard", None),
+        (
+            Method::POST,
+            "/articles",
+            Some(json!({"title": "t", "body": "b"})),
+        ),
+    ] {
+        let started = Instant::now();
+        let mut request = app.request(method.clone(), path, Some(&token));
+        if let Some(body) = &body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("answered");
+        let waited = started.elapsed();
+        assert_eq!(response.status(), 503, "{method} {path}");
+        assert_eq!(response.headers()["retry-after"], "1");
+        assert!(
+            waited < Duration::from_secs(15),
+            "{method} {path} took {waited:?}"
+        );
+        eprintln!("{method} {path} with DynamoDB down: 503 after {waited:?}");
+    }
+    faulty.proxy.up().await;
+    let response = app.get("/users/down").await;
+    assert_eq!(json_of(response, 200).await["id"], "down");
+    let body = json!({"title": "back", "body": "b"});
+    json_of(
+        app.send_json(Method::POST, "/articles", Some(&token), &body)
+            .await,
+        201,
+    )
+    .await;
+    faulty.app.shutdown().await;
+}
