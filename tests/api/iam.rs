@@ -22,6 +22,12 @@
 //! - It cannot check a presigned request (it answers 500 to any request
 //!   without an `Authorization` header): the upload is made as the same
 //!   PutObject signed with the reviews function's keys instead.
+//!
+//! The two DynamoDB gaps are closed by an [`Authorizer`] in front of moto:
+//! it authorises each DynamoDB call of a function as AWS does (the table or
+//! the index it names, each write of a transaction as its own action)
+//! against the function's statements exactly as the template writes them,
+//! and only then lets moto check the signature and the action.
 
 use super::template::{as_sub, binaries, function_resource, one_or_many, template};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -35,6 +41,7 @@ use hdoc_shared::{AppState, Config};
 use lambda_http::tower::ServiceExt;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 /// moto's account and the region the functions sign for.
@@ -249,14 +256,27 @@ fn moto_policy(grants: &[Grant]) -> Value {
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
+/// Where a function's SDK clients send their calls: DynamoDB's and S3's endpoints.
+struct Endpoints<'a> {
+    dynamodb: &'a str,
+    s3: &'a str,
+}
+
 /// The state a function builds at cold start (`AppState::from_env`, and the
-/// photo store when the template gives it a bucket), on moto, with `keys`.
-async fn state_for(moto: &Moto, table: &str, bucket: &str, keys: &Keys, photos: bool) -> AppState {
+/// photo store when the template gives it a bucket), on `endpoints`, with `keys`.
+async fn state_for(
+    endpoints: &Endpoints<'_>,
+    table: &str,
+    bucket: &str,
+    keys: &Keys,
+    photos: bool,
+) -> AppState {
     let mut config = Config::from_lookup(|key| match key {
         "HDOC_TABLE" => Some(table.to_owned()),
         "HDOC_BUCKET" if photos => Some(bucket.to_owned()),
         "HDOC_MEDIA_BASE_URL" if photos => Some("https://cdn.example".to_owned()),
-        "AWS_ENDPOINT_URL_DYNAMODB" | "AWS_ENDPOINT_URL_S3" => Some(moto.endpoint.clone()),
+        "AWS_ENDPOINT_URL_DYNAMODB" => Some(endpoints.dynamodb.to_owned()),
+        "AWS_ENDPOINT_URL_S3" => Some(endpoints.s3.to_owned()),
         _ => None,
     });
     config.static_credentials = Some(StaticCredentials {
@@ -269,15 +289,19 @@ async fn state_for(moto: &Moto, table: &str, bucket: &str, keys: &Keys, photos: 
 }
 
 /// A table and a bucket on the IAM-enforcing moto, made by the admin, and
-/// one IAM user per function of the template holding only that function's policy.
+/// one IAM user per function of the template holding only that function's
+/// policy. The functions' DynamoDB calls pass an [`Authorizer`] on their way
+/// to moto; their S3 calls go to moto directly.
 struct Stack {
     moto: Moto,
     table: String,
+    bucket: String,
     admin: AppState,
     /// Each function's state (by binary name), on its own user's keys.
     functions: BTreeMap<&'static str, AppState>,
     /// Each function's keys.
     keys: BTreeMap<&'static str, Keys>,
+    authorizer: Authorizer,
 }
 
 impl Stack {
@@ -285,7 +309,11 @@ impl Stack {
         let moto = Moto::from_env();
         let run = uuid::Uuid::new_v4().simple().to_string();
         let (table, bucket) = (format!("hdoc-iam-{run}"), format!("hdoc-iam-{run}"));
-        let admin = state_for(&moto, &table, &bucket, &moto.admin, true).await;
+        let direct = Endpoints {
+            dynamodb: &moto.endpoint,
+            s3: &moto.endpoint,
+        };
+        let admin = state_for(&direct, &table, &bucket, &moto.admin, true).await;
         schema::create_table(admin.repo.client(), &table)
             .await
             .expect("the admin creates the table");
@@ -295,26 +323,49 @@ impl Stack {
             .expect("the admin creates the bucket");
 
         let template = template();
-        let (mut functions, mut keys) = (BTreeMap::new(), BTreeMap::new());
+        let (mut keys, mut policies) = (BTreeMap::new(), BTreeMap::new());
         for binary in binaries() {
-            let policy = moto_policy(&grants(&template, binary, &table, &bucket));
+            let granted = grants(&template, binary, &table, &bucket);
             let user = moto
-                .user(&format!("{binary}-{}", &run[..12]), &policy)
+                .user(&format!("{binary}-{}", &run[..12]), &moto_policy(&granted))
                 .await;
+            policies.insert(user.access_key.clone(), (binary, granted));
+            keys.insert(binary, user);
+        }
+        let (authorizer, checked) = Authorizer::start(&moto.endpoint, policies).await;
+        let through = Endpoints {
+            dynamodb: &checked,
+            s3: &moto.endpoint,
+        };
+        let mut functions = BTreeMap::new();
+        for (binary, user) in &keys {
             let (_, resource) = function_resource(&template, binary);
             let photos =
                 !resource["Properties"]["Environment"]["Variables"]["HDOC_BUCKET"].is_null();
-            let state = state_for(&moto, &table, &bucket, &user, photos).await;
-            functions.insert(binary, state);
-            keys.insert(binary, user);
+            functions.insert(
+                *binary,
+                state_for(&through, &table, &bucket, user, photos).await,
+            );
         }
         Self {
             moto,
             table,
+            bucket,
             admin,
             functions,
             keys,
+            authorizer,
         }
+    }
+
+    /// A function's state on its keys, its DynamoDB calls sent straight to
+    /// moto (past the authorizer).
+    async fn direct(&self, keys: &Keys) -> AppState {
+        let endpoints = Endpoints {
+            dynamodb: &self.moto.endpoint,
+            s3: &self.moto.endpoint,
+        };
+        state_for(&endpoints, &self.table, &self.bucket, keys, true).await
     }
 
     fn function(&self, binary: &str) -> &AppState {
@@ -322,6 +373,261 @@ impl Stack {
             .get(binary)
             .unwrap_or_else(|| panic!("no function {binary} in template.yaml"))
     }
+}
+
+/// IAM's authorisation of DynamoDB calls as AWS does it, where moto 5.2.1
+/// cannot: each call's resource (the table, or the index a Query or Scan
+/// names) and each write inside a transaction (a Put is `PutItem`, an Update
+/// `UpdateItem`, a Delete `DeleteItem`, a ConditionCheck `ConditionCheckItem`,
+/// each on its table). A proxy in front of moto: it reads the calls signed
+/// with a function's key, checks them against that function's statements as
+/// `template.yaml` writes them (ARNs resolved), and refuses what they do not
+/// allow as DynamoDB does (400 `AccessDeniedException`); what they allow goes
+/// on, untouched and still signed, to moto, which checks the signature and
+/// the action again.
+#[derive(Clone)]
+struct Authorizer {
+    moto: String,
+    /// Each function's access key: its name and its statements.
+    policies: Arc<BTreeMap<String, (&'static str, Vec<Grant>)>>,
+    /// What it refused, as "function: action on resource (operation)".
+    refused: Arc<Mutex<Vec<String>>>,
+    http: reqwest::Client,
+}
+
+impl Authorizer {
+    /// Starts one in front of `moto`; returns it and its endpoint.
+    async fn start(
+        moto: &str,
+        policies: BTreeMap<String, (&'static str, Vec<Grant>)>,
+    ) -> (Self, String) {
+        let authorizer = Self {
+            moto: moto.to_owned(),
+            policies: Arc::new(policies),
+            refused: Arc::default(),
+            http: reqwest::Client::new(),
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port for the authorizer");
+        let endpoint = format!("http://{}", listener.local_addr().expect("address"));
+        let app = axum::Router::new()
+            .fallback(authorize)
+            .with_state(authorizer.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .await
+                .expect("the authorizer serves")
+        });
+        (authorizer, endpoint)
+    }
+
+    fn refused(&self) -> Vec<String> {
+        self.refused
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+}
+
+/// The authorizer's one handler: check, then forward to moto or refuse.
+async fn authorize(
+    axum::extract::State(authorizer): axum::extract::State<Authorizer>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .expect("the request body");
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+    };
+    // Credential=AKID/date/region/service/aws4_request
+    let key = header("authorization")
+        .split("Credential=")
+        .nth(1)
+        .and_then(|credential| credential.split('/').next())
+        .unwrap_or_default();
+    if let Some((function, grants)) = authorizer.policies.get(key) {
+        let operation = header("x-amz-target")
+            .rsplit('.')
+            .next()
+            .unwrap_or_default();
+        let call: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        for (action, resource) in required(operation, &call) {
+            if !allows(grants, &action, &resource) {
+                let refusal = format!("{function}: {action} on {resource} ({operation})");
+                authorizer
+                    .refused
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push(refusal.clone());
+                let answer = json!({
+                    "__type": "com.amazonaws.dynamodb.v20120810#AccessDeniedException",
+                    "message": format!("not authorized to perform {refusal}"),
+                });
+                let mut response = axum::response::Response::new(answer.to_string().into());
+                *response.status_mut() = http::StatusCode::BAD_REQUEST;
+                response.headers_mut().insert(
+                    "content-type",
+                    http::HeaderValue::from_static("application/x-amz-json-1.0"),
+                );
+                return response;
+            }
+        }
+    }
+    // Forwarded as signed: the Host header too, which the signature covers.
+    let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut outgoing = authorizer
+        .http
+        .request(parts.method.clone(), format!("{}{target}", authorizer.moto))
+        .body(body);
+    for (name, value) in &parts.headers {
+        if !matches!(
+            name.as_str(),
+            "content-length" | "connection" | "transfer-encoding"
+        ) {
+            outgoing = outgoing.header(name, value);
+        }
+    }
+    let answer = outgoing.send().await.expect("moto answers");
+    let status = answer.status();
+    let mut headers = answer.headers().clone();
+    let body = answer.bytes().await.expect("moto's answer");
+    for name in ["content-length", "connection", "transfer-encoding"] {
+        headers.remove(name);
+    }
+    let mut response = axum::response::Response::new(axum::body::Body::from(body));
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
+/// The (action, resource) pairs IAM in AWS authorises a DynamoDB `operation`
+/// as, for the request body `call`.
+fn required(operation: &str, call: &Value) -> Vec<(String, String)> {
+    let table = |name: &Value| {
+        format!(
+            "arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}",
+            name.as_str().unwrap_or("?")
+        )
+    };
+    let named = |key: &str| -> Vec<(String, Value)> {
+        call[key]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect()
+    };
+    let parts = |parts: &[(&str, &str)]| -> Vec<(String, String)> {
+        let items = call["TransactItems"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        items
+            .iter()
+            .flat_map(|item| item.as_object().into_iter().flatten())
+            .map(|(kind, part)| {
+                let action = parts.iter().find(|(name, _)| name == kind).map_or_else(
+                    || format!("dynamodb:{kind}?"),
+                    |(_, action)| format!("dynamodb:{action}"),
+                );
+                (action, table(&part["TableName"]))
+            })
+            .collect()
+    };
+    match operation {
+        "TransactWriteItems" => parts(&[
+            ("Put", "PutItem"),
+            ("Update", "UpdateItem"),
+            ("Delete", "DeleteItem"),
+            ("ConditionCheck", "ConditionCheckItem"),
+        ]),
+        "TransactGetItems" => parts(&[("Get", "GetItem")]),
+        "BatchGetItem" | "BatchWriteItem" => named("RequestItems")
+            .into_iter()
+            .map(|(name, _)| (format!("dynamodb:{operation}"), table(&Value::String(name))))
+            .collect(),
+        _ => {
+            let mut resource = table(&call["TableName"]);
+            if let Some(index) = call["IndexName"].as_str() {
+                resource = format!("{resource}/index/{index}");
+            }
+            vec![(format!("dynamodb:{operation}"), resource)]
+        }
+    }
+}
+
+/// Whether `grants` allow `action` on `resource` (IAM's `*` and `?` wildcards).
+fn allows(grants: &[Grant], action: &str, resource: &str) -> bool {
+    grants.iter().any(|grant| {
+        grant
+            .actions
+            .iter()
+            .any(|a| wildcard(&a.to_lowercase(), &action.to_lowercase()))
+            && grant.resources.iter().any(|r| wildcard(r, resource))
+    })
+}
+
+/// IAM's wildcard match: `*` any run of characters, `?` any one.
+fn wildcard(pattern: &str, text: &str) -> bool {
+    match pattern.chars().next() {
+        None => text.is_empty(),
+        Some('*') => (0..=text.len())
+            .filter(|&at| text.is_char_boundary(at))
+            .any(|at| wildcard(&pattern[1..], &text[at..])),
+        Some(first) => text.chars().next().is_some_and(|next| {
+            (first == '?' || first == next)
+                && wildcard(&pattern[first.len_utf8()..], &text[next.len_utf8()..])
+        }),
+    }
+}
+
+#[test]
+fn the_authorizer_reads_calls_as_iam_does() {
+    let grants = [Grant {
+        actions: vec!["dynamodb:Query".into(), "dynamodb:PutItem".into()],
+        resources: vec!["arn:aws:dynamodb:us-east-1:123456789012:table/t/index/GSI1".into()],
+    }];
+    let query = |index: Option<&str>| json!({"TableName": "t", "IndexName": index});
+    let [(action, on_index)] = required("Query", &query(Some("GSI1")))
+        .try_into()
+        .expect("one");
+    assert!(allows(&grants, &action, &on_index));
+    let [(action, on_table)] = required("Query", &query(None)).try_into().expect("one");
+    assert!(
+        !allows(&grants, &action, &on_table),
+        "the index is not the table"
+    );
+    let transaction = json!({"TransactItems": [
+        {"Put": {"TableName": "t"}}, {"Delete": {"TableName": "t"}}, {"ConditionCheck": {"TableName": "u"}}
+    ]});
+    let actions: Vec<String> = required("TransactWriteItems", &transaction)
+        .into_iter()
+        .map(|(action, resource)| format!("{action} {resource}"))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "dynamodb:PutItem arn:aws:dynamodb:us-east-1:123456789012:table/t",
+            "dynamodb:DeleteItem arn:aws:dynamodb:us-east-1:123456789012:table/t",
+            "dynamodb:ConditionCheckItem arn:aws:dynamodb:us-east-1:123456789012:table/u",
+        ]
+    );
+    assert!(wildcard(
+        "arn:aws:s3:::b/reviews/*",
+        "arn:aws:s3:::b/reviews/x/y.png"
+    ));
+    assert!(!wildcard(
+        "arn:aws:s3:::b/reviews/*",
+        "arn:aws:s3:::b/site/index.html"
+    ));
+    assert!(wildcard("dynamodb:Get?tem", "dynamodb:GetItem"));
 }
 
 /// A caller, as the JWT authorizer hands it to a function.
@@ -360,8 +666,10 @@ impl Driver<'_> {
         .await;
         let (actual, json) = answer;
         assert_eq!(
-            actual, status,
-            "{function}: {method} {path} answered {json}"
+            actual,
+            status,
+            "{function}: {method} {path} answered {json}; IAM refused {:?}",
+            self.stack.authorizer.refused()
         );
         if (200..300).contains(&actual) {
             self.served.insert(route_of(function, method, path));
@@ -731,6 +1039,7 @@ async fn every_function_works_with_only_the_policy_template_yaml_grants_it() {
     );
 
     run.assert_every_route_served();
+    assert_eq!(stack.authorizer.refused(), Vec::<String>::new());
 }
 
 /// The function whose routes serve `path`.
@@ -756,9 +1065,12 @@ async fn object_exists(stack: &Stack, key: &str) -> bool {
         .is_ok()
 }
 
-/// Checks that a raw call was refused by moto's IAM check: a 403 AccessDenied.
+/// Checks that a raw call was refused: by moto's IAM check (a 403
+/// `AccessDenied`, `by_moto`) or by the [`Authorizer`] (a 400
+/// `AccessDeniedException`, as DynamoDB answers).
 fn denied<T: std::fmt::Debug, E: std::fmt::Debug>(
     what: &str,
+    by_moto: bool,
     result: Result<T, aws_sdk_dynamodb::error::SdkError<E>>,
 ) {
     let err = result.expect_err(what);
@@ -766,8 +1078,18 @@ fn denied<T: std::fmt::Debug, E: std::fmt::Debug>(
         .raw_response()
         .unwrap_or_else(|| panic!("{what}: no answer: {err:?}"));
     let body = String::from_utf8_lossy(raw.body().bytes().unwrap_or_default()).into_owned();
-    assert_eq!(raw.status().as_u16(), 403, "{what}: {body}");
+    let status = if by_moto { 403 } else { 400 };
+    assert_eq!(raw.status().as_u16(), status, "{what}: {body}");
     assert!(body.contains("AccessDenied"), "{what}: {body}");
+}
+
+/// The key of a profile item.
+fn profile_key(id: &str) -> std::collections::HashMap<String, AttributeValue> {
+    [
+        ("PK".to_owned(), AttributeValue::S(format!("USER#{id}"))),
+        ("SK".to_owned(), AttributeValue::S("PROFILE".to_owned())),
+    ]
+    .into()
 }
 
 #[tokio::test]
@@ -776,74 +1098,122 @@ async fn calls_outside_a_functions_policy_are_refused() {
     let stack = Stack::deploy().await;
     let table = &stack.table;
     let alice = json!({"githubProfile": "alice", "name": "Alice"});
-    let (status, _) = send(
-        stack.function("users"),
-        "users",
-        "POST",
-        "/users",
-        ALICE,
-        Some(alice.clone()),
-    )
-    .await;
+    let users = stack.function("users");
+    let (status, _) = send(users, "users", "POST", "/users", ALICE, Some(alice)).await;
     assert_eq!(status, 201);
-    let key = |pk: &str| {
-        [
-            ("PK".to_owned(), AttributeValue::S(pk.to_owned())),
-            ("SK".to_owned(), AttributeValue::S("PROFILE".to_owned())),
-        ]
-        .into()
+    let alice_is_there = || async {
+        let (status, _) = send(&stack.admin, "users", "GET", "/users/alice", None, None).await;
+        status == 200
     };
 
-    // users may not Scan (only reconcile walks the table) nor delete items
-    // (purge-user does).
-    let users = stack.function("users").repo.client();
-    denied("users: Scan", users.scan().table_name(table).send().await);
+    // moto refuses actions outside a policy. users may not Scan (only
+    // reconcile walks the table) nor DeleteItem (purge-user does); tags only
+    // reads; leaderboard only queries its index.
+    let direct = |binary: &str| stack.direct(&stack.keys[binary]);
+    let moto_users = direct("users").await;
+    let moto_users = moto_users.repo.client();
     denied(
-        "users: DeleteItem",
-        users
-            .delete_item()
-            .table_name(table)
-            .set_key(Some(key("USER#alice")))
-            .send()
-            .await,
+        "users: Scan",
+        true,
+        moto_users.scan().table_name(table).send().await,
     );
-    let (status, _) = send(&stack.admin, "users", "GET", "/users/alice", None, None).await;
-    assert_eq!(status, 200, "alice's profile is still there");
-
-    // tags and leaderboard only read: no writes; leaderboard not even GetItem.
-    let tags = stack.function("tags").repo.client();
-    let mut item: std::collections::HashMap<String, AttributeValue> = key("USER#mallory");
-    item.insert("id".to_owned(), AttributeValue::S("mallory".to_owned()));
+    let delete = moto_users
+        .delete_item()
+        .table_name(table)
+        .set_key(Some(profile_key("alice")));
+    denied("users: DeleteItem", true, delete.send().await);
+    assert!(alice_is_there().await, "alice's profile is still there");
+    let mut mallory = profile_key("mallory");
+    mallory.insert("id".to_owned(), AttributeValue::S("mallory".to_owned()));
+    let tags = direct("tags").await;
+    let put = tags.repo.client().put_item().table_name(table);
     denied(
         "tags: PutItem",
-        tags.put_item()
-            .table_name(table)
-            .set_item(Some(item))
-            .send()
-            .await,
+        true,
+        put.set_item(Some(mallory)).send().await,
     );
-    let leaderboard = stack.function("leaderboard").repo.client();
+    let leaderboard = direct("leaderboard").await;
+    let get = leaderboard.repo.client().get_item().table_name(table);
     denied(
         "leaderboard: GetItem",
-        leaderboard
-            .get_item()
-            .table_name(table)
-            .set_key(Some(key("USER#alice")))
-            .send()
-            .await,
+        true,
+        get.set_key(Some(profile_key("alice"))).send().await,
     );
+
+    // What moto cannot see, the authorizer refuses: a Query of the table by
+    // users (granted GSI1 only), of GSI1 by leaderboard (granted GSI2 only),
+    // and a transaction of users holding a Delete.
+    let query = |client: &aws_sdk_dynamodb::Client, index: Option<&str>| {
+        client
+            .query()
+            .table_name(table)
+            .set_index_name(index.map(str::to_owned))
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", AttributeValue::S("USER#alice".to_owned()))
+    };
+    denied(
+        "users: Query of the table",
+        false,
+        query(users.repo.client(), None).send().await,
+    );
+    let leaderboard = stack.function("leaderboard").repo.client();
+    let by_gsi1 = leaderboard
+        .query()
+        .table_name(table)
+        .index_name("GSI1")
+        .key_condition_expression("GSI1PK = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S("USERS".to_owned()));
+    denied("leaderboard: Query of GSI1", false, by_gsi1.send().await);
+    let delete = aws_sdk_dynamodb::types::Delete::builder()
+        .table_name(table)
+        .set_key(Some(profile_key("alice")))
+        .build()
+        .expect("a delete");
+    let transaction = aws_sdk_dynamodb::types::TransactWriteItem::builder()
+        .delete(delete)
+        .build();
+    let transact = |client: &aws_sdk_dynamodb::Client| {
+        client
+            .transact_write_items()
+            .transact_items(transaction.clone())
+    };
+    denied(
+        "users: a transaction with a Delete",
+        false,
+        transact(users.repo.client()).send().await,
+    );
+    assert!(alice_is_there().await, "alice's profile is still there");
+    assert_eq!(
+        stack.authorizer.refused().len(),
+        3,
+        "{:?}",
+        stack.authorizer.refused()
+    );
+    // (moto alone, which authorises the transaction as TransactWriteItems,
+    // lets it through: the reason the authorizer exists. Shown on an item
+    // that is not there, so nothing changes.)
+    let missing = aws_sdk_dynamodb::types::Delete::builder()
+        .table_name(table)
+        .set_key(Some(profile_key("nobody")))
+        .build()
+        .expect("a delete");
+    moto_users
+        .transact_write_items()
+        .transact_items(
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .delete(missing)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("moto does not look inside a transaction");
+
     // A route run with another function's credentials fails (a 500: the
     // store's failure, not the client's) and changes nothing.
     let mallory = json!({"githubProfile": "mallory", "name": "Mallory"});
-    let (status, _) = send(
-        stack.function("tags"),
-        "users",
-        "POST",
-        "/users",
-        Some(As("mallory-sub", false)),
-        Some(mallory),
-    )
-    .await;
+    let caller = Some(As("mallory-sub", false));
+    let tags = stack.function("tags");
+    let (status, _) = send(tags, "users", "POST", "/users", caller, Some(mallory)).await;
     assert_eq!(
         status, 500,
         "POST /users with the tags function's credentials"
@@ -851,21 +1221,23 @@ async fn calls_outside_a_functions_policy_are_refused() {
     let (status, _) = send(&stack.admin, "users", "GET", "/users/mallory", None, None).await;
     assert_eq!(status, 404, "no profile was made");
 
-    // S3: reviews may put and delete photos under reviews/ only, and read
-    // nothing (CloudFront serves photos); photo-uploaded has no S3 at all.
+    // S3 (moto checks objects' ARNs): reviews may put and delete photos under
+    // reviews/ only, and read nothing (CloudFront serves photos);
+    // photo-uploaded has no S3 at all.
     let photos = stack
         .function("reviews")
         .photos()
         .expect("reviews has photos");
     let (s3, bucket) = (photos.client(), photos.bucket());
+    let outside = s3
+        .put_object()
+        .bucket(bucket)
+        .key("site/index.html")
+        .body(b"x".to_vec().into());
     denied(
         "reviews: PutObject outside reviews/",
-        s3.put_object()
-            .bucket(bucket)
-            .key("site/index.html")
-            .body(b"x".to_vec().into())
-            .send()
-            .await,
+        true,
+        outside.send().await,
     );
     s3.put_object()
         .bucket(bucket)
@@ -874,34 +1246,23 @@ async fn calls_outside_a_functions_policy_are_refused() {
         .send()
         .await
         .expect("reviews puts under reviews/");
-    denied(
-        "reviews: GetObject",
-        s3.get_object()
-            .bucket(bucket)
-            .key("reviews/x/y.png")
-            .send()
-            .await,
-    );
-    let keys = &stack.keys["photo-uploaded"];
-    let stranger = state_for(&stack.moto, table, bucket, keys, true).await;
+    let get = s3.get_object().bucket(bucket).key("reviews/x/y.png");
+    denied("reviews: GetObject", true, get.send().await);
+    let stranger = direct("photo-uploaded").await;
     let stranger = stranger.photos().expect("a photo store");
-    denied(
-        "photo-uploaded: DeleteObject",
-        stranger
-            .client()
-            .delete_object()
-            .bucket(bucket)
-            .key("reviews/x/y.png")
-            .send()
-            .await,
-    );
+    let delete = stranger
+        .client()
+        .delete_object()
+        .bucket(bucket)
+        .key("reviews/x/y.png");
+    denied("photo-uploaded: DeleteObject", true, delete.send().await);
 
-    // And the keys are checked: a wrong secret is refused whatever the policy.
+    // And keys are checked: a wrong secret is refused whatever the policy.
     let forged = Keys {
         access_key: stack.keys["reconcile"].access_key.clone(),
         secret_key: "not-the-secret".to_owned(),
     };
-    let forged = state_for(&stack.moto, table, bucket, &forged, false).await;
+    let forged = stack.direct(&forged).await;
     let err = forged
         .repo
         .client()
