@@ -6,8 +6,9 @@
 # integration suite on the embedded engine (every response it receives is
 # validated against docs/openapi.yaml), fuzzes hdoc-local against the
 # document with schemathesis (scripts/fuzz.sh --ci), then runs the
-# integration suite again against moto. Fails loudly if any part cannot run;
-# nothing is skipped.
+# integration suite again against moto, and last each function with only its
+# template.yaml IAM policy on a moto that enforces IAM (tests/api/iam.rs).
+# Fails loudly if any part cannot run; nothing is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
