@@ -6,8 +6,9 @@
 # integration suite on the embedded engine (every response it receives is
 # validated against docs/openapi.yaml), fuzzes hdoc-local against the
 # document with schemathesis (scripts/fuzz.sh --ci), then runs the
-# integration suite again against moto. Fails loudly if any part cannot run;
-# nothing is skipped.
+# integration suite again against moto, and last each function with only its
+# template.yaml IAM policy on a moto that enforces IAM (tests/api/iam.rs).
+# Fails loudly if any part cannot run; nothing is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,18 +52,28 @@ fi
 log "openapi-spec-validator docs/openapi.yaml"
 "$openapi_tools/bin/openapi-spec-validator" docs/openapi.yaml
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-log "starting moto on 127.0.0.1:$port"
-moto_log=$(mktemp)
-python3 scripts/moto_server.py "$port" >"$moto_log" 2>&1 &
-moto_pid=$!
-trap 'kill $moto_pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null; then break; fi
-  if ! kill -0 "$moto_pid" 2>/dev/null; then cat "$moto_log"; echo "moto did not start" >&2; exit 1; fi
-  sleep 0.2
-done
-python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" || { cat "$moto_log"; echo "moto is not answering" >&2; exit 1; }
+# Starts `scripts/moto_server.py PORT ARGS...` on a free port, waits until it
+# answers, and sets $moto_port; the servers are stopped on exit.
+moto_pids=()
+trap 'kill "${moto_pids[@]}" 2>/dev/null || true' EXIT
+start_moto() {
+  moto_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  log "starting moto on 127.0.0.1:$moto_port $*"
+  local moto_log pid
+  moto_log=$(mktemp)
+  python3 scripts/moto_server.py "$moto_port" "$@" >"$moto_log" 2>&1 &
+  pid=$!
+  moto_pids+=("$pid")
+  for _ in $(seq 1 100); do
+    if python3 -c "import socket; socket.create_connection(('127.0.0.1', $moto_port), 1)" 2>/dev/null; then break; fi
+    if ! kill -0 "$pid" 2>/dev/null; then cat "$moto_log"; echo "moto did not start" >&2; exit 1; fi
+    sleep 0.2
+  done
+  python3 -c "import socket; socket.create_connection(('127.0.0.1', $moto_port), 1)" || { cat "$moto_log"; echo "moto is not answering" >&2; exit 1; }
+}
+
+start_moto
+port=$moto_port
 
 log "building the workspace and its tests (one build, reused below)"
 cargo test --workspace --all-targets --no-run
@@ -88,4 +99,14 @@ HDOC_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port" HDOC_TEST_S3_ENDPOINT="http
   cargo test -p hdoc-tests --test api -- \
   --skip _cost_the_same_with_ --skip a_page_of_100_of_the_largest
 
-log "all tests passed on both DynamoDB implementations"
+log "least privilege: each function with only its template.yaml policy, on a moto that enforces IAM"
+# A fresh moto (it keeps everything in memory) that checks every request's
+# signature and the policies of the key's user; its admin's keys are in
+# $iam_keys. The tests are #[ignore]d in a plain `cargo test` (they need this
+# server) and run here; tests/api/iam.rs says what moto cannot evaluate.
+iam_keys=$(mktemp)
+start_moto --iam "$iam_keys"
+HDOC_TEST_IAM_ENDPOINT="http://127.0.0.1:$moto_port" HDOC_TEST_IAM_ADMIN_KEYS="$iam_keys" \
+  cargo test -p hdoc-tests --test api -- --ignored iam::
+
+log "all tests passed on both DynamoDB implementations, and under each function's IAM policy"

@@ -10,6 +10,7 @@ mod frontend;
 
 mod faults;
 mod fuzzed;
+mod iam;
 mod import;
 mod lambda;
 mod leaderboard;

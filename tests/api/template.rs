@@ -218,7 +218,7 @@ fn ref_target(value: &Value) -> Option<&str> {
 
 /// A resource reference as a `!Sub` string: `!GetAtt T.Arn` and
 /// `!Sub "${T.Arn}"` are both `${T.Arn}`; a literal ARN stays itself.
-fn as_sub(value: &Value) -> String {
+pub(crate) fn as_sub(value: &Value) -> String {
     match intrinsic(value) {
         Some((name, Value::String(argument))) if name == "Sub" => argument.clone(),
         Some((name, Value::String(argument))) if name == "GetAtt" => format!("${{{argument}}}"),
@@ -235,7 +235,7 @@ fn as_sub(value: &Value) -> String {
 }
 
 /// A scalar or a list of scalars/intrinsics, as a list.
-fn one_or_many(value: &Value) -> Vec<&Value> {
+pub(crate) fn one_or_many(value: &Value) -> Vec<&Value> {
     match value {
         Value::Sequence(items) => items.iter().collect(),
         Value::Null => Vec::new(),
@@ -245,7 +245,7 @@ fn one_or_many(value: &Value) -> Vec<&Value> {
 
 /// The `AWS::Serverless::Function` built from the crate `name`, found by its
 /// `BuildProperties.Binary` (the link between a crate and its Lambda).
-fn function_resource<'a>(template: &'a Value, name: &str) -> (&'a str, &'a Value) {
+pub(crate) fn function_resource<'a>(template: &'a Value, name: &str) -> (&'a str, &'a Value) {
     let found: Vec<_> = of_type(template, "AWS::Serverless::Function")
         .filter(|(_, resource)| resource["Metadata"]["BuildProperties"]["Binary"] == name)
         .collect();
@@ -401,7 +401,7 @@ const EVENT_BINARIES: &[&str] = &["photo-uploaded", "purge-user", "reconcile"];
 const BACKGROUND_EVENTS: &[&str] = &["S3", "DynamoDB", "Schedule"];
 
 /// Every binary the template must deploy: each HTTP function, then the event ones.
-fn binaries() -> impl Iterator<Item = &'static str> {
+pub(crate) fn binaries() -> impl Iterator<Item = &'static str> {
     FUNCTIONS
         .iter()
         .map(|function| function.name)
