@@ -78,6 +78,14 @@ port=$moto_port
 log "building the workspace and its tests (one build, reused below)"
 cargo test --workspace --all-targets --no-run
 
+log "smoke: every function's own bootstrap, run as Lambda runs it, answers its events/"
+# hdoc-bench emulates the Lambda Runtime API, gives each bootstrap the
+# environment template.yaml gives it, serves the table over TLS (a CA made for
+# the run, trusted through SSL_CERT_FILE) and sends every event file in order,
+# checking each status (bench/src/script.rs). Nothing else runs main.rs.
+cargo build --workspace --bins
+cargo run -p hdoc-bench -- smoke
+
 log "unit and property tests, and the integration suite on the embedded engine (dynoxide)"
 # The suite checks every response it receives against docs/openapi.yaml.
 cargo test --workspace --all-targets

@@ -1,6 +1,8 @@
 //! The `articles` Lambda function: its routes behind API Gateway.
 
+use hdoc_shared::http::WarmUp;
+
 #[tokio::main]
 async fn main() -> Result<(), hdoc_shared::http::LambdaError> {
-    hdoc_shared::http::run_lambda(articles::routes()).await
+    hdoc_shared::http::run_lambda(articles::routes(), WarmUp::GetItem).await
 }

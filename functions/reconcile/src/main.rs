@@ -1,5 +1,6 @@
 //! The `reconcile` Lambda function (see the crate's `lib.rs`).
 
+use hdoc_shared::http::WarmUp;
 use hdoc_shared::{AppState, jobs};
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 use std::time::Duration;
@@ -11,6 +12,7 @@ const MARGIN: Duration = Duration::from_secs(30);
 async fn main() -> Result<(), lambda_runtime::Error> {
     hdoc_shared::telemetry::init();
     let state = &AppState::from_env().await;
+    state.warm_up(WarmUp::GetItem).await;
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<serde_json::Value>| async move {
             let deadline = jobs::deadline(event.context.deadline(), MARGIN);

@@ -228,9 +228,48 @@ pub async fn photos_uploaded(
 
 /// The `photo-uploaded` function: the objects an S3 event reports.
 pub async fn on_s3_event(state: &AppState, event: S3Event) -> std::result::Result<(), StoreError> {
-    let keys = event
-        .records
-        .into_iter()
-        .filter_map(|record| record.s3.object.url_decoded_key);
+    let keys = event.records.into_iter().filter_map(|record| {
+        let object = record.s3.object;
+        // S3 sends only `key`, URL-encoded; `urlDecodedKey` is a field of the
+        // event type that S3 itself never fills.
+        object
+            .url_decoded_key
+            .or_else(|| object.key.as_deref().and_then(decode_s3_key))
+    });
     photos_uploaded(state, keys).await
+}
+
+/// An object key as an S3 notification gives it: form-URL-encoded (`+` for a
+/// space, `%XX` for other bytes). `None` if it is not valid encoding.
+fn decode_s3_key(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                out.push(u8::from_str_radix(raw.get(i + 1..i + 3)?, 16).ok()?);
+                i += 2;
+            }
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod s3_key_tests {
+    use super::decode_s3_key;
+
+    #[test]
+    fn keys_of_s3_notifications_are_decoded() {
+        assert_eq!(
+            decode_s3_key("reviews/0190e6b4/ab12.jpg").as_deref(),
+            Some("reviews/0190e6b4/ab12.jpg")
+        );
+        assert_eq!(decode_s3_key("a+b%2Bc%3D").as_deref(), Some("a b+c="));
+        assert_eq!(decode_s3_key("bad%2"), None);
+    }
 }

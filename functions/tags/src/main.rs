@@ -1,6 +1,8 @@
 //! The `tags` Lambda function: its routes behind API Gateway.
 
+use hdoc_shared::http::WarmUp;
+
 #[tokio::main]
 async fn main() -> Result<(), hdoc_shared::http::LambdaError> {
-    hdoc_shared::http::run_lambda(tags::routes()).await
+    hdoc_shared::http::run_lambda(tags::routes(), WarmUp::GetItem).await
 }

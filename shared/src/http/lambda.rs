@@ -1,21 +1,28 @@
 //! The Lambda entry point of an HTTP function: the whole of its `main`,
 //! apart from naming its routes.
 
-use super::{AppState, app};
+use super::{AppState, WarmUp, app};
 use axum::Router;
 
 /// The error a Lambda `main` returns.
 pub use lambda_http::Error as LambdaError;
 
-/// Runs `routes` as a Lambda function behind API Gateway.
-pub async fn run_lambda(routes: Router<AppState>) -> Result<(), LambdaError> {
+/// Runs `routes` as a Lambda function behind API Gateway, its DynamoDB
+/// connection opened during Init by `warm_up`.
+pub async fn run_lambda(routes: Router<AppState>, warm_up: WarmUp) -> Result<(), LambdaError> {
     crate::telemetry::init();
-    lambda_http::run(app(routes, AppState::from_env().await)).await
+    let state = AppState::from_env().await;
+    state.warm_up(warm_up).await;
+    lambda_http::run(app(routes, state)).await
 }
 
 /// [`run_lambda`] for a function that also handles photos (`HDOC_BUCKET`).
-pub async fn run_lambda_with_photos(routes: Router<AppState>) -> Result<(), LambdaError> {
+pub async fn run_lambda_with_photos(
+    routes: Router<AppState>,
+    warm_up: WarmUp,
+) -> Result<(), LambdaError> {
     crate::telemetry::init();
     let state = AppState::from_env().await.with_photos();
+    state.warm_up(warm_up).await;
     lambda_http::run(app(routes, state)).await
 }

@@ -16,7 +16,7 @@ mod state;
 pub use lambda::{LambdaError, run_lambda, run_lambda_with_photos};
 pub use pages::PageQuery;
 pub use routes::{Access, Route};
-pub use state::{AppState, sdk_config};
+pub use state::{AppState, WarmUp, sdk_config};
 
 use crate::config::Config;
 use crate::error::ApiError;

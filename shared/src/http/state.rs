@@ -4,8 +4,10 @@
 use crate::config::Config;
 use crate::cursor::CursorKey;
 use crate::error::ApiError;
-use crate::store::{Photos, Repository};
+use crate::store::{Photos, Repository, schema};
+use aws_sdk_dynamodb::types::AttributeValue;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What handlers share: the repository, the photo store, the configuration.
 #[derive(Clone, Debug)]
@@ -38,7 +40,74 @@ pub async fn sdk_config(config: &Config) -> aws_config::SdkConfig {
     loader.load().await
 }
 
+/// The request a function makes during Init to open its connection to
+/// DynamoDB: the cheapest one its policy in `template.yaml` allows. It reads a
+/// key that no item has, so it answers nothing and costs the least a read can.
+#[derive(Clone, Copy, Debug)]
+pub enum WarmUp {
+    /// `GetItem` (eventually consistent) of a missing key of the table.
+    GetItem,
+    /// `Query` (`Limit` 1) of an empty partition of an index, for a function
+    /// whose policy allows only that.
+    Query(schema::Index),
+}
+
+/// The key [`WarmUp`] reads: no entity's key starts with `WARMUP`.
+const WARM_UP_KEY: &str = "WARMUP#";
+
+/// How long Init waits for the warm-up before it goes on without it.
+const WARM_UP_LIMIT: Duration = Duration::from_secs(2);
+
 impl AppState {
+    /// Opens the connection to DynamoDB now, TLS handshake, credentials,
+    /// endpoint resolution and signing included, so that the first request
+    /// finds it open. Lambda runs Init with a CPU burst, while the first
+    /// request of a 256 MB function gets 14% of a core, at which the handshake
+    /// alone takes a few hundred milliseconds (docs/performance.md).
+    ///
+    /// Its answer does not matter and its failure is not fatal: the first
+    /// request then connects as it would have without it.
+    pub async fn warm_up(&self, how: WarmUp) {
+        let client = self.repo.client();
+        let key = || AttributeValue::S(WARM_UP_KEY.to_owned());
+        let request = async {
+            match how {
+                WarmUp::GetItem => client
+                    .get_item()
+                    .table_name(self.repo.table())
+                    .key(schema::PK, key())
+                    .key(schema::SK, key())
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|err| {
+                        format!("{:?}", aws_sdk_dynamodb::error::DisplayErrorContext(err))
+                    }),
+                WarmUp::Query(index) => client
+                    .query()
+                    .table_name(self.repo.table())
+                    .index_name(index.name)
+                    .key_condition_expression("#pk = :pk")
+                    .expression_attribute_names("#pk", index.partition_key)
+                    .expression_attribute_values(":pk", key())
+                    .limit(1)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|err| {
+                        format!("{:?}", aws_sdk_dynamodb::error::DisplayErrorContext(err))
+                    }),
+            }
+        };
+        match tokio::time::timeout(WARM_UP_LIMIT, request).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(error, "warming up the DynamoDB connection failed"),
+            Err(_) => {
+                tracing::warn!(limit = ?WARM_UP_LIMIT, "warming up the DynamoDB connection timed out")
+            }
+        }
+    }
+
     /// Builds the SDK configuration and the DynamoDB client for `config`.
     pub async fn connect(config: Config) -> Self {
         let sdk = sdk_config(&config).await;

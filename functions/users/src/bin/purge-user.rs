@@ -2,6 +2,7 @@
 //! that became a tombstone (`DELETE /users/{id}`), and [`users::purge_deleted`]
 //! purges the user's things.
 
+use hdoc_shared::http::WarmUp;
 use hdoc_shared::{AppState, jobs};
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 use std::time::Duration;
@@ -13,6 +14,7 @@ const MARGIN: Duration = Duration::from_secs(20);
 async fn main() -> Result<(), lambda_runtime::Error> {
     hdoc_shared::telemetry::init();
     let state = &AppState::from_env().await.with_photos();
+    state.warm_up(WarmUp::GetItem).await;
     lambda_runtime::run(service_fn(|event: LambdaEvent<_>| async move {
         let deadline = jobs::deadline(event.context.deadline(), MARGIN);
         users::purge_deleted(state, &event.payload, Some(deadline)).await?;

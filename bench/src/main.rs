@@ -1,0 +1,140 @@
+//! `hdoc-bench`: the functions' real bootstraps, run as Lambda runs them.
+//!
+//! ```text
+//! cargo build --workspace --bins && cargo run -p hdoc-bench -- smoke
+//! cargo build --release --workspace --bins && cargo run -p hdoc-bench --release -- bench
+//! ```
+//!
+//! `smoke` sends every event file in `events/` to its function's debug
+//! bootstrap and checks each answer's status; `bench` measures the release
+//! bootstraps' cold starts and warm invocations under a model of Lambda's CPU
+//! share (docs/performance.md).
+
+mod bench;
+mod lambda;
+mod quota;
+mod runtime;
+mod script;
+mod store;
+mod template;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: hdoc-bench smoke [--bin-dir DIR] [--verbose]
+       hdoc-bench bench [--bin-dir DIR] [--runs N] [--warm N] [--gap-ms MS]
+                        [--models 256,128] [--only users,hello-world] [--period-ms MS]
+                        [--max-seconds S]
+
+smoke  every event file in events/ sent to its function's bootstrap (debug
+       builds by default), each answer's status checked; fails on any mismatch.
+bench  cold starts and warm invocations of every function's bootstrap and of a
+       hello-world lambda_http bootstrap (release builds by default) under the
+       CPU share of each memory size (--models; 'full' for no limit).
+--bin-dir defaults to the directory of this program (target/<profile>).";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("smoke") => smoke(&args[1..]).await,
+        Some("bench") => match bench::Options::parse(&args[1..]) {
+            Ok(options) => bench::run(options).await,
+            Err(err) => Err(format!("{err}\n{USAGE}")),
+        },
+        _ => Err(USAGE.to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("hdoc-bench: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The directory of this program: where cargo put the bootstraps of the same profile.
+fn default_bin_dir() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    exe.parent()
+        .map(Path::to_path_buf)
+        .ok_or_else(|| "this program has no directory".into())
+}
+
+/// The repository's `template.yaml`.
+fn template_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml")
+}
+
+/// A scratch directory for a run (logs, the CA bundle, S3 objects).
+fn scratch(name: &str) -> Result<PathBuf, String> {
+    let dir = std::env::temp_dir().join(format!("hdoc-bench-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+async fn smoke(args: &[String]) -> Result<(), String> {
+    let mut bin_dir = default_bin_dir()?;
+    let mut verbose = false;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--bin-dir" => bin_dir = args.next().ok_or("--bin-dir needs a value")?.into(),
+            "--verbose" | "-v" => verbose = true,
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    let functions = template::functions(&template_path())?;
+    // Every event file is in the script: a new one has to be given its status here.
+    let mut files: Vec<String> = std::fs::read_dir(script::events_dir())
+        .map_err(|e| format!("events/: {e}"))?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".json"))
+        .collect();
+    files.sort();
+    for file in &files {
+        let scripted = script::SMOKE
+            .iter()
+            .any(|step| matches!(step, script::Step::Event(name, _) if name == file));
+        if !scripted {
+            return Err(format!(
+                "events/{file} is not in the smoke script (bench/src/script.rs)"
+            ));
+        }
+    }
+
+    let dir = scratch("smoke")?;
+    let stores = store::Stores::start(&dir)
+        .await
+        .map_err(|e| format!("starting the stores: {e}"))?;
+    println!(
+        "smoke: {} functions of template.yaml, {} event files, bootstraps from {}, DynamoDB at {} (TLS)",
+        functions.len(),
+        files.len(),
+        bin_dir.display(),
+        stores.dynamodb_endpoint
+    );
+    let mut runner = script::Runner::new(&functions, &bin_dir, &stores, &dir);
+    runner.verbose = verbose;
+    let outcome = runner.run(script::SMOKE).await;
+    let started: Vec<String> = runner.started().cloned().collect();
+    runner.stop().await;
+    outcome?;
+    let missed: Vec<&str> = functions
+        .iter()
+        .map(|f| f.binary.as_str())
+        .filter(|binary| !started.iter().any(|s| s == binary))
+        .collect();
+    if !missed.is_empty() {
+        return Err(format!("no event reached {}", missed.join(", ")));
+    }
+    let steps = script::SMOKE.len();
+    println!(
+        "smoke: ok: {steps} invocations of {} bootstraps ({}) answered as expected",
+        started.len(),
+        started.join(", ")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

@@ -1,0 +1,364 @@
+//! Event files sent to the functions' bootstraps in order, each answer checked:
+//! the smoke test, and the seeding of the benchmark.
+
+use crate::lambda::Instance;
+use crate::runtime::Outcome;
+use crate::store::Stores;
+use crate::template::{self, Function};
+use axum::body::Bytes;
+use hdoc_shared::domain::{NewReview, ReviewId, Timestamp, UserId};
+use hdoc_shared::request::parse_json;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What a step expects.
+#[derive(Clone, Copy, Debug)]
+pub enum Expect {
+    /// An API Gateway response with this status code.
+    Status(u16),
+    /// A background function's success (a `/response`, not an `/error`).
+    Done,
+}
+
+/// One step of a script.
+#[derive(Clone, Copy, Debug)]
+pub enum Step {
+    /// Send `events/<file>` to the function whose binary its name starts with.
+    Event(&'static str, Expect),
+    /// Store the review the `reviews-*` events name (their id is fixed).
+    SeedReview,
+    /// Tell `photo-uploaded` of the photo the last `reviews-photos.json` reserved,
+    /// with an S3 notification as S3 sends it.
+    PhotoUploaded,
+}
+
+use Expect::{Done, Status};
+use Step::{Event, PhotoUploaded, SeedReview};
+
+/// Every event file, in an order whose statuses are known (tests/api/lambda.rs
+/// drives the routers through the same order), and the background functions'
+/// events after the deletion they follow.
+pub const SMOKE: &[Step] = &[
+    Event("users-create.json", Status(201)),
+    Event("users-get.json", Status(200)),
+    Event("users-list.json", Status(200)),
+    Event("users-update.json", Status(200)),
+    Event("leaderboard-get.json", Status(200)),
+    Event("articles-create.json", Status(201)),
+    Event("articles-get.json", Status(200)),
+    Event("articles-list.json", Status(200)),
+    Event("tags-get.json", Status(200)),
+    Event("tags-list.json", Status(200)),
+    Event("articles-update.json", Status(200)),
+    Event("articles-delete.json", Status(204)),
+    Event("articles-get.json", Status(404)),
+    Event("tags-get.json", Status(404)),
+    Event("reviews-create.json", Status(201)),
+    Event("reviews-list.json", Status(200)),
+    SeedReview,
+    Event("reviews-get.json", Status(200)),
+    Event("reviews-update.json", Status(200)),
+    Event("reviews-photos.json", Status(201)),
+    PhotoUploaded,
+    Event("ratings-put.json", Status(200)),
+    Event("ratings-mine.json", Status(200)),
+    Event("ratings-get.json", Status(200)),
+    Event("ratings-delete.json", Status(204)),
+    Event("ratings-mine.json", Status(404)),
+    Event("reviews-delete.json", Status(204)),
+    Event("reviews-get.json", Status(404)),
+    Event("users-delete.json", Status(204)),
+    Event("users-get.json", Status(404)),
+    Event("purge-user-stream.json", Done),
+    Event("reconcile-schedule.json", Done),
+    Event("users-get.json", Status(404)),
+];
+
+/// What the benchmark's events read: alice, her article, her review and rating.
+pub const SEED: &[Step] = &[
+    Event("users-create.json", Status(201)),
+    Event("users-update.json", Status(200)),
+    Event("articles-create.json", Status(201)),
+    Event("reviews-create.json", Status(201)),
+    SeedReview,
+    Event("ratings-put.json", Status(200)),
+];
+
+/// The repository's `events/` directory.
+pub fn events_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+/// The contents of `events/<name>`.
+pub fn event(name: &str) -> Result<Bytes, String> {
+    let path = events_dir().join(name);
+    std::fs::read(&path)
+        .map(Bytes::from)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// The function an event file belongs to: the one whose binary names the
+/// file (`purge-user-stream.json` is `purge-user`'s), the longest name first.
+pub fn owner<'f>(functions: &'f [Function], file: &str) -> Option<&'f Function> {
+    functions
+        .iter()
+        .filter(|f| file.starts_with(&format!("{}-", f.binary)))
+        .max_by_key(|f| f.binary.len())
+}
+
+/// Checks an answer against what the step expects; the API Gateway response's
+/// body, if any.
+pub fn check(name: &str, outcome: &Outcome, expect: Expect) -> Result<Value, String> {
+    let body = match outcome {
+        Outcome::Response(body) => body,
+        Outcome::Error(body) => {
+            return Err(format!(
+                "{name}: the function failed: {}",
+                String::from_utf8_lossy(body)
+            ));
+        }
+    };
+    let json: Value = serde_json::from_slice(body)
+        .map_err(|e| format!("{name}: the answer is not JSON ({e}): {body:?}"))?;
+    match expect {
+        Done => Ok(json),
+        Status(want) => {
+            let got = json["statusCode"].as_u64();
+            if got != Some(u64::from(want)) {
+                return Err(format!(
+                    "{name}: status {got:?}, expected {want}; the answer: {json}"
+                ));
+            }
+            let body = json["body"].as_str().unwrap_or_default();
+            Ok(serde_json::from_str(body).unwrap_or(Value::Null))
+        }
+    }
+}
+
+/// Runs `steps`: each function's bootstrap is started (a cold start) at its
+/// first event and kept for the next ones, as one execution environment.
+pub struct Runner<'a> {
+    pub functions: &'a [Function],
+    pub bin_dir: &'a Path,
+    pub stores: &'a Stores,
+    pub logs: &'a Path,
+    pub verbose: bool,
+    instances: BTreeMap<String, Instance>,
+    last_upload_key: Option<String>,
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(
+        functions: &'a [Function],
+        bin_dir: &'a Path,
+        stores: &'a Stores,
+        logs: &'a Path,
+    ) -> Self {
+        Self {
+            functions,
+            bin_dir,
+            stores,
+            logs,
+            verbose: false,
+            instances: BTreeMap::new(),
+            last_upload_key: None,
+        }
+    }
+
+    /// The binaries started so far.
+    pub fn started(&self) -> impl Iterator<Item = &String> {
+        self.instances.keys()
+    }
+
+    async fn instance(&mut self, function: &Function) -> Result<&mut Instance, String> {
+        if !self.instances.contains_key(&function.binary) {
+            let binary = self.bin_dir.join(&function.binary);
+            if !binary.exists() {
+                return Err(format!(
+                    "{} is missing: build the bootstraps first (cargo build --workspace --bins)",
+                    binary.display()
+                ));
+            }
+            let log = self.logs.join(format!("{}.log", function.binary));
+            let instance = Instance::cold_start(
+                &binary,
+                function,
+                function.memory_mb,
+                self.stores,
+                None,
+                log,
+            )
+            .await
+            .map_err(|e| format!("{}: {e}", function.binary))?;
+            if self.verbose {
+                println!("  {} started (Init {:?})", function.binary, instance.init);
+            }
+            self.instances.insert(function.binary.clone(), instance);
+        }
+        self.instances
+            .get_mut(&function.binary)
+            .ok_or_else(|| "just started".to_owned())
+    }
+
+    /// Sends `event` to `binary`'s function and checks the answer.
+    async fn send(
+        &mut self,
+        binary: &str,
+        label: &str,
+        event: Bytes,
+        expect: Expect,
+    ) -> Result<Value, String> {
+        let function = self
+            .functions
+            .iter()
+            .find(|f| f.binary == binary)
+            .ok_or(format!(
+                "template.yaml has no function with Binary {binary}"
+            ))?
+            .clone();
+        let instance = self.instance(&function).await?;
+        let (outcome, took) = instance.invoke(event).await?;
+        let body = check(label, &outcome, expect)
+            .map_err(|e| format!("{e}\n{}", crate::lambda::tail(&instance.log)))?;
+        if self.verbose {
+            println!("  {label:<28} -> {binary:<15} {expect:?} in {took:?}");
+        }
+        Ok(body)
+    }
+
+    /// Runs `steps` in order; the first failure stops the run.
+    pub async fn run(&mut self, steps: &[Step]) -> Result<(), String> {
+        for step in steps {
+            match *step {
+                Event(name, expect) => {
+                    let function = owner(self.functions, name)
+                        .ok_or(format!("{name}: no function's binary prefixes its name"))?;
+                    let binary = function.binary.clone();
+                    let body = self.send(&binary, name, event(name)?, expect).await?;
+                    if name == "reviews-photos.json" {
+                        self.last_upload_key = upload_key(&body);
+                    }
+                }
+                SeedReview => seed_review(self.stores).await?,
+                PhotoUploaded => {
+                    let key = self
+                        .last_upload_key
+                        .clone()
+                        .ok_or("no photo reserved before PhotoUploaded")?;
+                    let event = s3_event(&key);
+                    self.send(
+                        "photo-uploaded",
+                        "S3 ObjectCreated (made here)",
+                        event,
+                        Done,
+                    )
+                    .await?;
+                    // The answer says nothing: the review must now list the photo.
+                    let review = self
+                        .stores
+                        .state
+                        .repo
+                        .review(&seeded_review_id()?)
+                        .await
+                        .map_err(|e| format!("reading the review: {e}"))?;
+                    if review.photos.is_empty() {
+                        return Err(format!(
+                            "photo-uploaded answered, but the review lists no photo (key {key})"
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stops every bootstrap.
+    pub async fn stop(&mut self) {
+        for (_, instance) in std::mem::take(&mut self.instances) {
+            instance.stop().await;
+        }
+    }
+}
+
+/// The object key of a photo upload answer (`POST /reviews/{id}/photos`).
+fn upload_key(body: &Value) -> Option<String> {
+    if let Some(key) = body["key"].as_str() {
+        return Some(key.to_owned());
+    }
+    // The presigned URL is path-style: <endpoint>/<bucket>/<key>?<signature>.
+    let url = body["uploadUrl"].as_str()?;
+    let path = url.split('?').next()?;
+    let (_, key) = path.split_once(&format!("/{}/", template::BUCKET))?;
+    Some(key.to_owned())
+}
+
+/// An `ObjectCreated:Put` notification for `key` as S3 sends it: the key is
+/// URL-encoded (spaces as `+`), and there is no decoded copy of it.
+fn s3_event(key: &str) -> Bytes {
+    let encoded: String = form_urlencoded_key(key);
+    let event = serde_json::json!({"Records": [{
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": template::REGION,
+        "eventTime": "2026-11-24T10:00:00.000Z",
+        "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "AWS:AROAEXAMPLE:hdoc"},
+        "requestParameters": {"sourceIPAddress": "203.0.113.7"},
+        "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD"},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "photo-uploaded",
+            "bucket": {
+                "name": template::BUCKET,
+                "ownerIdentity": {"principalId": "A3NL1KOZZKExample"},
+                "arn": format!("arn:aws:s3:::{}", template::BUCKET),
+            },
+            "object": {"key": encoded, "size": 204_800, "eTag": "d41d8cd98f00b204e9800998ecf8427e", "sequencer": "0055AED6DCD90281E5"},
+        },
+    }]});
+    Bytes::from(event.to_string())
+}
+
+/// S3's encoding of a key in a notification (as `application/x-www-form-urlencoded`).
+fn form_urlencoded_key(key: &str) -> String {
+    let mut out = String::new();
+    for byte in key.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' | b'/' => {
+                out.push(char::from(byte))
+            }
+            b' ' => out.push('+'),
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
+/// The review `events/reviews-*.json` name, by alice (the events' caller).
+async fn seed_review(stores: &Stores) -> Result<(), String> {
+    let new: NewReview = parse_json(br#"{"subject":"park:yosemite","title":"Seeded","body":"b"}"#)
+        .map_err(|e| format!("seed review: {e:?}"))?;
+    let mut review = new.into_review(
+        UserId::parse("alice").map_err(|e| format!("{e:?}"))?,
+        Timestamp::now(),
+    );
+    review.id = seeded_review_id()?;
+    stores
+        .state
+        .repo
+        .create_review(review)
+        .await
+        .map_err(|e| format!("seeding the review: {e}"))?;
+    Ok(())
+}
+
+/// The id of the review the `reviews-*` events name.
+fn seeded_review_id() -> Result<ReviewId, String> {
+    let event: Value = serde_json::from_slice(&event("reviews-get.json")?)
+        .map_err(|e| format!("reviews-get.json: {e}"))?;
+    let id = event["pathParameters"]["id"]
+        .as_str()
+        .ok_or("reviews-get.json names no review")?;
+    ReviewId::parse(id).map_err(|e| format!("{e:?}"))
+}

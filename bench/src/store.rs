@@ -1,0 +1,263 @@
+//! What the functions talk to: the table on the embedded engine (dynoxide),
+//! behind a TLS endpoint whose CA is made at run time, and the embedded S3
+//! server of `hdoc-local` for the photo bucket.
+//!
+//! The TLS endpoint is a proxy that ends TLS and forwards each request to the
+//! engine over loopback HTTP. It times every forwarded round trip, so that a
+//! measurement can leave the engine's time out ([`Meter`]): in AWS that time is
+//! DynamoDB's, not the function's CPU.
+
+use crate::template;
+use bytes::Bytes;
+use hdoc_local::s3::LocalS3;
+use hdoc_shared::config::StaticCredentials;
+use hdoc_shared::store::schema;
+use hdoc_shared::{AppState, Config};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Where the system keeps its CA bundle (Debian, Amazon Linux).
+const SYSTEM_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+];
+
+/// Time and round trips the engine has spent answering the functions.
+#[derive(Debug, Default)]
+pub struct Meter {
+    nanos: AtomicU64,
+    requests: AtomicU64,
+}
+
+/// A reading of the [`Meter`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Reading {
+    pub engine: Duration,
+    pub requests: u64,
+}
+
+impl Meter {
+    fn add(&self, elapsed: Duration) {
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.nanos.fetch_add(nanos, Ordering::Relaxed);
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn read(&self) -> Reading {
+        Reading {
+            engine: Duration::from_nanos(self.nanos.load(Ordering::Relaxed)),
+            requests: self.requests.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl std::ops::Sub for Reading {
+    type Output = Reading;
+    fn sub(self, earlier: Reading) -> Reading {
+        Reading {
+            engine: self.engine.saturating_sub(earlier.engine),
+            requests: self.requests.saturating_sub(earlier.requests),
+        }
+    }
+}
+
+/// The stores, running.
+pub struct Stores {
+    /// The endpoint the functions are given for DynamoDB (`https://...`).
+    pub dynamodb_endpoint: String,
+    /// The embedded S3 server (plain HTTP: nothing measured goes there).
+    pub s3_endpoint: String,
+    /// A PEM bundle of the system's roots and the run's CA, for `SSL_CERT_FILE`.
+    pub ca_bundle: PathBuf,
+    /// The engine's time, as seen through the TLS endpoint.
+    pub meter: Arc<Meter>,
+    /// A state on the same table, for seeding (it talks to the engine directly).
+    pub state: AppState,
+    stop: Vec<oneshot::Sender<()>>,
+}
+
+impl Drop for Stores {
+    fn drop(&mut self) {
+        for stop in self.stop.drain(..) {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Stores {
+    /// Starts the engine with the table created, its TLS endpoint, and the S3
+    /// server with the template's bucket, keeping their files under `dir`.
+    pub async fn start(dir: &Path) -> Result<Self, Error> {
+        let mut stop = Vec::new();
+        let db = dynoxide::Database::memory()?;
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let engine = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel::<()>();
+        stop.push(tx);
+        tokio::spawn(dynoxide::server::serve_with_shutdown(listener, db, async {
+            let _ = rx.await;
+        }));
+
+        let (tls, ca_pem) = tls_config()?;
+        let mut bundle = String::new();
+        for path in SYSTEM_BUNDLES {
+            if let Ok(text) = std::fs::read_to_string(path) {
+                bundle = text;
+                break;
+            }
+        }
+        bundle.push_str(&ca_pem);
+        let ca_bundle = dir.join("ca-bundle.pem");
+        std::fs::write(&ca_bundle, bundle)?;
+
+        let meter = Arc::new(Meter::default());
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let dynamodb_endpoint = format!("https://{}", listener.local_addr()?);
+        let (tx, rx) = oneshot::channel::<()>();
+        stop.push(tx);
+        let proxy = serve_tls(listener, tls, format!("http://{engine}"), meter.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = proxy => {}
+                _ = rx => {}
+            }
+        });
+
+        let s3_root = dir.join("s3");
+        // s3s-fs keeps a bucket as a directory: the template's bucket is one.
+        std::fs::create_dir_all(s3_root.join(template::BUCKET))?;
+        let s3 = LocalS3::bind(&s3_root).await?;
+        let s3_endpoint = s3.endpoint.clone();
+
+        let mut config = Config::from_lookup(|key| match key {
+            "HDOC_TABLE" => Some(template::TABLE.to_owned()),
+            "HDOC_BUCKET" => Some(template::BUCKET.to_owned()),
+            "HDOC_MEDIA_BASE_URL" => Some(format!("https://{}", template::CDN_DOMAIN)),
+            _ => None,
+        });
+        config.dynamodb_endpoint = Some(format!("http://{engine}"));
+        config.s3_endpoint = Some(s3_endpoint.clone());
+        config.static_credentials = Some(credentials());
+        let state = AppState::connect(config).await.with_photos();
+        schema::create_table(state.repo.client(), template::TABLE)
+            .await
+            .map_err(|err| format!("could not create the table: {err:?}"))?;
+        let (tx, rx) = oneshot::channel::<()>();
+        stop.push(tx);
+        s3.serve(state.clone(), rx);
+
+        Ok(Self {
+            dynamodb_endpoint,
+            s3_endpoint,
+            ca_bundle,
+            meter,
+            state,
+            stop,
+        })
+    }
+}
+
+/// The fixed keys the functions sign with (the S3 server checks them).
+pub fn credentials() -> StaticCredentials {
+    StaticCredentials {
+        access_key: hdoc_local::s3::ACCESS_KEY.to_owned(),
+        secret_key: hdoc_local::s3::SECRET_KEY.to_owned(),
+        region: template::REGION.to_owned(),
+    }
+}
+
+/// A CA made for this run, and a server configuration with a certificate it
+/// signed for `127.0.0.1` and `localhost`. RSA 2048, as DynamoDB's chain is.
+fn tls_config() -> Result<(Arc<rustls::ServerConfig>, String), Error> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
+        KeyUsagePurpose, PKCS_RSA_SHA256,
+    };
+    let mut ca = CertificateParams::new(Vec::<String>::new())?;
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "hdoc-bench run CA");
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate_for(&PKCS_RSA_SHA256)?)?;
+    let key = KeyPair::generate_for(&PKCS_RSA_SHA256)?;
+    let mut leaf = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])?;
+    leaf.distinguished_name
+        .push(DnType::CommonName, "dynamodb.hdoc-bench");
+    let leaf = leaf.signed_by(&key, &ca)?;
+    let chain = vec![leaf.der().clone(), ca.der().clone()];
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)?;
+    Ok((Arc::new(config), ca.pem()))
+}
+
+/// Ends TLS on `listener` and forwards every request to `upstream`, timing
+/// each round trip into `meter`.
+async fn serve_tls(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    upstream: String,
+    meter: Arc<Meter>,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let upstream: Arc<str> = upstream.into();
+    while let Ok((tcp, _)) = listener.accept().await {
+        let _ = tcp.set_nodelay(true);
+        let (acceptor, client, upstream, meter) = (
+            acceptor.clone(),
+            client.clone(),
+            upstream.clone(),
+            meter.clone(),
+        );
+        tokio::spawn(async move {
+            let Ok(stream) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let service = hyper::service::service_fn(move |request| {
+                forward(request, client.clone(), upstream.clone(), meter.clone())
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+async fn forward(
+    request: hyper::Request<Incoming>,
+    client: Client<HttpConnector, Full<Bytes>>,
+    upstream: Arc<str>,
+    meter: Arc<Meter>,
+) -> Result<hyper::Response<Full<Bytes>>, Error> {
+    let (mut parts, body) = request.into_parts();
+    let body = body.collect().await?.to_bytes();
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    parts.uri = format!("{upstream}{path}").parse()?;
+    let start = Instant::now();
+    let response = client
+        .request(hyper::Request::from_parts(parts, Full::new(body)))
+        .await?;
+    let (parts, body) = response.into_parts();
+    let body = body.collect().await?.to_bytes();
+    meter.add(start.elapsed());
+    Ok(hyper::Response::from_parts(parts, Full::new(body)))
+}
