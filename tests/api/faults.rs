@@ -519,3 +519,93 @@ async fn dynamodb_down_is_a_503_with_retry_after_and_the_api_recovers_by_itself(
     .await;
     faulty.app.shutdown().await;
 }
+
+/// S3 out of reach: no request waits on it (presigning is local; a review's
+/// DELETE removes its photo objects after the fact, best effort), and a
+/// deleted user's purge, which removes photo objects before their review,
+/// stops with a store error in bounded time and finishes once S3 is back.
+#[tokio::test]
+async fn s3_down_stops_no_request_and_the_purge_finishes_when_it_is_back() {
+    use hdoc_shared::caller::request_context;
+    use hdoc_shared::domain::UserId;
+    use hdoc_shared::jobs::{self, Progress};
+    use lambda_http::tower::ServiceExt;
+
+    let app = TestApp::spawn().await;
+    let token = app.user("sub-shutter", "shutter").await;
+    let body = json!({"subject": "park:zion", "title": "t", "body": "b"});
+    let review = json_of(
+        app.send_json(Method::POST, "/reviews", Some(&token), &body)
+            .await,
+        201,
+    )
+    .await;
+    let review = format!("/reviews/{}", review["id"].as_str().expect("id"));
+    let upload = app.presign_photo(&token, &review, "image/png", 64).await;
+    assert_eq!(
+        app.upload_photo(&upload, "image/png", vec![1; 64]).await,
+        200
+    );
+    let photos = &json_of(app.get(&review).await, 200).await["photos"];
+    assert_eq!(photos.as_array().map(Vec::len), Some(1), "the photo joined");
+
+    // The reviews function's state with S3 at a port nothing listens on.
+    let mut config = (*app.state().config).clone();
+    config.s3_endpoint = Some("http://127.0.0.1:9".to_owned());
+    let down = hdoc_shared::AppState::connect(config).await.with_photos();
+    let call = |method: &str, path: &str, body: Option<Value>| {
+        let mut request = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(
+                body.map(|b| b.to_string()).unwrap_or_default(),
+            ))
+            .expect("request");
+        let claims = json!({"sub": "sub-shutter"});
+        request
+            .extensions_mut()
+            .insert(request_context("r-s3", method, path, Some(claims)));
+        let service = hdoc_shared::http::app(reviews::routes(), down.clone());
+        async move {
+            let started = Instant::now();
+            let status = service.oneshot(request).await.expect("infallible").status();
+            (status.as_u16(), started.elapsed())
+        }
+    };
+    let ask = json!({"contentType": "image/png", "contentLength": 64});
+    let (status, took) = call("POST", &format!("{review}/photos"), Some(ask)).await;
+    assert_eq!(status, 201, "presigning needs no S3");
+    assert!(took < Duration::from_secs(1), "{took:?}");
+
+    // The user's purge with S3 down: stopped, the review (and so the object's
+    // only record) kept for the next run.
+    let id = UserId::parse("shutter").expect("id");
+    let purge = app
+        .state()
+        .repo
+        .delete_user(&id, |_| Ok::<_, hdoc_shared::store::StoreError>(()))
+        .await
+        .expect("deleted");
+    let started = Instant::now();
+    let stopped = jobs::purge_user(&down.repo, down.photos().ok(), &purge, None).await;
+    assert!(stopped.is_err(), "the purge cannot finish without S3");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        app.get(&review).await.status(),
+        200,
+        "kept until its photo is gone"
+    );
+
+    // S3 back: the same purge finishes.
+    let done = jobs::purge_user(&app.state().repo, app.state().photos().ok(), &purge, None).await;
+    assert!(matches!(done, Ok(Progress::Done(_))), "{done:?}");
+    assert_eq!(app.get(&review).await.status(), 404);
+    let url = upload["photoUrl"].as_str().expect("url");
+    assert_eq!(app.http.get(url).send().await.expect("GET").status(), 404);
+    app.shutdown().await;
+}
