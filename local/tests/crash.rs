@@ -191,12 +191,15 @@ async fn killed_mid_storm_it_starts_again_whole_and_finishes_the_purge() {
 
     let mut server = start(&dir, port, &http).await;
     assert_eq!(api.get("/users/doomed").await.0, 404);
-    // Every article reads back whole (nothing corrupt answers 500).
+    // Every article reads back whole (nothing corrupt answers 500); the
+    // deleted user's may be purged between the list and the read.
     let (status, articles) = api.get("/articles?limit=100").await;
     assert_eq!(status, 200);
     for article in articles.as_array().expect("a list") {
         let slug = article["slug"].as_str().expect("slug");
-        assert_eq!(api.get(&format!("/articles/{slug}")).await.0, 200, "{slug}");
+        let status = api.get(&format!("/articles/{slug}")).await.0;
+        let purged = status == 404 && article["author"] == "doomed";
+        assert!(status == 200 || purged, "{slug}: {status}");
     }
     // The purge cut short by the kill is finished by the new process.
     let started = Instant::now();
