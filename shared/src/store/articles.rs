@@ -9,7 +9,7 @@
 //! was read with, so concurrent or retried writes cannot count twice.
 
 use super::error::{Guarded, Missing, Result, StoreError};
-use super::item::{n, number, optional_parsed, parsed, parsed_list, s, timestamp};
+use super::item::{n, number, optional_parsed, optional_string, parsed, parsed_list, s, timestamp};
 use super::read::Read;
 use super::retry::{Attempt, random};
 use super::schema::{PK, SK};
@@ -23,6 +23,8 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 pub(super) const ARTICLE: &str = "ARTICLE";
+/// The token of the create call that wrote an article (never shown).
+const CREATED_BY: &str = "createdBy";
 
 /// Which articles a listing wants.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -211,36 +213,39 @@ impl Repository {
     #[tracing::instrument(skip_all, fields(slug = article.summary.slug.as_str()))]
     pub async fn create_article(&self, article: Article) -> Result<Article> {
         let taken = AtomicBool::new(false);
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let token = token.as_str();
         self.optimistic(|| async {
             let mut article = article.clone();
             if taken.load(Ordering::Relaxed) {
                 let slug = article.summary.slug.with_suffix(&random_suffix());
                 article.summary.slug = slug;
             }
-            Ok(match self.write_article(None, Some(&article)).await? {
-                Written::Done => Attempt::Done(article),
-                // This very write, applied by an earlier attempt whose answer
-                // was lost (then retried into a conflict): done, not again.
-                Written::SlugTaken if self.article_is_stored(&article).await? => {
-                    Attempt::Done(article)
-                }
-                Written::SlugTaken => {
-                    taken.store(true, Ordering::Relaxed);
-                    Attempt::Lost
-                }
-                Written::Lost => Attempt::Lost,
-            })
+            Ok(
+                match self.write_article(None, Some((&article, token))).await? {
+                    Written::Done => Attempt::Done(article),
+                    // This very write, applied by an earlier attempt whose answer
+                    // was lost (then retried into a conflict): done, not again.
+                    Written::SlugTaken if self.article_created_by(&article, token).await? => {
+                        Attempt::Done(article)
+                    }
+                    Written::SlugTaken => {
+                        taken.store(true, Ordering::Relaxed);
+                        Attempt::Lost
+                    }
+                    Written::Lost => Attempt::Lost,
+                },
+            )
         })
         .await
     }
 
-    /// Whether `article` is stored exactly as it is (a create that was
-    /// applied although its answer was lost).
-    async fn article_is_stored(&self, article: &Article) -> Result<bool> {
-        let stored = self
-            .find_article(&article.summary.slug, Read::Consistent)
-            .await?;
-        Ok(stored.is_some_and(|stored| stored.article == *article))
+    /// Whether the article at `article`'s slug was written by the create
+    /// call holding `token` (an attempt applied although its answer was lost).
+    async fn article_created_by(&self, article: &Article, token: &str) -> Result<bool> {
+        let pk = article_pk(&article.summary.slug);
+        let stored = self.get(pk, ARTICLE, Read::Consistent).await?;
+        Ok(stored.is_some_and(|item| optional_string(&item, CREATED_BY).as_deref() == Some(token)))
     }
 
     /// Creates `article` under its own slug, as an import does: `Ok(false)`,
@@ -249,7 +254,7 @@ impl Repository {
     #[tracing::instrument(skip_all, fields(slug = article.summary.slug.as_str()))]
     pub async fn import_article(&self, article: &Article) -> Result<bool> {
         self.optimistic(|| async {
-            Ok(match self.write_article(None, Some(article)).await? {
+            Ok(match self.write_article(None, Some((article, ""))).await? {
                 Written::Done => Attempt::Done(true),
                 Written::SlugTaken => Attempt::Done(false),
                 Written::Lost => Attempt::Lost,
@@ -271,7 +276,7 @@ impl Repository {
             let mut article = old.article.clone();
             change(&mut article)?;
             Ok(
-                match self.write_article(Some(&old), Some(&article)).await? {
+                match self.write_article(Some(&old), Some((&article, ""))).await? {
                     Written::Done => Attempt::Done(article),
                     Written::SlugTaken | Written::Lost => Attempt::Lost,
                 },
@@ -303,19 +308,26 @@ impl Repository {
 
     /// Moves the table from `old` to `new` (either may be absent) in one
     /// write: the article, its list entries, and its tags' counts.
+    /// A new article comes with the token of the create call writing it
+    /// (empty for an import), kept on the item as `createdBy`.
     async fn write_article(
         &self,
         old: Option<&ArticleRecord>,
-        new: Option<&Article>,
+        new: Option<(&Article, &str)>,
     ) -> Result<Written> {
+        let (new, token) = match new {
+            Some((article, token)) => (Some(article), token),
+            None => (None, ""),
+        };
         let mut write = Write::new(&self.table);
         match (old, new) {
-            (None, Some(article)) => write.put(
-                Part::Main,
-                to_item(article, 1),
-                "attribute_not_exists(PK)",
-                None,
-            )?,
+            (None, Some(article)) => {
+                let mut item = to_item(article, 1);
+                if !token.is_empty() {
+                    item.insert(CREATED_BY.to_owned(), s(token));
+                }
+                write.put(Part::Main, item, "attribute_not_exists(PK)", None)?
+            }
             (Some(old), Some(article)) => write.put(
                 Part::Main,
                 to_item(article, old.version + 1),

@@ -41,6 +41,8 @@ const DELETED_AT: &str = "deletedAt";
 /// The `sub` of a profile's owner; absent on an imported profile until an
 /// admin hands it over.
 const OWNER: &str = "owner";
+/// The token of the create call that wrote a profile (never shown).
+const CREATED_BY: &str = "createdBy";
 
 pub(super) fn user_pk(id: &UserId) -> String {
     format!("USER#{}", id.key())
@@ -242,14 +244,12 @@ impl Repository {
             owner: Some(owner.to_owned()),
             version: 1,
         };
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let mut item = to_item(&record);
+        item.insert(CREATED_BY.to_owned(), s(&token));
         self.optimistic(|| async {
             let mut write = Write::new(&self.table);
-            write.put(
-                Part::Main,
-                to_item(&record),
-                "attribute_not_exists(PK)",
-                None,
-            )?;
+            write.put(Part::Main, item.clone(), "attribute_not_exists(PK)", None)?;
             write.put(
                 Part::Claim,
                 claim(owner, &record.user.id),
@@ -260,7 +260,9 @@ impl Repository {
                 Outcome::Committed => Ok(Attempt::Done(record.user.clone())),
                 // This very write, applied by an earlier attempt whose answer
                 // was lost (then retried into a conflict): done, not a 409.
-                Outcome::Cancelled(_) if self.profile_is_stored(&record).await? => {
+                Outcome::Cancelled(_)
+                    if self.profile_created_by(&record.user.id, &token).await? =>
+                {
                     Ok(Attempt::Done(record.user.clone()))
                 }
                 Outcome::Cancelled(c) if c.failed(Part::Main) => {
@@ -362,18 +364,11 @@ impl Repository {
         .await
     }
 
-    /// Whether `record` is stored exactly as it is, with its owner's claim.
-    async fn profile_is_stored(&self, record: &UserRecord) -> Result<bool> {
-        let id = &record.user.id;
-        let stored = match self.user_record(id, Read::Consistent).await {
-            Ok(stored) => stored,
-            Err(StoreError::NotFound(_)) => return Ok(false),
-            Err(err) => return Err(err),
-        };
-        let owner = record.owner.as_deref().unwrap_or_default();
-        Ok(stored.owner == record.owner
-            && stored.user == record.user
-            && self.profile_of(owner).await?.as_ref() == Some(id))
+    /// Whether the profile `id` was written by the create call holding
+    /// `token` (an attempt applied although its answer was lost).
+    async fn profile_created_by(&self, id: &UserId, token: &str) -> Result<bool> {
+        let stored = self.get(user_pk(id), PROFILE, Read::Consistent).await?;
+        Ok(stored.is_some_and(|item| optional_string(&item, CREATED_BY).as_deref() == Some(token)))
     }
 
     /// The user with this id (any case); not found also while it is being
