@@ -96,6 +96,8 @@ impl<T> Page<T> {
 pub struct Usage {
     /// Capacity units consumed, as DynamoDB reported them.
     pub capacity: f64,
+    /// Of which write units (TransactWriteItems and PutItem; the rest are reads).
+    pub write_units: f64,
     /// How many calls of each operation were made (`Query`, `GetItem`, ...).
     pub calls: BTreeMap<&'static str, u32>,
 }
@@ -207,6 +209,9 @@ impl Repository {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         usage.capacity += units;
+        if matches!(operation, "TransactWriteItems" | "PutItem") {
+            usage.write_units += units;
+        }
         *usage.calls.entry(operation).or_default() += 1;
     }
 }
