@@ -194,6 +194,16 @@ impl Cost {
     }
 }
 
+/// A route's name, its request (method, path, token, body) and the status it answers.
+type Step<'a> = (
+    &'static str,
+    Method,
+    String,
+    Option<&'a str>,
+    Option<Value>,
+    u16,
+);
+
 /// Sends one request of every route, each on things of the same shape, and
 /// returns what each cost, with the status it had to answer.
 async fn every_route(app: &TestApp, round: &str) -> Vec<(&'static str, Cost)> {
@@ -215,14 +225,7 @@ async fn every_route(app: &TestApp, round: &str) -> Vec<(&'static str, Cost)> {
     let newcomer = app.token(&format!("sub-new-{round}"), &[]).await;
 
     let mut costs = Vec::new();
-    let requests: Vec<(
-        &'static str,
-        Method,
-        String,
-        Option<&str>,
-        Option<Value>,
-        u16,
-    )> = vec![
+    let requests: Vec<Step> = vec![
         (
             "GET /users",
             Method::GET,
