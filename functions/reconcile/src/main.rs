@@ -11,7 +11,7 @@ const MARGIN: Duration = Duration::from_secs(30);
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     hdoc_shared::telemetry::init();
-    let state = &AppState::from_env().await;
+    let state = &AppState::from_env();
     state.warm_up(WarmUp::GetItem).await;
     lambda_runtime::run(service_fn(
         |event: LambdaEvent<serde_json::Value>| async move {

@@ -21,9 +21,10 @@ pub struct AppState {
     sdk: aws_config::SdkConfig,
 }
 
-/// The SDK configuration for `config`: the default credential and region
-/// chain (a Lambda's role), or the fixed keys `hdoc-local` gives its
-/// emulators. Loaded once, and shared by the DynamoDB and S3 clients.
+/// The SDK configuration for `config` off Lambda (`hdoc-local`, its import
+/// and reconcile commands, tests): the default credential and region chain
+/// (profiles, SSO, instance roles...), or the fixed keys `hdoc-local` gives
+/// its emulators. Loaded once, and shared by the DynamoDB and S3 clients.
 pub async fn sdk_config(config: &Config) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(keys) = &config.static_credentials {
@@ -38,6 +39,27 @@ pub async fn sdk_config(config: &Config) -> aws_config::SdkConfig {
             .region(aws_sdk_dynamodb::config::Region::new(keys.region.clone()));
     }
     loader.load().await
+}
+
+/// The SDK configuration of a Lambda function: the region and the role's
+/// temporary keys, from the environment variables Lambda sets; nothing else
+/// is looked up. The default chain ([`sdk_config`]) would find the same keys
+/// first, but reaching it links and initializes every other provider (profile
+/// files, SSO, STS, instance metadata): 1.3 MB of the bootstrap and part of
+/// its Init (docs/performance.md).
+fn lambda_sdk_config() -> aws_config::SdkConfig {
+    use aws_config::environment::EnvironmentVariableCredentialsProvider;
+    use aws_sdk_dynamodb::config::{BehaviorVersion, SharedCredentialsProvider};
+    let region = std::env::var("AWS_REGION")
+        .ok()
+        .map(aws_sdk_dynamodb::config::Region::new);
+    aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(region)
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
+        .build()
 }
 
 /// The request a function makes during Init to open its connection to
@@ -108,9 +130,20 @@ impl AppState {
         }
     }
 
-    /// Builds the SDK configuration and the DynamoDB client for `config`.
+    /// Builds the SDK configuration ([`sdk_config`]) and the DynamoDB client
+    /// for `config`, off Lambda.
     pub async fn connect(config: Config) -> Self {
         let sdk = sdk_config(&config).await;
+        Self::on(config, sdk)
+    }
+
+    /// Reads the configuration and the SDK's region and keys from the
+    /// environment, as Lambda sets it, and connects: once per cold start.
+    pub fn from_env() -> Self {
+        Self::on(Config::from_env(), lambda_sdk_config())
+    }
+
+    fn on(config: Config, sdk: aws_config::SdkConfig) -> Self {
         let repo = Repository::connect(&sdk, &config);
         Self {
             cursors: CursorKey::new(&config.cursor_secret),
@@ -119,11 +152,6 @@ impl AppState {
             photos: None,
             sdk,
         }
-    }
-
-    /// Reads the configuration from the environment and connects: once per cold start.
-    pub async fn from_env() -> Self {
-        Self::connect(Config::from_env()).await
     }
 
     /// Adds the photo store the configuration names, on the same SDK

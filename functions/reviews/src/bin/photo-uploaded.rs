@@ -9,7 +9,7 @@ use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 async fn main() -> Result<(), lambda_runtime::Error> {
     hdoc_shared::telemetry::init();
     // Joining a photo needs only the table; no S3 client is built.
-    let state = &AppState::from_env().await;
+    let state = &AppState::from_env();
     state.warm_up(WarmUp::GetItem).await;
     lambda_runtime::run(service_fn(|event: LambdaEvent<_>| async move {
         // Boxed: the whole chain of store futures is too deep to lay out inline.

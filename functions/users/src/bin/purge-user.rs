@@ -13,7 +13,7 @@ const MARGIN: Duration = Duration::from_secs(20);
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     hdoc_shared::telemetry::init();
-    let state = &AppState::from_env().await.with_photos();
+    let state = &AppState::from_env().with_photos();
     state.warm_up(WarmUp::GetItem).await;
     lambda_runtime::run(service_fn(|event: LambdaEvent<_>| async move {
         let deadline = jobs::deadline(event.context.deadline(), MARGIN);
