@@ -461,7 +461,8 @@ pub async fn import(repo: &Repository, docs: &[Document]) -> Result<Report, Stor
 
     let mut seen: HashMap<UserId, usize> = HashMap::new();
     let mut slugs: HashMap<Slug, usize> = HashMap::new();
-    let mut authors: Vec<UserId> = Vec::new();
+    // Authors whose profile is known to exist (or was just made).
+    let mut ensured: HashSet<UserId> = HashSet::new();
     for doc in docs {
         let mut file = FileReport {
             file: doc.name.clone(),
@@ -489,10 +490,14 @@ pub async fn import(repo: &Repository, docs: &[Document]) -> Result<Report, Stor
             }
             Kind::Articles => {
                 let rows = read_rows(doc, &mut file, |row| article_row(row, &now, &mut slugs));
-                authors.extend(rows.iter().map(|(_, a)| a.summary.author.clone()));
+                let new = rows.iter().map(|(_, a)| &a.summary.author);
+                let new: Vec<UserId> = new
+                    .filter(|id| ensured.insert((*id).clone()))
+                    .cloned()
+                    .collect();
                 report
                     .made_profiles
-                    .extend(make_profiles(repo, &authors, &now).await?);
+                    .extend(make_profiles(repo, &new, &now).await?);
                 write_rows(&mut file, rows, |article: Article| async move {
                     repo.import_article(&article).await
                 })
@@ -500,10 +505,14 @@ pub async fn import(repo: &Repository, docs: &[Document]) -> Result<Report, Stor
             }
             Kind::Reviews => {
                 let rows = read_rows(doc, &mut file, |row| review_row(row, &now));
-                authors.extend(rows.iter().map(|(_, r)| r.author.clone()));
+                let new = rows.iter().map(|(_, r)| &r.author);
+                let new: Vec<UserId> = new
+                    .filter(|id| ensured.insert((*id).clone()))
+                    .cloned()
+                    .collect();
                 report
                     .made_profiles
-                    .extend(make_profiles(repo, &authors, &now).await?);
+                    .extend(make_profiles(repo, &new, &now).await?);
                 write_rows(&mut file, rows, |review: Review| async move {
                     repo.import_review(review).await
                 })
@@ -576,22 +585,15 @@ where
     Ok(())
 }
 
-/// Gives each of `authors` without a profile one made from its id, so that
-/// nothing they wrote is lost; returns the ids of the profiles made.
+/// Gives each of `authors` (each once) without a profile one made from its
+/// id, so that nothing they wrote is lost; returns the ids of the profiles made.
 async fn make_profiles(
     repo: &Repository,
     authors: &[UserId],
     now: &Timestamp,
 ) -> Result<Vec<String>, StoreError> {
-    let mut unique: Vec<&UserId> = Vec::new();
-    let mut seen = HashSet::new();
-    for author in authors {
-        if seen.insert(author) {
-            unique.push(author);
-        }
-    }
-    let users: Vec<User> = unique
-        .into_iter()
+    let users: Vec<User> = authors
+        .iter()
         .filter_map(|id| {
             Some(User {
                 id: id.clone(),
