@@ -475,7 +475,7 @@ async fn every_route(app: &TestApp, round: &str) -> Vec<(&'static str, Cost)> {
 /// of each kind as with 2,000: the table in docs/performance.md is this
 /// test's output.
 #[tokio::test]
-async fn every_route_costs_the_same_with_50_or_2000_items() {
+async fn routes_cost_the_same_with_50_or_2000_items() {
     let app = TestApp::spawn().await;
     app.user("sub-author", "author").await;
     seed(&app, 0, 50).await;
