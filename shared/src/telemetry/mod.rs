@@ -26,8 +26,11 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// Where the telemetry lines go.
 #[derive(Clone, Debug, Default)]
 pub enum Sink {
-    /// The function's output: CloudWatch Logs in Lambda.
+    /// Nowhere: telemetry was not installed ([`init`], [`init_local`]), as
+    /// when the routers and jobs run inside tests.
     #[default]
+    Off,
+    /// The function's output: CloudWatch Logs in Lambda.
     Stdout,
     /// For a command that prints its result on stdout (`hdoc-local import`).
     Stderr,
@@ -49,6 +52,7 @@ impl Sink {
         bytes.push(b'\n');
         // A log that cannot be written is no reason to fail a request.
         let _ = match self {
+            Self::Off => Ok(()),
             Self::Stdout => std::io::stdout().lock().write_all(&bytes),
             Self::Stderr => std::io::stderr().lock().write_all(&bytes),
             Self::Memory(lines) => {
@@ -134,8 +138,9 @@ pub fn process() -> &'static Process {
     PROCESS.get_or_init(|| Process::from_lookup(env))
 }
 
-/// The output every telemetry line of this process goes to (stdout unless
-/// [`init_local`] chose stderr).
+/// The output every telemetry line of this process goes to: stdout in
+/// Lambda, stdout or stderr in `hdoc-local` ([`init_local`]), nowhere until
+/// one of those installed telemetry.
 pub fn sink() -> &'static Sink {
     SINK.get_or_init(Sink::default)
 }
