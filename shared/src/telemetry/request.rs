@@ -238,8 +238,11 @@ pub(crate) async fn observe(
     response
 }
 
+/// Now, to the microsecond, as the other lines' `timestamp`.
 fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_microsecond(now.microsecond())
+        .unwrap_or(now)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
 }
