@@ -85,6 +85,9 @@ pub fn environment(
     for (key, value) in lambda {
         env.insert(key.to_owned(), value);
     }
+    if let Some(daemon) = &stores.xray_daemon {
+        env.insert("AWS_XRAY_DAEMON_ADDRESS".to_owned(), daemon.clone());
+    }
     env
 }
 
@@ -111,7 +114,7 @@ impl Instance {
                 }
             }) as InitHook
         });
-        let mut api = RuntimeApi::start(arn, hook)
+        let mut api = RuntimeApi::start(arn, hook, stores.xray_daemon.is_some())
             .await
             .map_err(|e| format!("runtime API: {e}"))?;
         let env = environment(function, memory_mb, stores, &api.addr.to_string());

@@ -16,6 +16,7 @@ mod quota;
 mod runtime;
 mod script;
 mod store;
+mod telemetry;
 mod template;
 
 use std::path::{Path, PathBuf};
@@ -105,9 +106,12 @@ async fn smoke(args: &[String]) -> Result<(), String> {
     }
 
     let dir = scratch("smoke")?;
-    let stores = store::Stores::start(&dir)
+    let mut stores = store::Stores::start(&dir)
         .await
         .map_err(|e| format!("starting the stores: {e}"))?;
+    // Every invocation sampled, its subsegments sent here.
+    let daemon = telemetry::Daemon::start().await?;
+    stores.xray_daemon = Some(daemon.address.clone());
     println!(
         "smoke: {} functions of template.yaml, {} event files, bootstraps from {}, DynamoDB at {} (TLS)",
         functions.len(),
@@ -129,6 +133,7 @@ async fn smoke(args: &[String]) -> Result<(), String> {
     if !missed.is_empty() {
         return Err(format!("no event reached {}", missed.join(", ")));
     }
+    check_telemetry(&functions, &dir, &files, &daemon).await?;
     let steps = script::SMOKE.len();
     println!(
         "smoke: ok: {steps} invocations of {} bootstraps ({}) answered as expected",
@@ -136,5 +141,60 @@ async fn smoke(args: &[String]) -> Result<(), String> {
         started.join(", ")
     );
     let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// The bootstraps' logs, metrics and traces (bench/src/telemetry.rs).
+async fn check_telemetry(
+    functions: &[template::Function],
+    dir: &Path,
+    files: &[String],
+    daemon: &telemetry::Daemon,
+) -> Result<(), String> {
+    let mut route_keys = std::collections::BTreeSet::new();
+    for file in files {
+        let event: serde_json::Value = serde_json::from_slice(&script::event(file)?)
+            .map_err(|e| format!("events/{file}: {e}"))?;
+        if let Some(key) = event["routeKey"].as_str() {
+            route_keys.insert(key.to_owned());
+        }
+    }
+    for function in functions {
+        let log = dir.join(format!("{}.log", function.binary));
+        let jobs = telemetry::expected_job_metrics(&function.binary);
+        if jobs.is_empty() {
+            let found = telemetry::check_function(function, &log, &route_keys)?;
+            println!("smoke: {} telemetry: {found}", function.binary);
+        } else {
+            telemetry::check_job(function, &log, jobs)?;
+            println!("smoke: {} telemetry: its metrics", function.binary);
+        }
+    }
+    // The datagrams of the last calls may still be on their way.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let subsegments = daemon.subsegments()?;
+    for wanted in [
+        ("DynamoDB", "GetItem"),
+        ("DynamoDB", "Query"),
+        ("DynamoDB", "TransactWriteItems"),
+        // Only the reconcile function scans: a background function's calls
+        // are traced from _X_AMZN_TRACE_ID.
+        ("DynamoDB", "Scan"),
+        ("S3", "DeleteObject"),
+    ] {
+        if !subsegments
+            .iter()
+            .any(|(service, operation)| (service.as_str(), operation.as_str()) == wanted)
+        {
+            return Err(format!(
+                "no X-Ray subsegment of {wanted:?} reached the daemon"
+            ));
+        }
+    }
+    println!(
+        "smoke: telemetry ok: every line JSON, one request line and one EMF line per request, \
+         cold start on each first request only, {} X-Ray subsegments",
+        subsegments.len()
+    );
     Ok(())
 }

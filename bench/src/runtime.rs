@@ -41,8 +41,14 @@ struct Invocation {
 /// Called once, when the bootstrap first asks for an event: the end of Init.
 pub type InitHook = Box<dyn FnOnce() + Send>;
 
+/// The trace header of every invocation: Lambda's shape, the function's
+/// segment as `Parent`.
+pub const TRACE_ROOT: &str = "1-5759e988-bd862e3fe1be46a994272793";
+pub const TRACE_PARENT: &str = "53995c3f42cd8ad8";
+
 struct Shared {
     function_arn: String,
+    trace_header: String,
     invocations: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
     pending: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
     init_done: Mutex<Option<(oneshot::Sender<Instant>, Option<InitHook>)>>,
@@ -70,9 +76,11 @@ impl Drop for RuntimeApi {
 impl RuntimeApi {
     /// Serves the API on a free loopback port. `on_init_done` runs inside the
     /// first `/next`, before any event is handed out (the CPU quota starts there).
+    /// `sampled`: whether X-Ray samples the invocations (`Sampled=1`).
     pub async fn start(
         function_arn: String,
         on_init_done: Option<InitHook>,
+        sampled: bool,
     ) -> std::io::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
@@ -81,6 +89,10 @@ impl RuntimeApi {
         let (error_tx, error_rx) = oneshot::channel();
         let shared = Arc::new(Shared {
             function_arn,
+            trace_header: format!(
+                "Root={TRACE_ROOT};Parent={TRACE_PARENT};Sampled={}",
+                u8::from(sampled)
+            ),
             invocations: tokio::sync::Mutex::new(rx),
             pending: Mutex::new(HashMap::new()),
             init_done: Mutex::new(Some((init_tx, on_init_done))),
@@ -170,10 +182,7 @@ async fn next(State(shared): State<Arc<Shared>>) -> Response {
         "lambda-runtime-invoked-function-arn",
         header(&shared.function_arn),
     );
-    headers.insert(
-        "lambda-runtime-trace-id",
-        header("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=0"),
-    );
+    headers.insert("lambda-runtime-trace-id", header(&shared.trace_header));
     headers.insert("content-type", HeaderValue::from_static("application/json"));
     if let Ok(mut pending) = shared.pending.lock() {
         pending.insert(invocation.id, invocation.answer);

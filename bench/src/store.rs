@@ -84,6 +84,9 @@ pub struct Stores {
     pub meter: Arc<Meter>,
     /// A state on the same table, for seeding (it talks to the engine directly).
     pub state: AppState,
+    /// The X-Ray daemon the functions are given (`AWS_XRAY_DAEMON_ADDRESS`);
+    /// with one, every invocation is sampled. The smoke test plays it.
+    pub xray_daemon: Option<String>,
     stop: Vec<oneshot::Sender<()>>,
 }
 
@@ -163,6 +166,7 @@ impl Stores {
             ca_bundle,
             meter,
             state,
+            xray_daemon: None,
             stop,
         })
     }

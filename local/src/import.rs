@@ -20,6 +20,7 @@ use hdoc_shared::domain::{
     Stars, Subject, Tag, Tags, Timestamp, User, UserId,
 };
 use hdoc_shared::store::{Guarded, Repository, StoreError};
+use hdoc_shared::telemetry::emf;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -545,6 +546,15 @@ pub async fn import(repo: &Repository, docs: &[Document]) -> Result<Report, Stor
     report.made_profiles.sort();
     report.made_profiles.dedup();
     report.seconds = started.elapsed().as_secs_f64();
+    let imported: usize = report.files.iter().map(|file| file.imported).sum();
+    let refused: usize = report.files.iter().map(|file| file.refused.len()).sum();
+    emf::emit(&[
+        (
+            emf::ITEMS_IMPORTED,
+            (imported + report.made_profiles.len()) as u64,
+        ),
+        (emf::ROWS_REFUSED, refused as u64),
+    ]);
     Ok(report)
 }
 

@@ -188,7 +188,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let created = schema::create_table(repo.client(), table)
         .await
         .map_err(|err| format!("could not create table {table}: {err:?}"))?;
-    upgrade_data(repo, created, &state.config.stage).await?;
+    upgrade_data(repo, created).await?;
     let (stop_s3, s3_stopped) = oneshot::channel::<()>();
     stop.push(stop_s3);
     local_s3.serve(state.clone(), s3_stopped);
@@ -239,9 +239,9 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
 /// Brings a table written by an older version of this code (contract v1: list
 /// entries without summaries, v1 attribute names) into today's shape before
 /// serving: one reconcile run rewrites every such item it meets.
-async fn upgrade_data(repo: &Repository, created: bool, stage: &str) -> Result<(), StartError> {
+async fn upgrade_data(repo: &Repository, created: bool) -> Result<(), StartError> {
     if !created && repo.data_version().await? < Some(store::DATA_VERSION) {
-        match jobs::reconcile(repo, None, jobs::STRETCH, stage).await? {
+        match jobs::reconcile(repo, None, jobs::STRETCH).await? {
             Progress::Done(run) => {
                 tracing::info!(
                     upgraded = run.upgraded,
@@ -299,8 +299,7 @@ async fn purge_after_deletion(
 
 /// Runs the reconcile job to the end; `None` if another run holds it.
 pub async fn reconcile_now(state: &AppState) -> Result<Option<Run>, ApiError> {
-    let stage = &state.config.stage;
-    match jobs::reconcile(&state.repo, None, jobs::STRETCH, stage).await? {
+    match jobs::reconcile(&state.repo, None, jobs::STRETCH).await? {
         Progress::Done(run) => Ok(Some(run)),
         Progress::Paused => Ok(None),
     }

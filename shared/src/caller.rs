@@ -18,8 +18,12 @@ pub struct Caller {
 impl Caller {
     /// Reads the caller from the request context, if the authorizer left claims there.
     pub fn from_parts(parts: &Parts) -> Option<Self> {
-        let Some(RequestContext::ApiGatewayV2(context)) = parts.extensions.get::<RequestContext>()
-        else {
+        Self::from_extensions(&parts.extensions)
+    }
+
+    /// The same, from a request's extensions.
+    pub fn from_extensions(extensions: &http::Extensions) -> Option<Self> {
+        let Some(RequestContext::ApiGatewayV2(context)) = extensions.get::<RequestContext>() else {
             return None;
         };
         let claims = &context.authorizer.as_ref()?.jwt.as_ref()?.claims;

@@ -19,6 +19,9 @@ pub struct Config {
     pub dynamodb_endpoint: Option<String>,
     /// S3 endpoint override (`AWS_ENDPOINT_URL_S3`).
     pub s3_endpoint: Option<String>,
+    /// The X-Ray daemon (`AWS_XRAY_DAEMON_ADDRESS`, which Lambda sets when
+    /// tracing is active): DynamoDB and S3 calls are sent to it as subsegments.
+    pub xray_daemon: Option<String>,
     /// Key that signs pagination cursors (`HDOC_CURSOR_SECRET`).
     pub cursor_secret: String,
     /// Fixed keys for the SDK instead of its default chain: `hdoc-local`
@@ -66,6 +69,7 @@ impl Config {
                 .collect(),
             dynamodb_endpoint: get("AWS_ENDPOINT_URL_DYNAMODB"),
             s3_endpoint: get("AWS_ENDPOINT_URL_S3"),
+            xray_daemon: get("AWS_XRAY_DAEMON_ADDRESS"),
             cursor_secret: required("HDOC_CURSOR_SECRET", DEV_CURSOR_SECRET),
             static_credentials: None,
             stage,

@@ -2,6 +2,7 @@
 //! place where a store failure becomes a client's answer.
 
 use crate::store::{BoxError, Guarded, Missing, StoreError};
+use crate::telemetry::Failure;
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
@@ -112,15 +113,13 @@ struct Problem<'a> {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        match &self {
-            Self::Internal(cause) => {
-                tracing::error!(error = %chain(cause.as_ref()), "request failed")
+        // Not logged here: the request's one log line says why (telemetry::request).
+        let failure = match &self {
+            Self::Internal(cause) | Self::Unavailable(cause) => {
+                format!("{self}: {}", chain(cause.as_ref()))
             }
-            Self::Unavailable(cause) => {
-                tracing::warn!(error = %chain(cause.as_ref()), "storage unavailable")
-            }
-            _ => tracing::info!(status = status.as_u16(), error = %self, "request refused"),
-        }
+            _ => self.to_string(),
+        };
         let errors = match &self {
             Self::BadRequest { errors, .. } => errors.as_slice(),
             _ => &[],
@@ -133,6 +132,7 @@ impl IntoResponse for ApiError {
             errors,
         };
         let mut response = (status, Json(problem)).into_response();
+        response.extensions_mut().insert(Failure(failure));
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,

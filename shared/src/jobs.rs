@@ -18,6 +18,7 @@ use crate::request::PageRequest;
 use crate::store::{
     ArticleFilter, Checkpoint, Page, Phase, Photos, Purge, ReviewFilter, Run, StoreError,
 };
+use crate::telemetry::emf;
 use std::time::{Duration, Instant};
 
 /// How an invocation of a job ended.
@@ -106,6 +107,7 @@ pub async fn purge_user(
         if found == 0 && pass_started >= settled {
             repo.finish_purge(purge).await?;
             tracing::info!(id = purge.id.as_str(), removed, "user purged");
+            emf::emit(&[(emf::USERS_PURGED, 1), (emf::THINGS_PURGED, removed)]);
             return Ok(Progress::Done(removed));
         }
         if found == 0 {
@@ -263,7 +265,6 @@ pub async fn reconcile(
     repo: &Repository,
     deadline: Option<Instant>,
     stretch: u32,
-    stage: &str,
 ) -> Result<Progress<Run>, StoreError> {
     let stored = repo.reconcile_checkpoint().await?;
     let mut checkpoint = match &stored {
@@ -300,7 +301,7 @@ pub async fn reconcile(
         }
         match phase {
             Phase::Done => {
-                log_metrics(&checkpoint.run, stage);
+                log_metrics(&checkpoint.run);
                 return Ok(Progress::Done(checkpoint.run));
             }
             Phase::Handoff => return Ok(Progress::Paused),
@@ -326,43 +327,24 @@ async fn resume_stalled_purges(repo: &Repository, now: &Timestamp) -> Result<u64
     Ok(resumed)
 }
 
-/// Logs a finished run as CloudWatch metrics, in the embedded metric format
-/// (one JSON line on stdout, which Lambda sends to CloudWatch Logs).
-fn log_metrics(run: &Run, stage: &str) {
-    let figures = [
-        ("AggregatesRepaired", run.repairs.total()),
-        ("TagCountsRepaired", run.repairs.tag_counts),
-        ("SummariesRepaired", run.repairs.summaries),
-        ("LeaderboardRepaired", run.repairs.leaderboard),
-        ("ItemsScanned", run.scanned),
-        ("PurgesResumed", run.purges_resumed),
-    ];
-    let mut line = serde_json::json!({
-        "_aws": {
-            "Timestamp": time::OffsetDateTime::now_utc().unix_timestamp() * 1000,
-            "CloudWatchMetrics": [{
-                "Namespace": "hdoc",
-                "Dimensions": [["Stage"]],
-                "Metrics": figures
-                    .iter()
-                    .map(|(name, _)| serde_json::json!({"Name": name, "Unit": "Count"}))
-                    .collect::<Vec<_>>(),
-            }],
-        },
-        "Stage": stage,
-        "startedAt": run.started_at,
-        "finishedAt": run.finished_at,
-        "slices": run.slices,
-    });
-    for (name, value) in figures {
-        line[name] = value.into();
-    }
-    println!("{line}");
+/// Logs a finished run as CloudWatch metrics (one EMF line, dimension
+/// `Stage`), and as a log line with what it checked.
+fn log_metrics(run: &Run) {
+    emf::emit(&[
+        (emf::AGGREGATES_REPAIRED, run.repairs.total()),
+        (emf::TAG_COUNTS_REPAIRED, run.repairs.tag_counts),
+        (emf::SUMMARIES_REPAIRED, run.repairs.summaries),
+        (emf::LEADERBOARD_REPAIRED, run.repairs.leaderboard),
+        (emf::ITEMS_SCANNED, run.scanned),
+        (emf::PURGES_RESUMED, run.purges_resumed),
+    ]);
     tracing::info!(
         repaired = run.repairs.total(),
         scanned = run.scanned,
         checked = run.checked,
         slices = run.slices,
+        started_at = run.started_at.as_str(),
+        finished_at = run.finished_at.as_deref().unwrap_or("-"),
         "reconcile run finished"
     );
 }

@@ -1000,7 +1000,7 @@ async fn every_function_works_with_only_the_policy_template_yaml_grants_it() {
         .await
         .expect("the admin writes a stalled deletion");
     let reconciling = stack.function("reconcile");
-    let ran = hdoc_shared::jobs::reconcile(&reconciling.repo, None, 3, "local")
+    let ran = hdoc_shared::jobs::reconcile(&reconciling.repo, None, 3)
         .await
         .expect("reconcile runs");
     let JobProgress::Done(ran) = ran else {

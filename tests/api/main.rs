@@ -21,6 +21,7 @@ mod reconcile;
 mod reviews;
 mod routes;
 mod tags;
+mod telemetry;
 mod template;
 mod upgrade;
 mod users;

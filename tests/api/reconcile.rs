@@ -141,7 +141,7 @@ async fn a_reconcile_run_goes_on_where_it_stopped() {
     let run = loop {
         invocations += 1;
         assert!(invocations < 200, "the run never ended");
-        match jobs::reconcile(repo, Some(Instant::now()), 4, "test").await {
+        match jobs::reconcile(repo, Some(Instant::now()), 4).await {
             Ok(Progress::Done(run)) => break run,
             Ok(Progress::Paused) => {}
             Err(err) => panic!("reconcile failed: {err:?}"),

@@ -12,6 +12,7 @@
 use hdoc_shared::Config;
 use hdoc_shared::http::Access;
 use hdoc_shared::store::schema::{INDEXES, PK, SK};
+use hdoc_shared::telemetry::emf;
 use hdoc_tests::FUNCTIONS;
 use serde_yaml::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -466,11 +467,13 @@ fn template_declares_every_function_as_a_rust_arm64_lambda() {
             "{id}"
         );
         let alarmed = of_type(&template, "AWS::CloudWatch::Alarm").any(|(_, alarm)| {
-            let properties = &alarm["Properties"];
-            properties["MetricName"] == "Errors"
-                && one_or_many(&properties["Dimensions"])
-                    .iter()
-                    .any(|dimension| ref_target(&dimension["Value"]) == Some(id))
+            alarm_metrics(alarm)
+                .iter()
+                .any(|(namespace, name, dimensions)| {
+                    namespace == "AWS/Lambda"
+                        && name == "Errors"
+                        && dimensions.get("FunctionName").map(String::as_str) == Some(id)
+                })
         });
         assert!(alarmed, "{id} needs an Errors alarm");
 
@@ -847,4 +850,295 @@ fn template_table_keys_and_indexes_are_the_schema() {
         .map(|name| (name.to_owned(), "S".to_owned()))
         .collect();
     assert_eq!(definitions, expected);
+}
+
+/// The metrics an alarm reads, as (namespace, name, dimension -> value):
+/// its single metric, or every `MetricStat` of its metric math. A value
+/// that is `!Ref X` is written `X`.
+fn alarm_metrics(alarm: &Value) -> Vec<(String, String, BTreeMap<String, String>)> {
+    let properties = &alarm["Properties"];
+    let dimensions = |list: &Value| -> BTreeMap<String, String> {
+        one_or_many(list)
+            .iter()
+            .map(|dimension| {
+                let value = &dimension["Value"];
+                let value = ref_target(value)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| as_sub(value));
+                (
+                    dimension["Name"]
+                        .as_str()
+                        .expect("a dimension name")
+                        .to_owned(),
+                    value,
+                )
+            })
+            .collect()
+    };
+    let named = |metric: &Value| {
+        (
+            metric["Namespace"].as_str().expect("Namespace").to_owned(),
+            metric["MetricName"]
+                .as_str()
+                .expect("MetricName")
+                .to_owned(),
+            dimensions(&metric["Dimensions"]),
+        )
+    };
+    if properties["MetricName"].is_string() {
+        return vec![named(properties)];
+    }
+    one_or_many(&properties["Metrics"])
+        .iter()
+        .filter(|query| !query["MetricStat"].is_null())
+        .map(|query| named(&query["MetricStat"]["Metric"]))
+        .collect()
+}
+
+/// The code's metric named `name` (shared/src/telemetry/emf.rs), if any.
+fn emitted(name: &str) -> Option<&'static emf::Metric> {
+    emf::ALL.iter().find(|metric| metric.name == name)
+}
+
+#[test]
+fn template_traces_every_function_with_xray() {
+    let template = template();
+    for name in binaries() {
+        let (id, resource) = function_resource(&template, name);
+        assert_eq!(
+            property(&template, resource, "Tracing"),
+            "Active",
+            "{id}: Tracing: Active (Globals)"
+        );
+    }
+    // X-Ray traces only REST APIs: an HTTP API has no tracing setting, and
+    // the trace starts at the function's segment (docs/operations.md).
+    let (_, api) = only(&template, "AWS::Serverless::HttpApi");
+    assert!(api["Properties"]["TracingEnabled"].is_null());
+}
+
+#[test]
+fn template_dashboard_shows_the_metrics_the_code_emits() {
+    let template = template();
+    let (_, dashboard) = only(&template, "AWS::CloudWatch::Dashboard");
+    let body = as_sub(&dashboard["Properties"]["DashboardBody"]);
+    // What CloudFormation substitutes, so that the body parses as JSON.
+    let body = ["${Stage}", "${Table}", "${HttpApi}", "${AWS::Region}"]
+        .iter()
+        .fold(body, |body, reference| body.replace(reference, "x"));
+    let body: serde_json::Value =
+        serde_json::from_str(&body).unwrap_or_else(|err| panic!("DashboardBody: {err}"));
+
+    // Every hdoc metric a widget names: [namespace, name, dimension, value, ...]
+    // rows, and SEARCH('{hdoc,<dimensions>} ... MetricName="<name>"') expressions.
+    let mut shown: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut dynamodb_throttles = false;
+    for widget in body["widgets"].as_array().expect("widgets") {
+        for row in widget["properties"]["metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let row = row.as_array().expect("a metric row");
+            match (row[0].as_str(), &row[0]["expression"]) {
+                (Some(namespace), _) => {
+                    let name = row[1].as_str().expect("a metric name");
+                    let dimensions: Vec<&str> = row[2..]
+                        .iter()
+                        .step_by(2)
+                        .filter_map(serde_json::Value::as_str)
+                        .collect();
+                    if namespace == emf::NAMESPACE {
+                        shown
+                            .entry(name.to_owned())
+                            .or_default()
+                            .insert(dimensions.join(","));
+                    }
+                    dynamodb_throttles |= namespace == "AWS/DynamoDB" && name.contains("Throttle");
+                }
+                (None, serde_json::Value::String(expression)) => {
+                    let schema = expression
+                        .split_once('{')
+                        .and_then(|(_, rest)| rest.split_once('}'))
+                        .map(|(schema, _)| schema)
+                        .expect("a SEARCH schema");
+                    let mut parts = schema.split(',');
+                    let namespace = parts.next().expect("a namespace");
+                    let mut dimensions: Vec<&str> = parts.collect();
+                    dimensions.sort_unstable();
+                    let name = expression
+                        .split_once("MetricName=\"")
+                        .and_then(|(_, rest)| rest.split_once('"'))
+                        .map(|(name, _)| name)
+                        .expect("a MetricName in the SEARCH");
+                    if namespace == emf::NAMESPACE {
+                        shown
+                            .entry(name.to_owned())
+                            .or_default()
+                            .insert(dimensions.join(","));
+                    }
+                    dynamodb_throttles |= namespace == "AWS/DynamoDB" && name.contains("Throttle");
+                }
+                other => panic!("a metric row of neither kind: {other:?}"),
+            }
+        }
+    }
+    assert!(
+        dynamodb_throttles,
+        "the dashboard shows DynamoDB's throttles"
+    );
+    for (name, dimension_sets) in &shown {
+        let metric = emitted(name)
+            .unwrap_or_else(|| panic!("the dashboard shows {name}, which the code never emits"));
+        let emitted_sets: BTreeSet<String> = metric
+            .dimensions
+            .sets()
+            .iter()
+            .map(|set| {
+                let mut set = set.to_vec();
+                set.sort_unstable();
+                set.join(",")
+            })
+            .collect();
+        for set in dimension_sets {
+            assert!(
+                emitted_sets.contains(set),
+                "{name} is shown by [{set}], emitted by {emitted_sets:?}"
+            );
+        }
+    }
+    for metric in emf::ALL {
+        assert!(
+            shown.contains_key(metric.name),
+            "the code emits {}, which the dashboard does not show",
+            metric.name
+        );
+    }
+    // Per route: requests, latency p50 and p99, 4xx, 5xx.
+    let text = body.to_string();
+    for stat in ["'p50'", "'p99'"] {
+        assert!(
+            text.contains(&format!("MetricName=\\\"Latency\\\"', {stat}")),
+            "latency {stat}"
+        );
+    }
+}
+
+#[test]
+fn template_alarms_hold_each_function_to_the_stage_error_budget() {
+    let template = template();
+    // The seed's budgets, in percent of requests (or invocations) per 5 minutes.
+    let budgets = [("dev", 10..=20), ("staging", 5..=10), ("prod", 0..=2)];
+    for (stage, range) in budgets {
+        let budget = template["Mappings"]["StageConfig"][stage]["ErrorBudgetPercent"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("StageConfig.{stage}.ErrorBudgetPercent"));
+        assert!(
+            range.contains(&budget),
+            "{stage}: {budget}% is not in {range:?}"
+        );
+    }
+    let on_budget = |alarm: &Value| {
+        let threshold = &alarm["Properties"]["Threshold"];
+        let path: Vec<String> = match intrinsic(threshold) {
+            Some((name, argument)) if name == "FindInMap" => one_or_many(argument)
+                .iter()
+                .map(|part| {
+                    ref_target(part)
+                        .map(str::to_owned)
+                        .or_else(|| part.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        path == ["StageConfig", "Stage", "ErrorBudgetPercent"]
+    };
+
+    let http: BTreeSet<&str> = FUNCTIONS.iter().map(|function| function.name).collect();
+    for name in binaries() {
+        let (id, _) = function_resource(&template, name);
+        let alarm = of_type(&template, "AWS::CloudWatch::Alarm")
+            .map(|(_, alarm)| alarm)
+            .find(|alarm| {
+                alarm_metrics(alarm)
+                    .iter()
+                    .any(|(namespace, metric, dimensions)| {
+                        namespace == "AWS/Lambda"
+                            && metric == "Errors"
+                            && dimensions.get("FunctionName").map(String::as_str) == Some(id)
+                    })
+            })
+            .unwrap_or_else(|| panic!("{id} has no errors alarm"));
+        assert!(on_budget(alarm), "{id}'s alarm is on ErrorBudgetPercent");
+        let metrics = alarm_metrics(alarm);
+        let reads = |namespace: &str, metric: &str, dimensions: &[(&str, &str)]| {
+            metrics.iter().any(|(n, m, d)| {
+                n == namespace
+                    && m == metric
+                    && d.len() == dimensions.len()
+                    && dimensions
+                        .iter()
+                        .all(|(k, v)| d.get(*k).map(String::as_str) == Some(*v))
+            })
+        };
+        assert!(
+            reads("AWS/Lambda", "Invocations", &[("FunctionName", id)]),
+            "{id}'s alarm is a share of its invocations"
+        );
+        // An HTTP function's failures include the 5xx it answered (which
+        // Lambda counts as successful invocations), from its EMF lines.
+        assert_eq!(
+            reads(
+                emf::NAMESPACE,
+                emf::SERVER_ERRORS.name,
+                &[("Stage", "Stage"), ("Function", id)]
+            ),
+            http.contains(name),
+            "{id}'s alarm and its 5xx"
+        );
+        let expression = one_or_many(&alarm["Properties"]["Metrics"])
+            .iter()
+            .find(|query| query["ReturnData"] == true)
+            .and_then(|query| query["Expression"].as_str())
+            .unwrap_or_else(|| panic!("{id}: a returned expression"))
+            .to_owned();
+        assert!(
+            expression.contains("100 *") && expression.contains("/ invocations"),
+            "{expression}"
+        );
+    }
+
+    // The API as its clients see it, and every alarm on an hdoc metric on a
+    // metric the code emits, under dimensions it emits.
+    let (_, api_alarm) = of_type(&template, "AWS::CloudWatch::Alarm")
+        .find(|(_, alarm)| {
+            alarm_metrics(alarm)
+                .iter()
+                .any(|(namespace, metric, _)| namespace == "AWS/ApiGateway" && metric == "5xx")
+        })
+        .expect("an alarm on the API's 5xx");
+    assert!(
+        on_budget(api_alarm),
+        "the API's 5xx alarm is on ErrorBudgetPercent"
+    );
+    for (id, alarm) in of_type(&template, "AWS::CloudWatch::Alarm") {
+        for (namespace, metric, dimensions) in alarm_metrics(alarm) {
+            if namespace != emf::NAMESPACE {
+                continue;
+            }
+            let emitted = emitted(&metric)
+                .unwrap_or_else(|| panic!("{id} alarms on {metric}, which the code never emits"));
+            let mut names: Vec<&str> = dimensions.keys().map(String::as_str).collect();
+            names.sort_unstable();
+            assert!(
+                emitted.dimensions.sets().iter().any(|set| {
+                    let mut set = set.to_vec();
+                    set.sort_unstable();
+                    set == names
+                }),
+                "{id}: {metric} by {names:?} is not emitted"
+            );
+        }
+    }
 }

@@ -9,6 +9,7 @@ use axum::routing::get;
 use hdoc_shared::domain::{Article, ArticleChanges, NewArticle, Slug, Tag, Timestamp, UserId};
 use hdoc_shared::http::{Route, created};
 use hdoc_shared::store::{ArticleFilter, Missing, StoreError};
+use hdoc_shared::telemetry::{self, emf};
 use hdoc_shared::{ApiError, AppState, Caller, Id, JsonBody, PageLimits, PageQuery, Query, Result};
 use serde::Deserialize;
 
@@ -84,6 +85,7 @@ async fn create(
         .repo
         .create_article(new.into_article(slug, author, Timestamp::now()))
         .await?;
+    telemetry::count(emf::ARTICLES_CREATED, 1);
     let location = format!("/articles/{}", article.summary.slug.as_str());
     Ok(created(location, article))
 }

@@ -8,6 +8,7 @@ use axum::routing::get;
 use hdoc_shared::domain::{RatingRequest, Stars, Subject, SubjectSummary};
 use hdoc_shared::http::Route;
 use hdoc_shared::store::{Missing, StoreError};
+use hdoc_shared::telemetry::{self, emf};
 use hdoc_shared::{AppState, Caller, Id, JsonBody, Result};
 use serde::Serialize;
 
@@ -60,6 +61,7 @@ async fn rate(
         .repo
         .rate(&subject, &caller.sub, request.stars)
         .await?;
+    telemetry::count(emf::RATINGS_SET, 1);
     let summary = state.repo.summary_after_rating(&subject).await?;
     Ok(Json(Rated {
         subject,

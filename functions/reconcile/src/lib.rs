@@ -14,8 +14,7 @@ pub async fn handle(
     state: &AppState,
     deadline: Option<Instant>,
 ) -> Result<Progress<Run>, StoreError> {
-    let stage = &state.config.stage;
-    let progress = jobs::reconcile(&state.repo, deadline, jobs::STRETCH, stage).await?;
+    let progress = jobs::reconcile(&state.repo, deadline, jobs::STRETCH).await?;
     tracing::info!(?progress, "reconcile invocation ended");
     Ok(progress)
 }

@@ -16,6 +16,7 @@ use hdoc_shared::http::{Route, created};
 use hdoc_shared::store::{
     Missing, PendingPhoto, Photos, ReviewFilter, ReviewRecord, StoreError, UPLOAD_VALIDITY,
 };
+use hdoc_shared::telemetry::{self, emf};
 use hdoc_shared::{ApiError, AppState, Caller, Id, JsonBody, PageLimits, PageQuery, Query, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -93,6 +94,7 @@ async fn create(
         .repo
         .create_review(new.into_review(author, Timestamp::now()))
         .await?;
+    telemetry::count(emf::REVIEWS_CREATED, 1);
     let location = format!("/reviews/{}", review.id.as_str());
     Ok(created(location, review))
 }
@@ -203,6 +205,7 @@ async fn add_photo(
         .reserve_photo(&id, author_only, pending.clone())
         .await?;
     let upload = photos.presign(&key, &request).await?;
+    telemetry::count(emf::PHOTO_UPLOADS_STARTED, 1);
     let answer = PhotoUpload {
         upload_url: upload.url,
         method: "PUT",
@@ -219,11 +222,19 @@ pub async fn photos_uploaded(
     state: &AppState,
     keys: impl IntoIterator<Item = String>,
 ) -> std::result::Result<(), StoreError> {
-    for key in keys {
-        let joined = state.repo.photo_uploaded(&key).await?;
-        tracing::info!(key, joined, "photo uploaded");
+    let mut joined_photos = 0;
+    let outcome = async {
+        for key in keys {
+            let joined = state.repo.photo_uploaded(&key).await?;
+            tracing::info!(key, joined, "photo uploaded");
+            joined_photos += u64::from(joined);
+        }
+        Ok(())
     }
-    Ok(())
+    .await;
+    // Counted even when a later key failed: those before it have joined.
+    telemetry::count(emf::PHOTOS_JOINED, joined_photos);
+    outcome
 }
 
 /// The `photo-uploaded` function: the objects an S3 event reports.

@@ -14,6 +14,7 @@ use hdoc_shared::domain::{
 use hdoc_shared::http::{Route, created};
 use hdoc_shared::jobs;
 use hdoc_shared::store::StoreError;
+use hdoc_shared::telemetry::{self, emf};
 use hdoc_shared::{ApiError, AppState, Caller, Id, JsonBody, PageLimits, PageQuery, Query, Result};
 use serde::Deserialize;
 use serde_dynamo::AttributeValue;
@@ -101,6 +102,7 @@ async fn create(
         .repo
         .create_user(&caller.sub, new.into_user(Timestamp::now()))
         .await?;
+    telemetry::count(emf::PROFILES_CREATED, 1);
     let location = format!("/users/{}", user.id.as_str());
     Ok(created(location, user))
 }

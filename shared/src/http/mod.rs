@@ -1,5 +1,5 @@
-//! What every function's router gets around it: fallbacks, CORS, a traced
-//! span per request.
+//! What every function's router gets around it: fallbacks, CORS, and the
+//! telemetry of each request (one log line, one metrics line, a span).
 //!
 //! | file | holds |
 //! |---|---|
@@ -20,15 +20,15 @@ pub use state::{AppState, WarmUp, sdk_config};
 
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::telemetry::Observer;
+use crate::telemetry::request::observe;
 use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderName, HeaderValue, Method, StatusCode, header};
-use lambda_http::request::RequestContext;
 use std::time::Duration;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::trace::TraceLayer;
 
 /// A `201 Created` answer: `body` as JSON, with its `Location`.
 pub fn created<T: serde::Serialize>(location: String, body: T) -> Response {
@@ -81,16 +81,17 @@ async fn preflight_no_content(request: Request, next: Next) -> Response {
     response
 }
 
-fn request_id(request: &Request) -> &str {
-    match request.extensions().get::<RequestContext>() {
-        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.as_deref().unwrap_or("-"),
-        _ => "-",
-    }
+/// Wraps function routes into the service that Lambda or `hdoc-local` runs:
+/// problem+json for unknown paths and methods, CORS, and the request's
+/// telemetry (`telemetry::request`), outermost so that its latency is the
+/// whole of the function's part.
+pub fn app(routes: Router<AppState>, state: AppState) -> Router {
+    let observer = Observer::for_process(&state.config.cursor_secret);
+    app_observed(routes, state, observer)
 }
 
-/// Wraps function routes into the service that Lambda or `hdoc-local` runs:
-/// problem+json for unknown paths and methods, CORS, and a span per request.
-pub fn app(routes: Router<AppState>, state: AppState) -> Router {
+/// [`app`] with the telemetry of `observer` (tests read its lines).
+pub fn app_observed(routes: Router<AppState>, state: AppState, observer: Observer) -> Router {
     let cors = cors(&state.config);
     routes
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
@@ -98,19 +99,5 @@ pub fn app(routes: Router<AppState>, state: AppState) -> Router {
         .with_state(state)
         .layer(cors)
         .layer(middleware::from_fn(preflight_no_content))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|request: &Request| {
-                    tracing::info_span!(
-                        "request",
-                        request_id = request_id(request),
-                        method = %request.method(),
-                        path = request.uri().path(),
-                    )
-                })
-                .on_request(())
-                .on_response(
-                    tower_http::trace::DefaultOnResponse::new().level(tracing::Level::INFO),
-                ),
-        )
+        .layer(middleware::from_fn_with_state(observer, observe))
 }

@@ -59,6 +59,7 @@ pub use users::{Purge, UserRecord};
 
 use crate::config::Config;
 use crate::cursor::Position;
+use crate::telemetry::xray::{Daemon, Subsegments};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity};
 use std::collections::{BTreeMap, HashMap};
@@ -148,11 +149,15 @@ impl Repository {
     }
 
     /// The DynamoDB client for `config` (its endpoint override, if any) on
-    /// the process's one SDK configuration.
+    /// the process's one SDK configuration; its calls are X-Ray subsegments
+    /// when the configuration names a daemon.
     pub fn connect(sdk: &aws_config::SdkConfig, config: &Config) -> Self {
         let mut builder = aws_sdk_dynamodb::config::Builder::from(sdk).retry_config(sdk_retries());
         if let Some(endpoint) = &config.dynamodb_endpoint {
             builder = builder.endpoint_url(endpoint);
+        }
+        if let Some(daemon) = config.xray_daemon.as_deref().and_then(Daemon::connect) {
+            builder = builder.interceptor(Subsegments::dynamodb(daemon, &config.table));
         }
         Self::new(Client::from_conf(builder.build()), &config.table)
     }

@@ -13,6 +13,7 @@ use super::reviews::ReviewRecord;
 use crate::config::Config;
 use crate::domain::{PhotoRequest, ReviewId, Timestamp};
 use crate::store::Repository;
+use crate::telemetry::xray::{Daemon, Subsegments};
 use aws_sdk_s3::presigning::PresigningConfig;
 use std::time::Duration;
 
@@ -66,6 +67,9 @@ impl Photos {
         let mut s3 = aws_sdk_s3::config::Builder::from(sdk);
         if let Some(endpoint) = &config.s3_endpoint {
             s3 = s3.endpoint_url(endpoint).force_path_style(true);
+        }
+        if let Some(daemon) = config.xray_daemon.as_deref().and_then(Daemon::connect) {
+            s3 = s3.interceptor(Subsegments::s3(daemon, bucket));
         }
         Some(Self::new(
             aws_sdk_s3::Client::from_conf(s3.build()),
