@@ -39,7 +39,11 @@ work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
 log "starting hdoc-local on $base (data in $work/data)"
+# The activity job (POST /_dev/activity) is pointed at a port nobody listens
+# on: fuzzing never asks the real GitHub; each journeyer is a recorded failure.
+nowhere=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 HDOC_DEV_JWT_SECRET="fuzz-$seed" RUST_LOG=warn "$binary" --port "$port" --data-dir "$work/data" \
+  --github-api "http://127.0.0.1:$nowhere" \
   >"$work/hdoc-local.log" 2>&1 &
 local_pid=$!
 cleanup() {

@@ -13,6 +13,7 @@
 
 pub mod contract;
 pub mod faults;
+pub mod github;
 
 use hdoc_local::{Options, Running};
 use hdoc_shared::AppState;
@@ -229,12 +230,32 @@ impl TestApp {
 
     /// The API on the DynamoDB endpoint `dynamodb` (`None`: the embedded engine).
     pub async fn spawn_on(dynamodb: Option<String>) -> Self {
+        Self::spawn_configured(dynamodb, |_| {}).await
+    }
+
+    /// The API on the suite's DynamoDB, its activity job reading the GitHub
+    /// API at `github` (a [`github::FakeGitHub`]) with `token`, if given.
+    pub async fn spawn_with_github(github: &str, token: Option<&str>) -> Self {
+        Self::spawn_configured(dynamodb_endpoint(), |config| {
+            config.github_api = github.to_owned();
+            config.github_token =
+                token.map(|token| hdoc_shared::config::GitHubToken(token.to_owned()));
+        })
+        .await
+    }
+
+    /// The API on `dynamodb`, with its configuration changed by `configure`.
+    pub async fn spawn_configured(
+        dynamodb: Option<String>,
+        configure: impl FnOnce(&mut Config),
+    ) -> Self {
         let table = format!("hdoc-test-{}", uuid::Uuid::new_v4().simple());
-        let config = Config::from_lookup(|key| match key {
+        let mut config = Config::from_lookup(|key| match key {
             "HDOC_TABLE" => Some(table.clone()),
             "HDOC_CORS_ORIGINS" => Some("https://app.example".to_owned()),
             _ => None,
         });
+        configure(&mut config);
         let running = hdoc_local::start(Options {
             addr: "127.0.0.1:0".parse().expect("address"),
             data_dir: None,
@@ -418,6 +439,21 @@ impl TestApp {
             .await
             .expect("reconcile");
         json_of(response, 200).await
+    }
+
+    /// Runs the activity job (`POST /_dev/activity`) and returns its run.
+    pub async fn activity(&self) -> Value {
+        let response = self
+            .request(Method::POST, "/_dev/activity", None)
+            .send()
+            .await
+            .expect("activity");
+        json_of(response, 200).await
+    }
+
+    /// The activity job's GitHub client (the API `spawn_with_github` named).
+    pub fn github(&self) -> &activity::github::GitHub {
+        &self.running().github
     }
 
     /// Checks, with the reconcile job, that every aggregate equals its recount.

@@ -29,6 +29,8 @@ fn workload(binary: &str) -> Option<(&'static str, Expect)> {
         "purge-user" => ("purge-user-stream.json", Expect::Done),
         // A whole recount of the seeded table.
         "reconcile" => ("reconcile-schedule.json", Expect::Done),
+        // alice's events from the stand-in GitHub (a 304 once warm).
+        "activity" => ("activity-schedule.json", Expect::Done),
         _ => return None,
     })
 }

@@ -77,6 +77,8 @@ pub fn environment(
             stores.dynamodb_endpoint.clone(),
         ),
         ("AWS_ENDPOINT_URL_S3", stores.s3_endpoint.clone()),
+        // The activity function's GitHub: a stand-in behind the same TLS.
+        ("HDOC_GITHUB_API", stores.github_endpoint.clone()),
         (
             "SSL_CERT_FILE",
             stores.ca_bundle.to_string_lossy().into_owned(),

@@ -31,10 +31,13 @@ pub enum Step {
     /// Tell `photo-uploaded` of the photo the last `reviews-photos.json` reserved,
     /// with an S3 notification as S3 sends it.
     PhotoUploaded,
+    /// Check that the activity function recorded alice's day (from the
+    /// stand-in GitHub, over TLS).
+    ActivityRecorded,
 }
 
 use Expect::{Done, Status};
-use Step::{Event, PhotoUploaded, SeedReview};
+use Step::{ActivityRecorded, Event, PhotoUploaded, SeedReview};
 
 /// Every event file, in an order whose statuses are known (tests/api/lambda.rs
 /// drives the routers through the same order), and the background functions'
@@ -45,6 +48,9 @@ pub const SMOKE: &[Step] = &[
     Event("users-list.json", Status(200)),
     Event("users-update.json", Status(200)),
     Event("leaderboard-get.json", Status(200)),
+    // alice's public events, from the bench's stand-in GitHub.
+    Event("activity-schedule.json", Done),
+    ActivityRecorded,
     Event("articles-create.json", Status(201)),
     Event("articles-get.json", Status(200)),
     Event("articles-list.json", Status(200)),
@@ -241,6 +247,7 @@ impl<'a> Runner<'a> {
                     }
                 }
                 SeedReview => seed_review(self.stores).await?,
+                ActivityRecorded => activity_recorded(self.stores).await?,
                 PhotoUploaded => {
                     let key = self
                         .last_upload_key
@@ -333,6 +340,26 @@ fn form_urlencoded_key(key: &str) -> String {
         }
     }
     out
+}
+
+/// alice's activity record holds today (the stand-in GitHub's event is now).
+async fn activity_recorded(stores: &Stores) -> Result<(), String> {
+    let alice = UserId::parse("alice").map_err(|e| format!("{e:?}"))?;
+    let journeyer = stores
+        .state
+        .repo
+        .journeyer(&alice)
+        .await
+        .map_err(|e| format!("reading alice: {e}"))?
+        .ok_or("alice has no profile")?;
+    let today = hdoc_shared::domain::activity::today();
+    if !journeyer.activity.days.contains(&today) {
+        return Err(format!(
+            "the activity function answered, but alice's record holds no day of today: {:?}",
+            journeyer.activity
+        ));
+    }
+    Ok(())
 }
 
 /// The review `events/reviews-*.json` name, by alice (the events' caller).

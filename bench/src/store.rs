@@ -78,6 +78,10 @@ pub struct Stores {
     pub dynamodb_endpoint: String,
     /// The embedded S3 server (plain HTTP: nothing measured goes there).
     pub s3_endpoint: String,
+    /// A stand-in for GitHub's REST API behind TLS (the run's CA), for the
+    /// activity function (`HDOC_GITHUB_API`): every journeyer has one push
+    /// event, now.
+    pub github_endpoint: String,
     /// A PEM bundle of the system's roots and the run's CA, for `SSL_CERT_FILE`.
     pub ca_bundle: PathBuf,
     /// The engine's time, as seen through the TLS endpoint.
@@ -129,13 +133,20 @@ impl Stores {
         let dynamodb_endpoint = format!("https://{}", listener.local_addr()?);
         let (tx, rx) = oneshot::channel::<()>();
         stop.push(tx);
-        let proxy = serve_tls(listener, tls, format!("http://{engine}"), meter.clone());
+        let proxy = serve_tls(
+            listener,
+            tls.clone(),
+            format!("http://{engine}"),
+            meter.clone(),
+        );
         tokio::spawn(async move {
             tokio::select! {
                 _ = proxy => {}
                 _ = rx => {}
             }
         });
+
+        let github_endpoint = serve_github(tls.clone(), &mut stop).await?;
 
         let s3_root = dir.join("s3");
         // s3s-fs keeps a bucket as a directory: the template's bucket is one.
@@ -163,6 +174,7 @@ impl Stores {
         Ok(Self {
             dynamodb_endpoint,
             s3_endpoint,
+            github_endpoint,
             ca_bundle,
             meter,
             state,
@@ -210,6 +222,71 @@ fn tls_config() -> Result<(Arc<rustls::ServerConfig>, String), Error> {
         .with_no_client_auth()
         .with_single_cert(chain, key)?;
     Ok((Arc::new(config), ca.pem()))
+}
+
+/// The ETag of the stand-in GitHub's only page.
+const GITHUB_ETAG: &str = "W/\"hdoc-bench\"";
+
+/// A stand-in for `GET /users/{login}/events/public` (GitHub's shape,
+/// headers and conditional answers), on plain HTTP behind a TLS endpoint
+/// like the table's; its `https://` base URL.
+async fn serve_github(
+    tls: Arc<rustls::ServerConfig>,
+    stop: &mut Vec<oneshot::Sender<()>>,
+) -> Result<String, Error> {
+    async fn events(
+        axum::extract::Path(login): axum::extract::Path<String>,
+        headers: axum::http::HeaderMap,
+    ) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let rate = [
+            ("x-ratelimit-limit", "5000".to_owned()),
+            ("x-ratelimit-remaining", "4999".to_owned()),
+            (
+                "x-ratelimit-reset",
+                (time::OffsetDateTime::now_utc().unix_timestamp() + 3600).to_string(),
+            ),
+            ("etag", GITHUB_ETAG.to_owned()),
+        ];
+        if headers.get("user-agent").is_none() {
+            return axum::http::StatusCode::FORBIDDEN.into_response();
+        }
+        if headers
+            .get("if-none-match")
+            .is_some_and(|etag| etag == GITHUB_ETAG)
+        {
+            return (axum::http::StatusCode::NOT_MODIFIED, rate).into_response();
+        }
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let body = serde_json::json!([{
+            "id": "1",
+            "type": "PushEvent",
+            "actor": {"id": 1, "login": login},
+            "repo": {"id": 1, "name": format!("{login}/100DaysOfCloud")},
+            "payload": {},
+            "public": true,
+            "created_at": now,
+        }]);
+        (rate, axum::Json(body)).into_response()
+    }
+    let app = axum::Router::new().route("/users/{login}/events/public", axum::routing::get(events));
+    let plain = TcpListener::bind("127.0.0.1:0").await?;
+    let upstream = format!("http://{}", plain.local_addr()?);
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let endpoint = format!("https://{}", listener.local_addr()?);
+    let (tx, rx) = oneshot::channel::<()>();
+    stop.push(tx);
+    let front = serve_tls(listener, tls, upstream, Arc::new(Meter::default()));
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = axum::serve(plain, app) => {}
+            _ = front => {}
+            _ = rx => {}
+        }
+    });
+    Ok(endpoint)
 }
 
 /// Ends TLS on `listener` and forwards every request to `upstream`, timing

@@ -66,9 +66,11 @@ pub fn functions(path: &Path) -> Result<Vec<Function>, String> {
             if let Some(vars) = vars.as_mapping() {
                 for (key, value) in vars {
                     let key = key.as_str().ok_or("an environment key is not a string")?;
-                    let value =
-                        resolve(value, mappings).map_err(|e| format!("{logical_id}.{key}: {e}"))?;
-                    environment.insert(key.to_owned(), value);
+                    let value = optional(value, mappings)
+                        .map_err(|e| format!("{logical_id}.{key}: {e}"))?;
+                    if let Some(value) = value {
+                        environment.insert(key.to_owned(), value);
+                    }
                 }
             }
         }
@@ -105,6 +107,43 @@ fn reference(name: &str) -> Result<String, String> {
             ));
         }
     })
+}
+
+/// Whether a condition of the template holds for the bench's stack: stage
+/// `dev`, no optional parameter given.
+fn condition(name: &str) -> Result<bool, String> {
+    match name {
+        "IsProd" | "HasAlarmEmail" | "HasGitHubToken" => Ok(false),
+        other => Err(format!(
+            "no value for the condition {other} (add it to bench/src/template.rs)"
+        )),
+    }
+}
+
+/// A value that may be absent: `!If [Condition, then, else]` as the bench's
+/// stack has it, and `!Ref AWS::NoValue` (no value at all); anything else
+/// is [`resolve`]d.
+fn optional(value: &Value, mappings: &Value) -> Result<Option<String>, String> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "If" => {
+            let [name, then, otherwise] = tagged
+                .value
+                .as_sequence()
+                .map(Vec::as_slice)
+                .ok_or("!If of a non-list")?
+            else {
+                return Err("!If takes a condition and two values".into());
+            };
+            let holds = condition(name.as_str().ok_or("!If's condition is not a name")?)?;
+            optional(if holds { then } else { otherwise }, mappings)
+        }
+        Value::Tagged(tagged)
+            if tagged.tag == "Ref" && tagged.value.as_str() == Some("AWS::NoValue") =>
+        {
+            Ok(None)
+        }
+        other => resolve(other, mappings).map(Some),
+    }
 }
 
 /// Resolves the intrinsic functions the template uses in environments and
@@ -199,5 +238,12 @@ mod tests {
             reviews.environment["HDOC_MEDIA_BASE_URL"],
             format!("https://{CDN_DOMAIN}")
         );
+        // No GitHubTokenSecret given: no token variable at all.
+        let activity = functions
+            .iter()
+            .find(|f| f.binary == "activity")
+            .expect("activity");
+        assert!(!activity.environment.contains_key("HDOC_GITHUB_TOKEN"));
+        assert_eq!(activity.timeout_s, 900);
     }
 }

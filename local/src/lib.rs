@@ -9,7 +9,8 @@
 //! uploads as the bucket notification would, and it runs a deleted user's
 //! purge after each `DELETE /users/{id}` (and at start, for any left
 //! unfinished) as the table's stream would. `POST /_dev/reconcile` runs the
-//! nightly reconcile job on demand.
+//! nightly reconcile job on demand, and `POST /_dev/activity` the activity
+//! job (scores from GitHub, against the API `--github-api` names).
 //!
 //! It serves the API's OpenAPI document (`docs/openapi.yaml`) as JSON at
 //! `GET /openapi.json`, and a reference page made from it at `GET /docs`.
@@ -20,6 +21,8 @@ pub mod import;
 pub mod jwt;
 pub mod s3;
 
+use activity::github::GitHub;
+use activity::{ActivityRun, Ended};
 use axum::Json;
 use axum::extract::Request;
 use axum::extract::State;
@@ -52,6 +55,7 @@ const LOCAL_WRITE_BUDGET: std::time::Duration = std::time::Duration::from_secs(2
 pub const ROUTES: &[Route] = &[
     Route::public("POST", "/_dev/token"),
     Route::public("POST", "/_dev/reconcile"),
+    Route::public("POST", "/_dev/activity"),
     Route::public("GET", "/openapi.json"),
     Route::public("GET", "/docs"),
 ];
@@ -104,6 +108,8 @@ pub struct Running {
     pub addr: SocketAddr,
     /// The state its handlers share (its repository's usage, for tests).
     pub state: AppState,
+    /// The GitHub API client of its activity job.
+    pub github: GitHub,
     stop: Vec<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<()>,
     purger: tokio::task::JoinHandle<()>,
@@ -194,6 +200,8 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     local_s3.serve(state.clone(), s3_stopped);
 
     let (purger, deleted) = spawn_purger(state.clone());
+    // The activity job's GitHub (`--github-api`, `HDOC_GITHUB_API`).
+    let github = GitHub::new(&state.config);
 
     let secret: Arc<str> = options.jwt_secret.into();
     let routes = users::routes()
@@ -204,6 +212,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         .merge(ratings::routes())
         .route("/_dev/token", post(mint))
         .route("/_dev/reconcile", post(reconcile))
+        .route("/_dev/activity", post(activity_route))
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(docs_page))
         // The public photo URLs, as CloudFront serves them from the bucket in AWS.
@@ -214,7 +223,8 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
             purge_after_deletion,
         ))
         .layer(middleware::from_fn_with_state(secret.clone(), gateway))
-        .layer(axum::Extension(secret));
+        .layer(axum::Extension(secret))
+        .layer(axum::Extension(github.clone()));
 
     let (stop_api, stopped) = oneshot::channel::<()>();
     stop.insert(0, stop_api);
@@ -229,6 +239,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     Ok(Running {
         addr,
         state,
+        github,
         stop,
         server,
         purger,
@@ -312,6 +323,25 @@ async fn reconcile(State(state): State<AppState>) -> Result<Json<Run>, ApiError>
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::Conflict("a reconcile run is in progress".into()))
+}
+
+/// Runs the activity job once, without a deadline: to the end of the run,
+/// or until a rate limit (or GitHub unreachable) stops it.
+pub async fn activity_now(state: &AppState, github: &GitHub) -> Result<Ended, ApiError> {
+    Ok(activity::handle(state, github, None).await?)
+}
+
+/// `POST /_dev/activity`: runs the activity job now and answers with its run
+/// (finished, or stopped by a rate limit: `waitingUntil`). Only `hdoc-local`
+/// has this route.
+async fn activity_route(
+    State(state): State<AppState>,
+    axum::Extension(github): axum::Extension<GitHub>,
+) -> Result<Json<ActivityRun>, ApiError> {
+    match activity_now(&state, &github).await? {
+        Ended::Finished(run) | Ended::Paused(run) => Ok(Json(run)),
+        Ended::Held => Err(ApiError::Conflict("an activity run is in progress".into())),
+    }
 }
 
 /// The embedded engine alone, in memory, on a free loopback port, until

@@ -13,6 +13,7 @@ const USAGE: &str = "\
 hdoc-local: the whole hdoc API on one machine
 
 USAGE: hdoc-local [--demo] [--port PORT] [--data-dir DIR] [--dynamodb-endpoint URL]
+                  [--github-api URL]
        hdoc-local reconcile [--data-dir DIR] [--dynamodb-endpoint URL]
        hdoc-local import [--aws] [--json] [--data-dir DIR] [--dynamodb-endpoint URL] FILE...
 
@@ -41,6 +42,10 @@ USAGE: hdoc-local [--demo] [--port PORT] [--data-dir DIR] [--dynamodb-endpoint U
                             keep their data (env HDOC_DATA_DIR, default ./.data)
   --dynamodb-endpoint URL   use this DynamoDB endpoint instead of the embedded
                             engine (env AWS_ENDPOINT_URL_DYNAMODB)
+  --github-api URL          the GitHub REST API that POST /_dev/activity (the
+                            activity job: scores from GitHub) reads (env
+                            HDOC_GITHUB_API, default https://api.github.com;
+                            HDOC_GITHUB_TOKEN, if set, is sent as its token)
 
 Other settings: HDOC_DEV_JWT_SECRET (dev token secret), HDOC_TABLE,
 HDOC_CORS_ORIGINS, RUST_LOG. Mint a token with
@@ -65,12 +70,15 @@ struct Args {
     endpoint: Option<String>,
     /// Import into the real AWS table `HDOC_TABLE` with the environment's credentials.
     aws: bool,
+    /// The GitHub API of the activity job, if not the configured one.
+    github_api: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut port = env("HDOC_PORT");
     let mut data_dir = env("HDOC_DATA_DIR");
     let mut endpoint = env("AWS_ENDPOINT_URL_DYNAMODB");
+    let mut github_api = None;
     let (mut demo, mut json, mut aws) = (false, false, false);
     let mut command: Option<&str> = None;
     let mut files = Vec::new();
@@ -100,6 +108,7 @@ fn parse_args() -> Result<Args, String> {
             "--port" => &mut port,
             "--data-dir" => &mut data_dir,
             "--dynamodb-endpoint" => &mut endpoint,
+            "--github-api" => &mut github_api,
             "-h" | "--help" => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -132,12 +141,16 @@ fn parse_args() -> Result<Args, String> {
         None => 3000,
     };
     let data_dir = data_dir.map_or_else(|| PathBuf::from(".data"), PathBuf::from);
+    if github_api.is_some() && !matches!(command, Command::Serve { .. }) {
+        return Err("--github-api is for serving".into());
+    }
     Ok(Args {
         command,
         port,
         data_dir,
         endpoint,
         aws,
+        github_api,
     })
 }
 
@@ -181,6 +194,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         data_dir,
         endpoint,
         aws,
+        github_api,
     } = parse_args().map_err(|err| format!("{err}\n\n{USAGE}"))?;
     hdoc_shared::telemetry::init_local(!matches!(command, Command::Serve { .. }));
     if let Command::Import { files, json } = &command {
@@ -188,7 +202,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let report = if aws {
             import_into_aws(&docs).await?
         } else {
-            let running = start(0, &data_dir, &endpoint).await?;
+            let running = start(0, &data_dir, &endpoint, None).await?;
             let repo = running
                 .state
                 .repo
@@ -207,7 +221,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }
     // The job alone needs no fixed port: the API it starts alongside is unused.
     let reconcile = matches!(command, Command::Reconcile);
-    let running = start(if reconcile { 0 } else { port }, &data_dir, &endpoint).await?;
+    let running = start(
+        if reconcile { 0 } else { port },
+        &data_dir,
+        &endpoint,
+        github_api,
+    )
+    .await?;
     if reconcile {
         let run = hdoc_local::reconcile_now(&running.state).await;
         running.shutdown().await;
@@ -227,9 +247,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }
     let dynamodb = endpoint.unwrap_or_else(|| "embedded".to_owned());
     let data = data_dir.display();
-    tracing::info!(address = %running.addr, %data, dynamodb, "hdoc-local is serving the API");
+    let github = running.github.api();
+    tracing::info!(address = %running.addr, %data, dynamodb, github, "hdoc-local is serving the API");
     eprintln!(
-        "hdoc-local: http://{} (data in {data}, DynamoDB: {dynamodb}); Ctrl-C stops",
+        "hdoc-local: http://{} (data in {data}, DynamoDB: {dynamodb}, GitHub API: {github}); Ctrl-C stops",
         running.addr
     );
     tokio::signal::ctrl_c().await?;
@@ -237,17 +258,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     Ok(())
 }
 
-/// Starts the local API on `port` (0: any) over the data dir or endpoint.
+/// Starts the local API on `port` (0: any) over the data dir or endpoint,
+/// its activity job reading `github_api` (if given, else the configured one).
 async fn start(
     port: u16,
     data_dir: &std::path::Path,
     endpoint: &Option<String>,
+    github_api: Option<String>,
 ) -> Result<hdoc_local::Running, hdoc_local::StartError> {
+    let mut config = Config::from_env();
+    if let Some(api) = github_api {
+        config.github_api = api.trim_end_matches('/').to_owned();
+    }
     hdoc_local::start(Options {
         addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
         data_dir: Some(data_dir.to_owned()),
         dynamodb_endpoint: endpoint.clone(),
-        config: Config::from_env(),
+        config,
         jwt_secret: env("HDOC_DEV_JWT_SECRET").unwrap_or_else(|| jwt::DEFAULT_SECRET.to_owned()),
     })
     .await

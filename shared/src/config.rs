@@ -27,6 +27,26 @@ pub struct Config {
     /// Fixed keys for the SDK instead of its default chain: `hdoc-local`
     /// sets these for its emulators. `None` in Lambda (the function's role).
     pub static_credentials: Option<StaticCredentials>,
+    /// Base URL of GitHub's REST API (`HDOC_GITHUB_API`, default
+    /// [`GITHUB_API`]), read by the activity job.
+    pub github_api: String,
+    /// Token for GitHub's API (`HDOC_GITHUB_TOKEN`), optional: sent as
+    /// `Authorization: Bearer` by the activity job. Without one GitHub allows
+    /// 60 requests an hour and counts its 304s (docs/activity.md).
+    pub github_token: Option<GitHubToken>,
+}
+
+/// GitHub's public REST API.
+pub const GITHUB_API: &str = "https://api.github.com";
+
+/// A GitHub token: its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct GitHubToken(pub String);
+
+impl std::fmt::Debug for GitHubToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GitHubToken(..)")
+    }
 }
 
 /// Fixed AWS keys and region, for emulators that check signatures.
@@ -72,6 +92,11 @@ impl Config {
             xray_daemon: get("AWS_XRAY_DAEMON_ADDRESS"),
             cursor_secret: required("HDOC_CURSOR_SECRET", DEV_CURSOR_SECRET),
             static_credentials: None,
+            github_api: get("HDOC_GITHUB_API")
+                .unwrap_or_else(|| GITHUB_API.to_owned())
+                .trim_end_matches('/')
+                .to_owned(),
+            github_token: get("HDOC_GITHUB_TOKEN").map(GitHubToken),
             stage,
         }
     }
@@ -97,6 +122,18 @@ mod tests {
         assert_eq!(config.table, "hdoc");
         assert_eq!(config.cors_origins, vec!["*"]);
         assert_eq!(config.cursor_secret, DEV_CURSOR_SECRET);
+        assert_eq!(config.github_api, GITHUB_API);
+        assert_eq!(config.github_token, None);
+    }
+
+    #[test]
+    fn the_github_token_is_never_shown() {
+        let config = config(&[
+            ("HDOC_GITHUB_TOKEN", "ghp_secret"),
+            ("HDOC_GITHUB_API", "http://127.0.0.1:9/"),
+        ]);
+        assert_eq!(config.github_api, "http://127.0.0.1:9");
+        assert!(!format!("{config:?}").contains("ghp_secret"));
     }
 
     #[test]

@@ -38,6 +38,7 @@ use hdoc_shared::domain::{Progress, Timestamp, User, UserId};
 use hdoc_shared::jobs::Progress as JobProgress;
 use hdoc_shared::store::schema;
 use hdoc_shared::{AppState, Config};
+use hdoc_tests::github::{Account, pushes};
 use lambda_http::tower::ServiceExt;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -950,6 +951,37 @@ async fn every_function_works_with_only_the_policy_template_yaml_grants_it() {
     )
     .await;
 
+    // activity: alice's public events from a GitHub stand-in, her day
+    // recorded with her numbers and leaderboard key in one transaction;
+    // bob's account is gone (a 404), a failure recorded on his activity
+    // record; a second run finds nothing new (304) and writes nothing.
+    let github = hdoc_tests::github::FakeGitHub::start().await;
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("now");
+    github.set("alice", Account::Events(pushes(&[&now])));
+    github.set("bob", Account::Status(404));
+    let client = activity::github::GitHub::with_api(&github.base, None);
+    let activity_fn = stack.function("activity");
+    for round in 0..2 {
+        match activity::handle(activity_fn, &client, None)
+            .await
+            .expect("activity runs")
+        {
+            activity::Ended::Finished(ran) => {
+                assert_eq!((ran.users, ran.failed), (2, 1), "{ran:?}");
+                assert_eq!(ran.not_modified, round, "{ran:?}");
+            }
+            other => panic!("the activity run finished: {other:?}"),
+        }
+    }
+    let (_, shown) = send(&stack.admin, "users", "GET", "/users/alice", None, None).await;
+    assert_eq!(shown["githubStreak"], 1, "{shown}");
+    assert_eq!(
+        shown["githubScore"], 42,
+        "the admin's score stands: {shown}"
+    );
+
     // users: alice deletes herself; purge-user removes her article, her
     // review and its photo, and her rating, as the table's stream has it do.
     run.call("users", "DELETE", "/users/alice", ALICE, None, 204)
@@ -1123,6 +1155,20 @@ async fn calls_outside_a_functions_policy_are_refused() {
         .set_key(Some(profile_key("alice")));
     denied("users: DeleteItem", true, delete.send().await);
     assert!(alice_is_there().await, "alice's profile is still there");
+    // activity neither scans nor deletes: it walks the users list and
+    // writes a profile and its activity record.
+    let moto_activity = direct("activity").await;
+    let moto_activity = moto_activity.repo.client();
+    denied(
+        "activity: Scan",
+        true,
+        moto_activity.scan().table_name(table).send().await,
+    );
+    let delete = moto_activity
+        .delete_item()
+        .table_name(table)
+        .set_key(Some(profile_key("alice")));
+    denied("activity: DeleteItem", true, delete.send().await);
     let mut mallory = profile_key("mallory");
     mallory.insert("id".to_owned(), AttributeValue::S("mallory".to_owned()));
     let tags = direct("tags").await;

@@ -140,7 +140,7 @@ async fn seed_review(app: &TestApp) {
 }
 
 /// Event files of the functions that no route reaches.
-const BACKGROUND_EVENTS: &[&str] = &["purge-user-", "reconcile-"];
+const BACKGROUND_EVENTS: &[&str] = &["purge-user-", "reconcile-", "activity-"];
 
 #[tokio::test]
 async fn every_event_file_is_a_valid_request() {

@@ -157,6 +157,23 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
             ("dynamodb:Query", GSI1),
         ],
     ),
+    (
+        "activity",
+        &[
+            // checkpoint(): get(); save_checkpoint(): a single Put (PutItem).
+            ("dynamodb:GetItem", TABLE),
+            // journeyer(): Query of a profile's partition (profile + activity record).
+            ("dynamodb:Query", TABLE),
+            // record_activity(), record_activity_error(): TransactWriteItems of
+            // an Update (the activity record: ADD days) with a Put of the
+            // profile (scores, leaderboard key) or a ConditionCheck of it.
+            ("dynamodb:PutItem", TABLE),
+            ("dynamodb:UpdateItem", TABLE),
+            ("dynamodb:ConditionCheckItem", TABLE),
+            // journeyers(): query_page(GSI1, USERS, ...), the users list.
+            ("dynamodb:Query", GSI1),
+        ],
+    ),
 ];
 
 /// The one function allowed to Scan the table: a nightly batch job, never a request.
@@ -395,8 +412,8 @@ fn template_caller_routes_have_the_authorizer_and_public_ones_none() {
 /// Lambda functions that S3, the table's stream or a schedule (not API
 /// Gateway) invokes, with no routes: further binaries of the crates in
 /// `FUNCTIONS` (`photo-uploaded`, `purge-user`) or crates of their own
-/// (`reconcile`).
-const EVENT_BINARIES: &[&str] = &["photo-uploaded", "purge-user", "reconcile"];
+/// (`reconcile`, `activity`).
+const EVENT_BINARIES: &[&str] = &["photo-uploaded", "purge-user", "reconcile", "activity"];
 
 /// The event types that invoke a function without routing a request.
 const BACKGROUND_EVENTS: &[&str] = &["S3", "DynamoDB", "Schedule"];
@@ -620,6 +637,9 @@ fn template_background_functions_have_their_triggers() {
         ("purge-user", BTreeSet::from(["DynamoDB"])),
         // A daily schedule starts a run; the stream reports each handoff.
         ("reconcile", BTreeSet::from(["Schedule", "DynamoDB"])),
+        // An hourly schedule starts or continues a run (no stream: the
+        // table's stream has its two readers).
+        ("activity", BTreeSet::from(["Schedule"])),
     ]
     .into();
     for name in EVENT_BINARIES {
@@ -724,19 +744,57 @@ fn template_background_functions_have_their_triggers() {
         );
     }
 
-    // The reconcile run starts on a schedule that is on.
-    let (id, reconcile) = function_resource(&template, "reconcile");
-    let schedules = events_of(reconcile, "Schedule");
-    assert_eq!(schedules.len(), 1, "{id} has one Schedule event");
-    let schedule = &schedules[0].1["Properties"];
+    // The reconcile and activity runs start on a schedule that is on; the
+    // activity run, which goes on only at the next schedule (no stream),
+    // every hour, and its invocations run long enough to get somewhere past
+    // the 60 s they keep back (MARGIN in functions/activity/src/main.rs).
+    for name in ["reconcile", "activity"] {
+        let (id, function) = function_resource(&template, name);
+        let schedules = events_of(function, "Schedule");
+        assert_eq!(schedules.len(), 1, "{id} has one Schedule event");
+        let schedule = &schedules[0].1["Properties"];
+        assert!(
+            schedule["Schedule"].as_str().is_some_and(
+                |expression| expression.starts_with("cron(") || expression.starts_with("rate(")
+            ),
+            "{id}: {schedule:?}"
+        );
+        assert_ne!(schedule["Enabled"], false, "{id}'s schedule is disabled");
+        assert_ne!(schedule["State"], "DISABLED", "{id}'s schedule is disabled");
+    }
+    let (id, activity) = function_resource(&template, "activity");
+    let hourly = &events_of(activity, "Schedule")[0].1["Properties"]["Schedule"];
+    assert_eq!(hourly, "rate(1 hour)", "{id}");
+    let timeout = property(&template, activity, "Timeout").as_u64();
+    assert!(timeout.is_some_and(|t| t > 60), "{id}: Timeout {timeout:?}");
+
+    // The GitHub token is optional (a parameter that defaults to none), given
+    // only to the activity function, and never in the template: a Secrets
+    // Manager dynamic reference CloudFormation resolves at deploy time.
+    assert_eq!(template["Parameters"]["GitHubTokenSecret"]["Default"], "");
+    for (function_id, resource) in of_type(&template, "AWS::Serverless::Function") {
+        let token = &resource["Properties"]["Environment"]["Variables"]["HDOC_GITHUB_TOKEN"];
+        let is_activity = resource["Metadata"]["BuildProperties"]["Binary"] == "activity";
+        assert_eq!(
+            !token.is_null(),
+            is_activity,
+            "{function_id}: HDOC_GITHUB_TOKEN"
+        );
+        if is_activity {
+            let (name, branches) = intrinsic(token).expect("an !If");
+            assert_eq!(name, "If", "{function_id}");
+            let branches = one_or_many(branches);
+            assert_eq!(branches[0], "HasGitHubToken");
+            assert_eq!(
+                as_sub(branches[1]),
+                "{{resolve:secretsmanager:${GitHubTokenSecret}:SecretString}}"
+            );
+            assert_eq!(ref_target(branches[2]), Some("AWS::NoValue"));
+        }
+    }
     assert!(
-        schedule["Schedule"].as_str().is_some_and(
-            |expression| expression.starts_with("cron(") || expression.starts_with("rate(")
-        ),
-        "{id}: {schedule:?}"
+        template["Globals"]["Function"]["Environment"]["Variables"]["HDOC_GITHUB_TOKEN"].is_null()
     );
-    assert_ne!(schedule["Enabled"], false, "{id}'s schedule is disabled");
-    assert_ne!(schedule["State"], "DISABLED", "{id}'s schedule is disabled");
 
     // Drift found means a bug: the metric the run logs (shared/src/jobs.rs,
     // embedded metric format, namespace hdoc, dimension Stage) is alarmed.

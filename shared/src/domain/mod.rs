@@ -1,6 +1,7 @@
 //! Domain types: the only way to build one is to parse it, so a handler
 //! never holds an unchecked string.
 
+pub mod activity;
 pub mod article;
 pub mod review;
 mod text;

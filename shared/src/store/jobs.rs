@@ -1,5 +1,6 @@
-//! The jobs' storage: the reconcile job's walk, checkpoint and repairs
-//! (`crate::jobs::reconcile` runs it), and the data-version marker.
+//! The jobs' storage: the checkpoint a long job keeps between invocations
+//! (the reconcile job's, and the activity job's), the reconcile job's walk
+//! and repairs (`crate::jobs::reconcile` runs it), and the data-version marker.
 //!
 //! It walks the whole table with Scan, a stretch at a time: the one place
 //! that scans, a nightly batch job, never a request. Every aggregate it meets
@@ -20,11 +21,32 @@ use super::tags::tags_in;
 use super::users::is_live_profile;
 use super::write::{Outcome, Part, Write, if_rev, is_bare_entry};
 use super::{Item, Repository};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
-const JOB: &str = "JOB#RECONCILE";
 const CHECKPOINT: &str = "CHECKPOINT";
+
+/// A job that keeps a checkpoint: one item, `JOB#<NAME>` / `CHECKPOINT`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Job {
+    /// The nightly recount (`crate::jobs::reconcile`).
+    Reconcile,
+    /// Scores from the journeyers' GitHub activity (`functions/activity`).
+    Activity,
+}
+
+impl Job {
+    /// The checkpoint's partition key (the reconcile function's stream
+    /// filter matches `JOB#RECONCILE`).
+    fn pk(self) -> &'static str {
+        match self {
+            Self::Reconcile => "JOB#RECONCILE",
+            Self::Activity => "JOB#ACTIVITY",
+        }
+    }
+}
+
 /// The item that records which contract's shape the table's items are in.
 const DATA: &str = "META#DATA";
 const VERSION: &str = "VERSION";
@@ -127,25 +149,39 @@ impl Phase {
     }
 }
 
-/// The checkpoint item: the current (or last) run and its phase.
+/// The checkpoint item of a job: its current (or last) run and its phase.
+/// `R` is what the job records of a run (the reconcile job's [`Run`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Checkpoint {
+pub struct Checkpoint<R = Run> {
     pub phase: Phase,
-    pub run: Run,
+    pub run: R,
+    job: Job,
     /// The stored revision; every save is conditioned on it, so of two
     /// invocations running at once, one stops.
     rev: Option<u64>,
 }
 
 impl Checkpoint {
-    /// A new run, replacing `previous` (if any) in the table.
+    /// A new reconcile run, replacing `previous` (if any) in the table.
     pub fn fresh(previous: Option<&Checkpoint>, started_at: String) -> Self {
-        Self {
-            phase: Phase::Running,
-            run: Run {
+        Self::start(
+            Job::Reconcile,
+            previous,
+            Run {
                 started_at,
                 ..Run::default()
             },
+        )
+    }
+}
+
+impl<R> Checkpoint<R> {
+    /// A new `run` of `job`, replacing `previous` (if any) in the table.
+    pub fn start(job: Job, previous: Option<&Checkpoint<R>>, run: R) -> Self {
+        Self {
+            phase: Phase::Running,
+            run,
+            job,
             rev: previous.and_then(|checkpoint| checkpoint.rev),
         }
     }
@@ -179,8 +215,13 @@ impl Repository {
 
     /// The reconcile job's checkpoint, if a run ever started.
     pub async fn reconcile_checkpoint(&self) -> Result<Option<Checkpoint>> {
+        self.checkpoint(Job::Reconcile).await
+    }
+
+    /// The checkpoint of `job`, if a run ever started.
+    pub async fn checkpoint<R: DeserializeOwned>(&self, job: Job) -> Result<Option<Checkpoint<R>>> {
         let Some(item) = self
-            .get(JOB.to_owned(), CHECKPOINT, Read::Consistent)
+            .get(job.pk().to_owned(), CHECKPOINT, Read::Consistent)
             .await?
         else {
             return Ok(None);
@@ -193,17 +234,22 @@ impl Repository {
                 .ok_or_else(|| StoreError::corrupt(format!("a checkpoint in phase {phase}")))?,
             run: serde_json::from_str(&string(&item, "run")?)
                 .map_err(|err| StoreError::corrupt(format!("a checkpoint's run: {err}")))?,
+            job,
             rev: Some(number(&item, "rev")?),
         }))
     }
 
     /// Saves `checkpoint` in `phase`. `Ok(false)` when another invocation
     /// saved it since it was read: this one must stop.
-    pub async fn save_checkpoint(&self, checkpoint: &mut Checkpoint, phase: Phase) -> Result<bool> {
+    pub async fn save_checkpoint<R: Serialize>(
+        &self,
+        checkpoint: &mut Checkpoint<R>,
+        phase: Phase,
+    ) -> Result<bool> {
         let run = serde_json::to_string(&checkpoint.run).map_err(StoreError::failed)?;
         let rev = checkpoint.rev.unwrap_or(0) + 1;
         let item = Item::from([
-            (PK.to_owned(), s(JOB)),
+            (PK.to_owned(), s(checkpoint.job.pk())),
             (SK.to_owned(), s(CHECKPOINT)),
             ("phase".to_owned(), s(phase.as_str())),
             ("run".to_owned(), s(run)),

@@ -13,7 +13,8 @@
 //! | `reviews.rs` | reviews and their list entries (`/reviews`) |
 //! | `ratings.rs` | ratings and each subject's summary (`/ratings`) |
 //! | `photos.rs` | the photo bucket (presigned uploads, deletes) and a review's photo slots |
-//! | `jobs.rs` | the reconcile job's walk, checkpoint and repairs; the data-version marker |
+//! | `activity.rs` | the activity job's records (a journeyer's active days, ETag, corrections) and its walk of the profiles |
+//! | `jobs.rs` | the jobs' checkpoints; the reconcile job's walk and repairs; the data-version marker |
 //! | `read.rs` | every read: one item, a page of a partition, a whole partition, a batch |
 //! | `write.rs` | conditional writes of named parts, committed as one transaction (or one call) |
 //! | `retry.rs` | the one retry policy of "read, decide, write conditionally" |
@@ -34,6 +35,7 @@
 //! conflicting transaction) is read again under [`retry::optimistic`]. No
 //! request path scans: only the reconcile job (`jobs.rs`) does.
 
+mod activity;
 mod articles;
 mod error;
 mod item;
@@ -49,9 +51,10 @@ mod tags;
 mod users;
 mod write;
 
+pub use activity::{ActivityError, ActivityRecord, Fetched, Journeyer, Recorded};
 pub use articles::{ArticleFilter, ArticleRecord};
 pub use error::{BoxError, Guarded, Missing, StoreError};
-pub use jobs::{Checkpoint, DATA_VERSION, Phase, Repairs, Run, ScanKey, Stretch};
+pub use jobs::{Checkpoint, DATA_VERSION, Job, Phase, Repairs, Run, ScanKey, Stretch};
 pub use photos::{PendingPhoto, Photos, UPLOAD_VALIDITY, Upload};
 pub use retry::WRITE_BUDGET;
 pub use reviews::{ReviewFilter, ReviewRecord};

@@ -33,7 +33,7 @@ use std::collections::HashSet;
 const BATCH: usize = 100;
 
 pub(super) const PROFILE: &str = "PROFILE";
-const USERS: &str = "USERS";
+pub(super) const USERS: &str = "USERS";
 /// The index partition of the deletions still being purged, oldest first.
 const PURGES: &str = "PURGES";
 /// Marks a deleted profile (a tombstone) and its owner claim.
@@ -507,14 +507,21 @@ impl Repository {
         self.commit(write).await.map(|_| ())
     }
 
-    /// Ends `purge` once the user owns nothing more: the tombstone and the
-    /// claim go, and the id and the caller are free again. Harmless if
-    /// another run ended it first.
+    /// Ends `purge` once the user owns nothing more: the tombstone, the
+    /// claim and the activity job's record of the user go, and the id and
+    /// the caller are free again. Harmless if another run ended it first.
     #[tracing::instrument(skip_all, fields(id = purge.id.as_str()))]
     pub async fn finish_purge(&self, purge: &Purge) -> Result<()> {
         let condition = "attribute_exists(deletedAt)";
         let mut write = Write::new(&self.table);
         write.delete(Part::Main, user_pk(&purge.id), PROFILE, condition, None)?;
+        // No activity is recorded for a tombstone (every write of it checks
+        // the profile), so what is there now is the last of it.
+        write.delete_any(
+            Part::Activity,
+            user_pk(&purge.id),
+            super::activity::ACTIVITY,
+        )?;
         if let Some(owner) = &purge.owner {
             write.delete(Part::Claim, claim_pk(owner), PROFILE, condition, None)?;
         }

@@ -35,6 +35,8 @@ pub(super) enum Part {
     Claim,
     /// The writer's profile, checked to be live.
     Author,
+    /// A journeyer's recorded GitHub activity (the activity job's item).
+    Activity,
 }
 
 /// The items of one conditional write.
@@ -150,18 +152,42 @@ impl Write {
         sk: &str,
         condition: &str,
     ) -> Result<&mut Self> {
-        let check = built(
-            ConditionCheck::builder()
-                .table_name(&self.table)
-                .key(PK, s(pk))
-                .key(SK, s(sk))
-                .condition_expression(condition)
-                .build(),
+        self.check_if(part, pk, sk, condition, None)
+    }
+
+    /// [`Self::check`] with `:v` in `condition` standing for `value`.
+    pub(super) fn check_if(
+        &mut self,
+        part: Part,
+        pk: String,
+        sk: &str,
+        condition: &str,
+        value: Option<AttributeValue>,
+    ) -> Result<&mut Self> {
+        let check = conditioned!(
+            ConditionCheck::builder().key(PK, s(pk)).key(SK, s(sk)),
+            &self.table,
+            condition,
+            value
         )?;
         self.items.push((
             part,
             TransactWriteItem::builder().condition_check(check).build(),
         ));
+        Ok(self)
+    }
+
+    /// Deletes the item `pk`/`sk` whatever it holds (nothing if it is not there).
+    pub(super) fn delete_any(&mut self, part: Part, pk: String, sk: &str) -> Result<&mut Self> {
+        let delete = built(
+            Delete::builder()
+                .table_name(&self.table)
+                .key(PK, s(pk))
+                .key(SK, s(sk))
+                .build(),
+        )?;
+        self.items
+            .push((part, TransactWriteItem::builder().delete(delete).build()));
         Ok(self)
     }
 

@@ -1,0 +1,417 @@
+//! The `activity` function: scores and streaks from the journeyers' own
+//! public GitHub activity (`docs/activity.md`).
+//!
+//! A run walks every profile (the users list, oldest first, a stretch at a
+//! time), reads each journeyer's public events from GitHub ([`github`]),
+//! records the active UTC days, and sets `daysCompleted`, `githubStreak` and
+//! `githubScore` from all the days recorded, by the rule in
+//! `hdoc_shared::domain::activity`, in one transaction with the days and the
+//! leaderboard key (`hdoc_shared::store::activity`).
+//!
+//! A run keeps its place in a checkpoint (`JOB#ACTIVITY`), saved after
+//! every stretch, the reconcile job's mechanism (`hdoc_shared::store::jobs`):
+//! an invocation resumes the run in progress or starts one, and stops at its
+//! deadline, at a rate limit (until the reset) or when GitHub cannot be
+//! reached; the next invocation of the hourly schedule goes on from there.
+//! Of two invocations at once, the second to save its checkpoint stops, and
+//! what both did to a journeyer is applied once (days are a set; each write
+//! is conditioned on what it read). A journeyer whose events cannot be read
+//! (404, 5xx) is recorded on its activity record and in the run, and the run
+//! goes on.
+
+pub mod github;
+
+use github::{Fetch, GitHub, Limit, RateLimit};
+use hdoc_shared::AppState;
+use hdoc_shared::domain::UserId;
+use hdoc_shared::domain::activity::today;
+use hdoc_shared::store::{Checkpoint, Fetched, Job, Phase, Repository, ScanKey, StoreError};
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime};
+
+/// Profiles walked between two saves of the checkpoint.
+pub const STRETCH: u32 = 50;
+/// Failures listed in a run (all are counted in `failed`).
+pub const LISTED_FAILURES: usize = 100;
+/// After this many journeyers in a row for whom GitHub could not be
+/// reached, the run stops until [`UNREACHABLE_PAUSE`] has passed.
+pub const UNREACHABLE_STOP: u32 = 3;
+pub const UNREACHABLE_PAUSE: Duration = Duration::from_secs(5 * 60);
+
+/// A journeyer whose events could not be read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Failure {
+    pub id: String,
+    /// GitHub's status, or `None` when it could not be reached.
+    pub status: Option<u16>,
+    pub error: String,
+    pub at: String,
+}
+
+/// What GitHub said of the rate limit, last.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateSeen {
+    pub remaining: Option<u64>,
+    pub reset_at: Option<String>,
+}
+
+/// A run of the activity job: where it stands and what it did so far. It is
+/// the checkpoint's content, the answer of `POST /_dev/activity`, and the
+/// figures the run logs when it ends.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityRun {
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// Where the walk resumes: the users-list key of the last profile done.
+    pub next: Option<ScanKey>,
+    /// Profiles done (read from GitHub and recorded, or failed).
+    pub users: u64,
+    /// Requests sent to GitHub.
+    pub requests: u64,
+    /// Journeyers whose first page was unchanged (a 304).
+    pub not_modified: u64,
+    /// Journeyers whose events were read (a 200).
+    pub fetched: u64,
+    /// Active days recorded for the first time.
+    pub new_days: u64,
+    /// Profiles whose numbers changed (and so their leaderboard places).
+    pub updated: u64,
+    /// Journeyers whose events could not be read.
+    pub failed: u64,
+    /// The first [`LISTED_FAILURES`] of them.
+    pub failures: Vec<Failure>,
+    /// Invocations the run has taken so far.
+    pub slices: u32,
+    /// Set when the run stopped for a rate limit (or GitHub unreachable):
+    /// no invocation goes on before then.
+    pub waiting_until: Option<String>,
+    /// Why it stopped: `rateLimit`, `secondaryRateLimit` or `unreachable`.
+    pub stopped_by: Option<String>,
+    pub rate_limit: Option<RateSeen>,
+}
+
+/// How an invocation ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The run walked every profile.
+    Finished(ActivityRun),
+    /// The run stopped for now (the deadline, a rate limit, GitHub
+    /// unreachable); the next invocation goes on from its checkpoint.
+    Paused(ActivityRun),
+    /// Another invocation holds the run.
+    Held,
+}
+
+/// How a run is made.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Profiles a stretch.
+    pub stretch: u32,
+    /// The day that is "today" (`None`: the UTC date when each profile is done).
+    pub today: Option<Date>,
+    /// For the run's metrics line.
+    pub stage: String,
+}
+
+impl Settings {
+    pub fn new(stage: &str) -> Self {
+        Self {
+            stretch: STRETCH,
+            today: None,
+            stage: stage.to_owned(),
+        }
+    }
+}
+
+fn now() -> String {
+    OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc())
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+fn format_time(at: OffsetDateTime) -> String {
+    at.replace_nanosecond(0)
+        .unwrap_or(at)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+fn out_of_time(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|deadline| Instant::now() >= deadline)
+}
+
+/// One invocation with the function's settings: what the schedule runs.
+pub async fn handle(
+    state: &AppState,
+    github: &GitHub,
+    deadline: Option<Instant>,
+) -> Result<Ended, StoreError> {
+    let ended = run(state, github, deadline, &Settings::new(&state.config.stage)).await?;
+    match &ended {
+        Ended::Finished(run) => tracing::info!(users = run.users, "activity run finished"),
+        Ended::Paused(run) => tracing::info!(
+            users = run.users,
+            waiting_until = run.waiting_until.as_deref(),
+            stopped_by = run.stopped_by.as_deref(),
+            "activity run paused; the next invocation goes on"
+        ),
+        Ended::Held => tracing::info!("another invocation holds the activity run"),
+    }
+    Ok(ended)
+}
+
+/// What doing one journeyer came to.
+enum Step {
+    /// Recorded (or failed and recorded): the walk goes past it.
+    Done,
+    /// GitHub could not be reached (recorded as a failure).
+    Unreachable,
+    /// Done, but GitHub's rate limit is spent until then.
+    Spent(OffsetDateTime),
+    /// A rate limit: stop before this journeyer until `until`.
+    Stop(OffsetDateTime, Limit),
+}
+
+/// Runs the activity job until the run ends or `deadline`: resumes the run
+/// in progress (unless it waits for a rate limit's reset) or starts one.
+pub async fn run(
+    state: &AppState,
+    github: &GitHub,
+    deadline: Option<Instant>,
+    settings: &Settings,
+) -> Result<Ended, StoreError> {
+    let repo = &state.repo;
+    let stored: Option<Checkpoint<ActivityRun>> = repo.checkpoint(Job::Activity).await?;
+    let mut checkpoint = match &stored {
+        Some(checkpoint) if checkpoint.phase != Phase::Done => {
+            let waiting = checkpoint
+                .run
+                .waiting_until
+                .as_deref()
+                .and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok());
+            if waiting.is_some_and(|until| until > OffsetDateTime::now_utc()) {
+                return Ok(Ended::Paused(checkpoint.run.clone()));
+            }
+            checkpoint.clone()
+        }
+        _ => Checkpoint::start(
+            Job::Activity,
+            stored.as_ref(),
+            ActivityRun {
+                started_at: now(),
+                ..ActivityRun::default()
+            },
+        ),
+    };
+    let run = &mut checkpoint.run;
+    run.waiting_until = None;
+    run.stopped_by = None;
+    run.slices += 1;
+    if !repo
+        .save_checkpoint(&mut checkpoint, Phase::Running)
+        .await?
+    {
+        return Ok(Ended::Held);
+    }
+    let mut unreachable = 0;
+    loop {
+        let (page, more) = repo
+            .journeyers(checkpoint.run.next.as_ref(), settings.stretch)
+            .await?;
+        for (id, key) in page {
+            if out_of_time(deadline) {
+                return pause(repo, checkpoint).await;
+            }
+            let step =
+                journeyer(repo, github, &id, deadline, settings, &mut checkpoint.run).await?;
+            let run = &mut checkpoint.run;
+            let mut spent = None;
+            match step {
+                Step::Done => unreachable = 0,
+                Step::Unreachable => unreachable += 1,
+                Step::Spent(reset) => {
+                    unreachable = 0;
+                    spent = Some(reset);
+                }
+                Step::Stop(until, why) => {
+                    run.waiting_until = Some(format_time(until));
+                    run.stopped_by = Some(why.as_str().to_owned());
+                    tracing::warn!(
+                        until = format_time(until),
+                        why = why.as_str(),
+                        "GitHub's rate limit: the run stops until then"
+                    );
+                    return pause(repo, checkpoint).await;
+                }
+            }
+            run.next = Some(key);
+            if unreachable >= UNREACHABLE_STOP {
+                run.waiting_until =
+                    Some(format_time(OffsetDateTime::now_utc() + UNREACHABLE_PAUSE));
+                run.stopped_by = Some("unreachable".to_owned());
+                tracing::warn!(
+                    api = github.api(),
+                    "GitHub could not be reached for {UNREACHABLE_STOP} journeyers in a row: the run stops for a while"
+                );
+                return pause(repo, checkpoint).await;
+            }
+            if let Some(reset) = spent {
+                run.waiting_until = Some(format_time(reset));
+                run.stopped_by = Some(Limit::Primary.as_str().to_owned());
+                tracing::warn!(
+                    reset_at = format_time(reset),
+                    "GitHub's rate limit is spent: the run stops until its reset"
+                );
+                return pause(repo, checkpoint).await;
+            }
+        }
+        if !more {
+            checkpoint.run.finished_at = Some(now());
+            if !repo.save_checkpoint(&mut checkpoint, Phase::Done).await? {
+                return Ok(Ended::Held);
+            }
+            log_metrics(&checkpoint.run, &settings.stage);
+            return Ok(Ended::Finished(checkpoint.run));
+        }
+        if !repo
+            .save_checkpoint(&mut checkpoint, Phase::Running)
+            .await?
+        {
+            return Ok(Ended::Held);
+        }
+    }
+}
+
+/// Saves where the run stands; the next invocation goes on from there.
+async fn pause(
+    repo: &Repository,
+    mut checkpoint: Checkpoint<ActivityRun>,
+) -> Result<Ended, StoreError> {
+    if !repo
+        .save_checkpoint(&mut checkpoint, Phase::Running)
+        .await?
+    {
+        return Ok(Ended::Held);
+    }
+    Ok(Ended::Paused(checkpoint.run))
+}
+
+/// Reads one journeyer's events and records them.
+async fn journeyer(
+    repo: &Repository,
+    github: &GitHub,
+    id: &UserId,
+    deadline: Option<Instant>,
+    settings: &Settings,
+    run: &mut ActivityRun,
+) -> Result<Step, StoreError> {
+    // Deleted since the users list was read: nothing to do.
+    let Some(journeyer) = repo.journeyer(id).await? else {
+        return Ok(Step::Done);
+    };
+    let activity = &journeyer.activity;
+    let reading = github
+        .events(
+            id.as_str(),
+            activity.etag.as_deref(),
+            activity.newest.as_deref(),
+            deadline,
+        )
+        .await;
+    run.requests += reading.requests;
+    if let Some(rate) = reading.rate {
+        run.rate_limit = Some(seen(rate));
+    }
+    match reading.fetch {
+        Fetch::Got(fetched) => {
+            match fetched {
+                Fetched::Unchanged => run.not_modified += 1,
+                Fetched::Events { .. } => run.fetched += 1,
+            }
+            let today = settings.today.unwrap_or_else(today);
+            if let Some(recorded) = repo.record_activity(journeyer, &fetched, today).await? {
+                run.users += 1;
+                run.new_days += recorded.new_days;
+                run.updated += u64::from(recorded.changed);
+            }
+            Ok(match reading.rate.filter(RateLimit::exhausted) {
+                Some(rate) => Step::Spent(rate.reset_at()),
+                None => Step::Done,
+            })
+        }
+        Fetch::Failed { status, message } => {
+            tracing::warn!(
+                id = id.as_str(),
+                status,
+                error = message,
+                "a journeyer's events could not be read"
+            );
+            run.users += 1;
+            run.failed += 1;
+            if run.failures.len() < LISTED_FAILURES {
+                run.failures.push(Failure {
+                    id: id.as_str().to_owned(),
+                    status,
+                    error: message.clone(),
+                    at: now(),
+                });
+            }
+            repo.record_activity_error(journeyer, status, &message)
+                .await?;
+            Ok(match status {
+                None => Step::Unreachable,
+                Some(_) => Step::Done,
+            })
+        }
+        Fetch::Limited { until, why } => Ok(Step::Stop(until, why)),
+    }
+}
+
+fn seen(rate: RateLimit) -> RateSeen {
+    RateSeen {
+        remaining: rate.remaining,
+        reset_at: rate.reset.map(|_| format_time(rate.reset_at())),
+    }
+}
+
+/// Logs a finished run as CloudWatch metrics, in the embedded metric format
+/// (one JSON line on stdout, which Lambda sends to CloudWatch Logs).
+fn log_metrics(run: &ActivityRun, stage: &str) {
+    let figures = [
+        ("ActivityUsers", run.users),
+        ("ActivityUsersFailed", run.failed),
+        ("ActivityProfilesUpdated", run.updated),
+        ("ActivityNewDays", run.new_days),
+        ("GitHubRequests", run.requests),
+        ("GitHubNotModified", run.not_modified),
+    ];
+    let mut line = serde_json::json!({
+        "_aws": {
+            "Timestamp": OffsetDateTime::now_utc().unix_timestamp() * 1000,
+            "CloudWatchMetrics": [{
+                "Namespace": "hdoc",
+                "Dimensions": [["Stage"]],
+                "Metrics": figures
+                    .iter()
+                    .map(|(name, _)| serde_json::json!({"Name": name, "Unit": "Count"}))
+                    .collect::<Vec<_>>(),
+            }],
+        },
+        "Stage": stage,
+        "startedAt": run.started_at,
+        "finishedAt": run.finished_at,
+        "slices": run.slices,
+        "failures": run.failures,
+    });
+    for (name, value) in figures {
+        line[name] = value.into();
+    }
+    println!("{line}");
+}

@@ -1,0 +1,449 @@
+//! A GitHub REST API stand-in for the activity job's tests: it serves
+//! `GET /users/{login}/events/public` as GitHub documents it, and counts
+//! every request.
+//!
+//! - Event objects in GitHub's shape (`id`, `type`, `actor`, `repo`,
+//!   `payload`, `public`, `created_at`), newest first, `per_page` (at most
+//!   100) a page, at most 300 events, paged by `?page=N` with `Link:
+//!   <...>; rel="next", <...>; rel="last"` (and `prev`/`first`).
+//! - An `ETag` on every page; `If-None-Match` with the page's ETag is a 304.
+//! - The primary rate limit: `X-RateLimit-Limit`, `-Remaining`, `-Used`,
+//!   `-Reset`, `-Resource` on every answer; each request counts, except a
+//!   304 to an authorized request (`Authorization` set), as on GitHub;
+//!   with nothing remaining, a 403 `API rate limit exceeded` until the reset,
+//!   which refills it.
+//! - What a test plans: an account that answers 404 (renamed or deleted) or
+//!   a 5xx, and one-off answers such as a secondary rate limit (403 with
+//!   `Retry-After`).
+//! - A request without `User-Agent` is refused with a 403, as GitHub does.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+/// One public event.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub id: u64,
+    pub kind: String,
+    pub created_at: String,
+}
+
+/// What an account answers.
+#[derive(Clone, Debug)]
+pub enum Account {
+    /// Its events, in any order (served newest first).
+    Events(Vec<Event>),
+    /// Every request answers this status (404: renamed or deleted; 500, 502...).
+    Status(u16),
+}
+
+/// A one-off answer, served before the account's own.
+#[derive(Clone, Debug)]
+pub enum Planned {
+    /// A secondary rate limit: 403 with `Retry-After: seconds`.
+    Secondary { retry_after: u64 },
+    /// A status with GitHub's error body.
+    Status(u16),
+}
+
+/// One request as the server saw it.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub login: String,
+    pub page: usize,
+    pub status: u16,
+    /// Whether it counted against the primary rate limit.
+    pub counted: bool,
+    pub if_none_match: Option<String>,
+    pub authorized: bool,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug)]
+struct Rate {
+    limit: u64,
+    remaining: u64,
+    /// Seconds since the epoch.
+    reset: i64,
+}
+
+#[derive(Debug)]
+struct World {
+    base: String,
+    accounts: HashMap<String, Account>,
+    planned: HashMap<String, VecDeque<Planned>>,
+    rate: Rate,
+    seen: Vec<Seen>,
+}
+
+/// The running server.
+pub struct FakeGitHub {
+    /// Its base URL (what `HDOC_GITHUB_API` is set to).
+    pub base: String,
+    world: Arc<Mutex<World>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeGitHub {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// An event of `kind` at `created_at`.
+pub fn event(id: u64, kind: &str, created_at: &str) -> Event {
+    Event {
+        id,
+        kind: kind.to_owned(),
+        created_at: created_at.to_owned(),
+    }
+}
+
+/// One `PushEvent` at each of `times`.
+pub fn pushes(times: &[&str]) -> Vec<Event> {
+    times
+        .iter()
+        .enumerate()
+        .map(|(i, at)| event(i as u64 + 1, "PushEvent", at))
+        .collect()
+}
+
+impl FakeGitHub {
+    /// Starts one on a free loopback port, with a fresh rate limit of 5,000.
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port for the fake GitHub");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let world = Arc::new(Mutex::new(World {
+            base: base.clone(),
+            accounts: HashMap::new(),
+            planned: HashMap::new(),
+            rate: Rate {
+                limit: 5000,
+                remaining: 5000,
+                reset: now() + 3600,
+            },
+            seen: Vec::new(),
+        }));
+        let app = axum::Router::new()
+            .route("/users/{login}/events/public", axum::routing::get(events))
+            .fallback(|| async { (StatusCode::NOT_FOUND, "{\"message\":\"Not Found\"}") })
+            .with_state(world.clone());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .await
+                .expect("the fake GitHub serves");
+        });
+        Self {
+            base,
+            world,
+            server,
+        }
+    }
+
+    fn world(&self) -> std::sync::MutexGuard<'_, World> {
+        self.world
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Sets what `login` answers.
+    pub fn set(&self, login: &str, account: Account) {
+        self.world().accounts.insert(login.to_lowercase(), account);
+    }
+
+    /// Adds `events` to `login`'s (an account that answered a status starts afresh).
+    pub fn add(&self, login: &str, events: Vec<Event>) {
+        let mut world = self.world();
+        let account = world
+            .accounts
+            .entry(login.to_lowercase())
+            .or_insert_with(|| Account::Events(Vec::new()));
+        match account {
+            Account::Events(list) => list.extend(events),
+            other => *other = Account::Events(events),
+        }
+    }
+
+    /// Queues a one-off answer for the next request about `login`.
+    pub fn plan(&self, login: &str, planned: Planned) {
+        self.world()
+            .planned
+            .entry(login.to_lowercase())
+            .or_default()
+            .push_back(planned);
+    }
+
+    /// Sets the primary rate limit: `remaining` requests until `reset_in`
+    /// seconds from now, when it refills to 5,000.
+    pub fn set_rate(&self, remaining: u64, reset_in: i64) {
+        let mut world = self.world();
+        world.rate.remaining = remaining;
+        world.rate.reset = now() + reset_in;
+    }
+
+    /// Every request so far.
+    pub fn seen(&self) -> Vec<Seen> {
+        self.world().seen.clone()
+    }
+
+    /// Requests so far.
+    pub fn requests(&self) -> usize {
+        self.world().seen.len()
+    }
+
+    /// Requests so far that counted against the rate limit.
+    pub fn counted(&self) -> usize {
+        self.world().seen.iter().filter(|seen| seen.counted).count()
+    }
+
+    /// Requests so far, by status.
+    pub fn by_status(&self) -> BTreeMap<u16, usize> {
+        let mut counts = BTreeMap::new();
+        for seen in &self.world().seen {
+            *counts.entry(seen.status).or_default() += 1;
+        }
+        counts
+    }
+
+    /// Forgets the requests seen so far.
+    pub fn clear_seen(&self) {
+        self.world().seen.clear();
+    }
+}
+
+/// A page's ETag: a hash of what it holds, weak as GitHub's are.
+fn etag_of(body: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut hasher);
+    format!("W/\"{:016x}\"", hasher.finish())
+}
+
+fn event_json(login: &str, event: &Event) -> Value {
+    json!({
+        "id": event.id.to_string(),
+        "type": event.kind,
+        "actor": {
+            "id": 583231,
+            "login": login,
+            "display_login": login,
+            "gravatar_id": "",
+            "url": format!("https://api.github.com/users/{login}"),
+            "avatar_url": "https://avatars.githubusercontent.com/u/583231?"
+        },
+        "repo": {
+            "id": 1296269,
+            "name": format!("{login}/100DaysOfCloud"),
+            "url": format!("https://api.github.com/repos/{login}/100DaysOfCloud")
+        },
+        "payload": {"ref": "refs/heads/main", "size": 1, "distinct_size": 1},
+        "public": true,
+        "created_at": event.created_at,
+    })
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    let body = json!({
+        "message": message,
+        "documentation_url": "https://docs.github.com/rest",
+        "status": status.as_u16().to_string(),
+    });
+    (
+        status,
+        [("content-type", "application/json; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn events(
+    State(world): State<Arc<Mutex<World>>>,
+    Path(login): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let mut world = world.lock().unwrap_or_else(|p| p.into_inner());
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let per_page: usize = query
+        .get("per_page")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(30)
+        .clamp(1, 100);
+    let page: usize = query
+        .get("page")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let mut seen = Seen {
+        login: login.clone(),
+        page,
+        status: 200,
+        counted: true,
+        if_none_match: header("if-none-match"),
+        authorized: header("authorization").is_some_and(|v| v.starts_with("Bearer ")),
+        user_agent: header("user-agent"),
+    };
+    if now() >= world.rate.reset {
+        world.rate.remaining = world.rate.limit;
+        world.rate.reset = now() + 3600;
+    }
+    let (response, counted) = answer(&mut world, &login, page, per_page, &seen);
+    seen.status = response.status().as_u16();
+    seen.counted = counted;
+    if counted {
+        world.rate.remaining = world.rate.remaining.saturating_sub(1);
+    }
+    let mut response = response;
+    let rate = &world.rate;
+    for (name, value) in [
+        ("x-ratelimit-limit", rate.limit.to_string()),
+        ("x-ratelimit-remaining", rate.remaining.to_string()),
+        (
+            "x-ratelimit-used",
+            (rate.limit - rate.remaining).to_string(),
+        ),
+        ("x-ratelimit-reset", rate.reset.to_string()),
+        ("x-ratelimit-resource", "core".to_owned()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    world.seen.push(seen);
+    response
+}
+
+/// The answer, and whether it counts against the rate limit.
+fn answer(
+    world: &mut World,
+    login: &str,
+    page: usize,
+    per_page: usize,
+    seen: &Seen,
+) -> (Response, bool) {
+    if seen.user_agent.as_deref().is_none_or(str::is_empty) {
+        let message = "Request forbidden by administrative rules. Please make sure your request has a User-Agent header";
+        return (error(StatusCode::FORBIDDEN, message), false);
+    }
+    if world.rate.remaining == 0 {
+        let message = "API rate limit exceeded for 203.0.113.7. (But here's the good news: Authenticated requests get a higher rate limit.)";
+        return (error(StatusCode::FORBIDDEN, message), false);
+    }
+    let key = login.to_lowercase();
+    if let Some(planned) = world.planned.get_mut(&key).and_then(VecDeque::pop_front) {
+        return match planned {
+            Planned::Secondary { retry_after } => {
+                let mut response = error(
+                    StatusCode::FORBIDDEN,
+                    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+                );
+                response.headers_mut().insert(
+                    "retry-after",
+                    HeaderValue::from_str(&retry_after.to_string()).expect("a number"),
+                );
+                (response, true)
+            }
+            Planned::Status(status) => {
+                let status = StatusCode::from_u16(status).expect("a status");
+                (error(status, "Server Error"), true)
+            }
+        };
+    }
+    let events = match world.accounts.get(&key) {
+        None => Vec::new(),
+        Some(Account::Status(status)) => {
+            let status = StatusCode::from_u16(*status).expect("a status");
+            let message = if status == StatusCode::NOT_FOUND {
+                "Not Found"
+            } else {
+                "Server Error"
+            };
+            return (error(status, message), true);
+        }
+        Some(Account::Events(events)) => events.clone(),
+    };
+    let mut events = events;
+    events.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    events.truncate(300);
+    let pages = events.len().div_ceil(per_page).max(1);
+    if page > pages {
+        // GitHub answers an empty list past the last page (and a 422 past
+        // its 300 events).
+        if page * per_page > 300 {
+            let message = "In order to keep the API fast for everyone, pagination is limited for this resource.";
+            return (error(StatusCode::UNPROCESSABLE_ENTITY, message), true);
+        }
+    }
+    let shown: Vec<Value> = events
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .map(|event| event_json(login, event))
+        .collect();
+    let body = Value::Array(shown).to_string();
+    let etag = etag_of(&body);
+    let link = |n: usize, rel: &str| {
+        format!(
+            "<{}/users/{login}/events/public?per_page={per_page}&page={n}>; rel=\"{rel}\"",
+            world.base
+        )
+    };
+    let mut links = Vec::new();
+    if page > 1 {
+        links.push(link(page - 1, "prev"));
+        links.push(link(1, "first"));
+    }
+    if page < pages {
+        links.push(link(page + 1, "next"));
+        links.push(link(pages, "last"));
+    }
+    let mut headers = vec![
+        ("etag", etag.clone()),
+        (
+            "cache-control",
+            "private, max-age=60, s-maxage=60".to_owned(),
+        ),
+        ("x-poll-interval", "60".to_owned()),
+        ("vary", "Accept, Authorization, Cookie".to_owned()),
+    ];
+    if !links.is_empty() {
+        headers.push(("link", links.join(", ")));
+    }
+    if seen.if_none_match.as_deref() == Some(etag.as_str()) {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        for (name, value) in headers {
+            response
+                .headers_mut()
+                .insert(name, HeaderValue::from_str(&value).expect("a header"));
+        }
+        // GitHub: a 304 to an authorized request costs no rate limit.
+        return (response, !seen.authorized);
+    }
+    let mut response = (
+        StatusCode::OK,
+        [("content-type", "application/json; charset=utf-8")],
+        body,
+    )
+        .into_response();
+    for (name, value) in headers {
+        response
+            .headers_mut()
+            .insert(name, HeaderValue::from_str(&value).expect("a header"));
+    }
+    (response, true)
+}
