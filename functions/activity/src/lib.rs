@@ -277,7 +277,7 @@ pub async fn run(
             if !repo.save_checkpoint(&mut checkpoint, Phase::Done).await? {
                 return Ok(Ended::Held);
             }
-            log_metrics(&checkpoint.run, &settings.stage);
+            log_metrics(&checkpoint.run);
             return Ok(Ended::Finished(checkpoint.run));
         }
         if !repo
@@ -381,37 +381,26 @@ fn seen(rate: RateLimit) -> RateSeen {
     }
 }
 
-/// Logs a finished run as CloudWatch metrics, in the embedded metric format
-/// (one JSON line on stdout, which Lambda sends to CloudWatch Logs).
-fn log_metrics(run: &ActivityRun, stage: &str) {
-    let figures = [
-        ("ActivityUsers", run.users),
-        ("ActivityUsersFailed", run.failed),
-        ("ActivityProfilesUpdated", run.updated),
-        ("ActivityNewDays", run.new_days),
-        ("GitHubRequests", run.requests),
-        ("GitHubNotModified", run.not_modified),
-    ];
-    let mut line = serde_json::json!({
-        "_aws": {
-            "Timestamp": OffsetDateTime::now_utc().unix_timestamp() * 1000,
-            "CloudWatchMetrics": [{
-                "Namespace": "hdoc",
-                "Dimensions": [["Stage"]],
-                "Metrics": figures
-                    .iter()
-                    .map(|(name, _)| serde_json::json!({"Name": name, "Unit": "Count"}))
-                    .collect::<Vec<_>>(),
-            }],
-        },
-        "Stage": stage,
-        "startedAt": run.started_at,
-        "finishedAt": run.finished_at,
-        "slices": run.slices,
-        "failures": run.failures,
-    });
-    for (name, value) in figures {
-        line[name] = value.into();
+/// Logs a finished run as CloudWatch metrics, one EMF line with its failures.
+fn log_metrics(run: &ActivityRun) {
+    use hdoc_shared::telemetry::emf;
+    let mut line = emf::Line::new();
+    for (metric, value) in [
+        (emf::ACTIVITY_USERS, run.users),
+        (emf::ACTIVITY_USERS_FAILED, run.failed),
+        (emf::ACTIVITY_PROFILES_UPDATED, run.updated),
+        (emf::ACTIVITY_NEW_DAYS, run.new_days),
+        (emf::GITHUB_REQUESTS, run.requests),
+        (emf::GITHUB_NOT_MODIFIED, run.not_modified),
+    ] {
+        line.figure(metric, value as f64);
     }
-    println!("{line}");
+    line.field("startedAt", run.started_at.clone())
+        .field("finishedAt", run.finished_at.clone())
+        .field("slices", run.slices)
+        .field(
+            "failures",
+            serde_json::to_value(&run.failures).unwrap_or_default(),
+        )
+        .emit();
 }

@@ -102,6 +102,14 @@ pub const ITEMS_SCANNED: Metric = count("ItemsScanned");
 pub const PURGES_RESUMED: Metric = count("PurgesResumed");
 
 /// Every metric the code emits.
+/// The activity job's run (functions/activity, docs/activity.md).
+pub const ACTIVITY_USERS: Metric = count("ActivityUsers");
+pub const ACTIVITY_USERS_FAILED: Metric = count("ActivityUsersFailed");
+pub const ACTIVITY_PROFILES_UPDATED: Metric = count("ActivityProfilesUpdated");
+pub const ACTIVITY_NEW_DAYS: Metric = count("ActivityNewDays");
+pub const GITHUB_REQUESTS: Metric = count("GitHubRequests");
+pub const GITHUB_NOT_MODIFIED: Metric = count("GitHubNotModified");
+
 pub const ALL: &[Metric] = &[
     REQUESTS,
     LATENCY,
@@ -124,6 +132,12 @@ pub const ALL: &[Metric] = &[
     LEADERBOARD_REPAIRED,
     ITEMS_SCANNED,
     PURGES_RESUMED,
+    ACTIVITY_USERS,
+    ACTIVITY_USERS_FAILED,
+    ACTIVITY_PROFILES_UPDATED,
+    ACTIVITY_NEW_DAYS,
+    GITHUB_REQUESTS,
+    GITHUB_NOT_MODIFIED,
 ];
 
 /// One EMF line: figures, the dimensions' values, and properties that are
