@@ -97,11 +97,13 @@ log "schemathesis $SCHEMATHESIS_VERSION ($mode): $examples cases an operation, s
 # positive_data_acceptance is left out: valid input is still refused when
 # the state says so (a taken id, a missing profile), and the document says when.
 config="$PWD/scripts/schemathesis.toml"
+# A fresh Idempotency-Key for each request that has a valid one (why: the file).
+hooks="$PWD/scripts/fuzz_hooks.py"
 fuzz() {
   local name=$1
   shift
   # From the scratch directory: schemathesis keeps files in its working directory.
-  (cd "$work" && "$tools/bin/schemathesis" --config-file "$config" run "$base/openapi.json" --url "$base" \
+  (cd "$work" && SCHEMATHESIS_HOOKS="$hooks" "$tools/bin/schemathesis" --config-file "$config" run "$base/openapi.json" --url "$base" \
     --header "Authorization: Bearer $token" \
     --checks all --exclude-checks positive_data_acceptance \
     --max-examples "$examples" --seed "$seed" --workers 1 \

@@ -374,7 +374,7 @@ async fn seed_review(stores: &Stores) -> Result<(), String> {
     stores
         .state
         .repo
-        .create_review(review)
+        .create_review(review, None)
         .await
         .map_err(|e| format!("seeding the review: {e}"))?;
     Ok(())

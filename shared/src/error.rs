@@ -42,6 +42,18 @@ pub enum ApiError {
     /// 409: the request conflicts with the current state (taken id, duplicate).
     #[error("{0}")]
     Conflict(String),
+    /// 409 with `Retry-After`: a request with the same `Idempotency-Key` is
+    /// being answered at this moment; asking again soon gets its answer.
+    #[error(
+        "a request with this Idempotency-Key is still being answered; retry after Retry-After seconds to get its answer"
+    )]
+    IdempotencyKeyInUse,
+    /// 422: the `Idempotency-Key` was used for another request (another
+    /// body or path) within the last 24 hours.
+    #[error(
+        "this Idempotency-Key was used for another request (another body or path) in the last 24 hours; send a new key"
+    )]
+    IdempotencyKeyReused,
     /// 413: the body is over the limit.
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
@@ -90,7 +102,8 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::IdempotencyKeyInUse => StatusCode::CONFLICT,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -138,7 +151,7 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if status == StatusCode::SERVICE_UNAVAILABLE {
+        if matches!(self, Self::Unavailable(_) | Self::IdempotencyKeyInUse) {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
@@ -186,6 +199,7 @@ impl From<StoreError> for ApiError {
                     "the profile has an owner already; only an imported profile that no caller owns is handed over"
                         .into(),
                 ),
+                Guarded::IdempotencyKey => Self::IdempotencyKeyInUse,
             },
             StoreError::Contended => {
                 Self::Conflict("too many concurrent changes to the same items; try again".into())

@@ -20,23 +20,30 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        if !is_json(request.headers()) {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-        let declared = request
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|len| len.to_str().ok()?.parse::<usize>().ok());
-        if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
-            return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
-        }
-        let limited = request
-            .map(|body| axum::body::Body::new(http_body_util::Limited::new(body, MAX_BODY_BYTES)));
-        let bytes = Bytes::from_request(limited, state)
-            .await
-            .map_err(|_| ApiError::PayloadTooLarge(MAX_BODY_BYTES))?;
-        parse_json(&bytes).map(JsonBody)
+        parse_json(&json_bytes(request, state).await?).map(JsonBody)
     }
+}
+
+/// The bytes of a JSON body: a non-JSON content type is a 415; over 64 KiB, a 413.
+pub(crate) async fn json_bytes<S: Send + Sync>(
+    request: Request,
+    state: &S,
+) -> Result<Bytes, ApiError> {
+    if !is_json(request.headers()) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|len| len.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
+        return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
+    }
+    let limited = request
+        .map(|body| axum::body::Body::new(http_body_util::Limited::new(body, MAX_BODY_BYTES)));
+    Bytes::from_request(limited, state)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge(MAX_BODY_BYTES))
 }
 
 fn is_json(headers: &http::HeaderMap) -> bool {

@@ -20,7 +20,7 @@ async fn seed(app: &TestApp, from: usize, to: usize) {
                 i % 13
             );
             let user = parse_json::<NewUser>(body.as_bytes()).expect("valid user").into_user(Timestamp::now());
-            app.state().repo.create_user(&format!("sub-{i}"), user).await.expect("seeded");
+            app.state().repo.create_user(&format!("sub-{i}"), user, None).await.expect("seeded");
         })
         .await;
 }
@@ -79,7 +79,7 @@ async fn seed_tagged(app: &TestApp, from: usize, to: usize, tag: &str, body: usi
         let article = new.into_article(slug, author.clone(), Timestamp::now());
         app.state()
             .repo
-            .create_article(article)
+            .create_article(article, None)
             .await
             .expect("seeded");
     }
@@ -543,7 +543,7 @@ async fn seed_spread(app: &TestApp, from: usize, to: usize) {
                 let article = new.into_article(slug, author, Timestamp::now());
                 app.state()
                     .repo
-                    .create_article(article)
+                    .create_article(article, None)
                     .await
                     .expect("seeded");
             }

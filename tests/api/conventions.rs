@@ -11,7 +11,7 @@ async fn preflights_answer_204_for_allowed_origins() {
         .header("access-control-request-method", "POST")
         .header(
             "access-control-request-headers",
-            "content-type,authorization,x-amz-date,x-api-key,x-requested-with",
+            "content-type,authorization,x-amz-date,x-api-key,x-requested-with,idempotency-key",
         )
         .send()
         .await
@@ -31,6 +31,7 @@ async fn preflights_answer_204_for_allowed_origins() {
         "authorization",
         "x-api-key",
         "x-requested-with",
+        "idempotency-key",
     ] {
         assert!(allowed.contains(header), "{header} in {allowed}");
     }

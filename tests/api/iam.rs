@@ -708,6 +708,11 @@ async fn send(
     if body.is_some() {
         request = request.header("content-type", "application/json");
     }
+    // Creates are sent with an Idempotency-Key: their record is read and
+    // written under the policy too (a create without one calls a subset).
+    if method == "POST" {
+        request = request.header("idempotency-key", uuid::Uuid::new_v4().to_string());
+    }
     let body = body.map(|body| body.to_string()).unwrap_or_default();
     let mut request = request
         .body(axum::body::Body::from(body))

@@ -134,7 +134,7 @@ async fn seed_review(app: &TestApp) {
     review.id = ReviewId::parse(id).expect("review id");
     app.state()
         .repo
-        .create_review(review)
+        .create_review(review, None)
         .await
         .expect("seeded");
 }

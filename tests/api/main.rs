@@ -12,6 +12,7 @@ mod frontend;
 mod faults;
 mod fuzzed;
 mod iam;
+mod idempotency;
 mod import;
 mod lambda;
 mod leaderboard;

@@ -12,6 +12,7 @@ use hdoc_shared::domain::{
 };
 use hdoc_shared::domain::{article, review, user};
 use hdoc_shared::http::Access;
+use hdoc_shared::idempotency::IdempotencyKey;
 use hdoc_tests::contract::{contract, pointer_segment};
 use hdoc_tests::{FUNCTIONS, TestApp, json_of};
 use proptest::prelude::*;
@@ -433,6 +434,22 @@ fn the_documents_string_schemas_accept_what_the_domain_parses() {
     });
     // The review title is a title.
     same_strings("Title", 200, &[], |s| review::ReviewTitle::parse(s).is_ok());
+    // The Idempotency-Key header.
+    let key = contract().validator("/components/parameters/IdempotencyKey/schema");
+    let also = ["", " ", "a", " a", "a b", "a\tb", "ключ", "~"];
+    for_strings(IdempotencyKey::MAX_LEN, &also, |s| {
+        let (documented, parsed) = (
+            key.is_valid(&json!(s)),
+            IdempotencyKey::is_valid(s.as_bytes()),
+        );
+        if documented == parsed {
+            Ok(())
+        } else {
+            Err(format!(
+                "Idempotency-Key: the document says {documented}, the code {parsed}, for {s:?}"
+            ))
+        }
+    });
 }
 
 #[test]

@@ -11,7 +11,7 @@
 
 use hdoc_shared::Config;
 use hdoc_shared::http::Access;
-use hdoc_shared::store::schema::{INDEXES, PK, SK};
+use hdoc_shared::store::schema::{INDEXES, PK, SK, TTL};
 use hdoc_shared::telemetry::emf;
 use hdoc_tests::FUNCTIONS;
 use serde_yaml::Value;
@@ -829,6 +829,13 @@ fn template_table_keys_and_indexes_are_the_schema() {
         true
     );
     assert_eq!(properties["SSESpecification"]["SSEEnabled"], true);
+    // Idempotency records expire by TTL on the attribute the store writes
+    // (schema::create_table turns the same on for local runs and tests).
+    let ttl = &properties["TimeToLiveSpecification"];
+    assert_eq!(
+        (&ttl["AttributeName"], &ttl["Enabled"]),
+        (&TTL.into(), &true.into())
+    );
 
     let keys = |schema: &Value| -> Vec<(String, String)> {
         one_or_many(schema)

@@ -479,7 +479,7 @@ async fn seed_joined(app: &TestApp, users: &[(&str, &str)]) {
         let joined = Timestamp::parse(joined).expect("timestamp");
         app.state()
             .repo
-            .create_user(&format!("sub-{i}"), new.into_user(joined))
+            .create_user(&format!("sub-{i}"), new.into_user(joined), None)
             .await
             .expect("seeded");
     }

@@ -36,7 +36,7 @@ async fn user(repo: &Repository, sub: &str, id: &str) -> Result<UserId, StoreErr
     let body = format!(r#"{{"githubProfile":"{id}","name":"{id}"}}"#);
     let new = parse_json::<NewUser>(body.as_bytes()).expect("valid user");
     Ok(repo
-        .create_user(sub, new.into_user(Timestamp::now()))
+        .create_user(sub, new.into_user(Timestamp::now()), None)
         .await?
         .id)
 }
@@ -56,8 +56,11 @@ async fn articles(
         );
         let new = parse_json::<NewArticle>(body.as_bytes()).expect("valid article");
         let slug = Slug::from_title(new.title.as_str());
-        repo.create_article(new.into_article(slug, author.clone(), Timestamp::now()))
-            .await?;
+        repo.create_article(
+            new.into_article(slug, author.clone(), Timestamp::now()),
+            None,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -76,7 +79,7 @@ async fn reviews(
                 i % subjects
             );
             let new = parse_json::<NewReview>(body.as_bytes()).expect("valid review");
-            repo.create_review(new.into_review(author.clone(), Timestamp::now()))
+            repo.create_review(new.into_review(author.clone(), Timestamp::now()), None)
                 .await
                 .map(|_| ())
         })

@@ -7,10 +7,13 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
 use hdoc_shared::domain::{Article, ArticleChanges, NewArticle, Slug, Tag, Timestamp, UserId};
-use hdoc_shared::http::{Route, created};
-use hdoc_shared::store::{ArticleFilter, Missing, StoreError};
+use hdoc_shared::http::Route;
+use hdoc_shared::store::{Answer, ArticleFilter, Missing, StoreError};
 use hdoc_shared::telemetry::{self, emf};
-use hdoc_shared::{ApiError, AppState, Caller, Id, JsonBody, PageLimits, PageQuery, Query, Result};
+use hdoc_shared::{
+    ApiError, AppState, Caller, Create, Id, JsonBody, PageLimits, PageQuery, Query, Result,
+    create_once,
+};
 use serde::Deserialize;
 
 const PAGE: PageLimits = PageLimits {
@@ -77,17 +80,21 @@ fn may_change(caller: &Caller, me: Option<&UserId>, article: &Article) -> Result
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(new): JsonBody<NewArticle>,
+    Create(new, key): Create<NewArticle>,
 ) -> Result<Response> {
-    let author = state.repo.writer(&caller.sub).await?;
-    let slug = Slug::from_title(new.title.as_str());
-    let article = state
-        .repo
-        .create_article(new.into_article(slug, author, Timestamp::now()))
-        .await?;
-    telemetry::count(emf::ARTICLES_CREATED, 1);
-    let location = format!("/articles/{}", article.summary.slug.as_str());
-    Ok(created(location, article))
+    let answer = |article: &Article| {
+        let location = format!("/articles/{}", article.summary.slug.as_str());
+        Answer::created(Some(location), article)
+    };
+    create_once(&state.repo, &caller, key, answer, async |once| {
+        let author = state.repo.writer(&caller.sub).await?;
+        let slug = Slug::from_title(new.title.as_str());
+        let article = new.into_article(slug, author, Timestamp::now());
+        let article = state.repo.create_article(article, once).await?;
+        telemetry::count(emf::ARTICLES_CREATED, 1);
+        Ok(article)
+    })
+    .await
 }
 
 /// `PUT /articles/{slug}`: a partial update by the author or an admin.

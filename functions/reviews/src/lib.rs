@@ -6,18 +6,21 @@ use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use hdoc_shared::domain::{
     MAX_PHOTOS, NewReview, PhotoRequest, Review, ReviewChanges, ReviewId, Subject, Timestamp,
     UserId,
 };
-use hdoc_shared::http::{Route, created};
+use hdoc_shared::http::Route;
 use hdoc_shared::store::{
-    Missing, PendingPhoto, Photos, ReviewFilter, ReviewRecord, StoreError, UPLOAD_VALIDITY,
+    Answer, Missing, PendingPhoto, Photos, ReviewFilter, ReviewRecord, StoreError, UPLOAD_VALIDITY,
 };
 use hdoc_shared::telemetry::{self, emf};
-use hdoc_shared::{ApiError, AppState, Caller, Id, JsonBody, PageLimits, PageQuery, Query, Result};
+use hdoc_shared::{
+    ApiError, AppState, Caller, Create, Id, JsonBody, PageLimits, PageQuery, Query, Result,
+    create_once,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -87,16 +90,18 @@ fn is_author(me: &UserId, review: &Review) -> bool {
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(new): JsonBody<NewReview>,
+    Create(new, key): Create<NewReview>,
 ) -> Result<Response> {
-    let author = state.repo.writer(&caller.sub).await?;
-    let review = state
-        .repo
-        .create_review(new.into_review(author, Timestamp::now()))
-        .await?;
-    telemetry::count(emf::REVIEWS_CREATED, 1);
-    let location = format!("/reviews/{}", review.id.as_str());
-    Ok(created(location, review))
+    let answer =
+        |review: &Review| Answer::created(Some(format!("/reviews/{}", review.id.as_str())), review);
+    create_once(&state.repo, &caller, key, answer, async |once| {
+        let author = state.repo.writer(&caller.sub).await?;
+        let review = new.into_review(author, Timestamp::now());
+        let review = state.repo.create_review(review, once).await?;
+        telemetry::count(emf::REVIEWS_CREATED, 1);
+        Ok(review)
+    })
+    .await
 }
 
 /// `PUT /reviews/{id}`: by its author only.
@@ -171,12 +176,15 @@ struct PhotoUpload {
 
 /// `POST /reviews/{id}/photos`: a presigned PUT for one photo, by the review's
 /// author. The photo joins the review once the object exists (see `hdoc_shared::store::Photos`).
+/// The URL is presigned first (no AWS call), so that the answer is written
+/// with the pending photo, in one write, when the request has an
+/// `Idempotency-Key`.
 #[tracing::instrument(skip_all)]
 async fn add_photo(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id<ReviewId>,
-    JsonBody(request): JsonBody<PhotoRequest>,
+    Create(request, idempotency_key): Create<PhotoRequest>,
 ) -> Result<Response> {
     let photos = state.photos()?;
     let me = state.repo.profile_of(&caller.sub).await?;
@@ -200,20 +208,30 @@ async fn add_photo(
         }
         Ok(())
     };
-    state
-        .repo
-        .reserve_photo(&id, author_only, pending.clone())
-        .await?;
     let upload = photos.presign(&key, &request).await?;
-    telemetry::count(emf::PHOTO_UPLOADS_STARTED, 1);
-    let answer = PhotoUpload {
+    let upload = PhotoUpload {
         upload_url: upload.url,
         method: "PUT",
         headers: upload.headers.into_iter().collect(),
-        photo_url: pending.url,
+        photo_url: pending.url.clone(),
         expires_at,
     };
-    Ok((StatusCode::CREATED, Json(answer)).into_response())
+    let answer = |_: &PendingPhoto| Answer::created(None, &upload);
+    create_once(
+        &state.repo,
+        &caller,
+        idempotency_key,
+        answer,
+        async |once| {
+            let photo = state
+                .repo
+                .reserve_photo(&id, author_only, pending, once)
+                .await?;
+            telemetry::count(emf::PHOTO_UPLOADS_STARTED, 1);
+            Ok(photo)
+        },
+    )
+    .await
 }
 
 /// Handles S3's report of new objects (the bucket's notification in AWS,

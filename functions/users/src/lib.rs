@@ -11,11 +11,14 @@ use axum::routing::{get, put};
 use hdoc_shared::domain::{
     NewOwner, NewUser, Progress, ProgressChanges, Timestamp, User, UserChanges, UserId, UserOrder,
 };
-use hdoc_shared::http::{Route, created};
+use hdoc_shared::http::Route;
 use hdoc_shared::jobs;
-use hdoc_shared::store::StoreError;
+use hdoc_shared::store::{Answer, StoreError};
 use hdoc_shared::telemetry::{self, emf};
-use hdoc_shared::{ApiError, AppState, Caller, Id, JsonBody, PageLimits, PageQuery, Query, Result};
+use hdoc_shared::{
+    ApiError, AppState, Caller, Create, Id, JsonBody, PageLimits, PageQuery, Query, Result,
+    create_once,
+};
 use serde::Deserialize;
 use serde_dynamo::AttributeValue;
 
@@ -94,17 +97,18 @@ async fn show(State(state): State<AppState>, Id(id): Id<UserId>) -> Result<Json<
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    JsonBody(new): JsonBody<NewUser>,
+    Create(new, key): Create<NewUser>,
 ) -> Result<Response> {
-    admin_only(&caller, new.progress())?;
-    total_fits(new.progress(), &Progress::default())?;
-    let user = state
-        .repo
-        .create_user(&caller.sub, new.into_user(Timestamp::now()))
-        .await?;
-    telemetry::count(emf::PROFILES_CREATED, 1);
-    let location = format!("/users/{}", user.id.as_str());
-    Ok(created(location, user))
+    let answer = |user: &User| Answer::created(Some(format!("/users/{}", user.id.as_str())), user);
+    create_once(&state.repo, &caller, key, answer, async |once| {
+        admin_only(&caller, new.progress())?;
+        total_fits(new.progress(), &Progress::default())?;
+        let user = new.into_user(Timestamp::now());
+        let user = state.repo.create_user(&caller.sub, user, once).await?;
+        telemetry::count(emf::PROFILES_CREATED, 1);
+        Ok(user)
+    })
+    .await
 }
 
 /// `PUT /users/{id}`: a partial update by the owner or an admin.

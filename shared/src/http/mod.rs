@@ -25,28 +25,19 @@ use crate::telemetry::request::observe;
 use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use std::time::Duration;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-/// A `201 Created` answer: `body` as JSON, with its `Location`.
-pub fn created<T: serde::Serialize>(location: String, body: T) -> Response {
-    (
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        axum::Json(body),
-    )
-        .into_response()
-}
-
 /// Headers a browser may send, as API Gateway's CORS configuration lists them.
-const ALLOWED_HEADERS: [HeaderName; 5] = [
+const ALLOWED_HEADERS: [HeaderName; 6] = [
     header::CONTENT_TYPE,
     HeaderName::from_static("x-amz-date"),
     header::AUTHORIZATION,
     HeaderName::from_static("x-api-key"),
     HeaderName::from_static("x-requested-with"),
+    HeaderName::from_static("idempotency-key"),
 ];
 
 fn cors(config: &Config) -> CorsLayer {

@@ -9,6 +9,7 @@
 //! was read with, so concurrent or retried writes cannot count twice.
 
 use super::error::{Guarded, Missing, Result, StoreError};
+use super::idempotency::{Once, Record};
 use super::item::{n, number, optional_parsed, optional_string, parsed, parsed_list, s, timestamp};
 use super::read::Read;
 use super::retry::{Attempt, random};
@@ -208,10 +209,14 @@ impl Repository {
         item.as_ref().map(from_item).transpose()
     }
 
-    /// Creates `article`, making its slug unique: the slug from the title if
-    /// it is free, else that slug with a random suffix.
+    /// Creates `article` (once, with `once`), making its slug unique: the
+    /// slug from the title if it is free, else that slug with a random suffix.
     #[tracing::instrument(skip_all, fields(slug = article.summary.slug.as_str()))]
-    pub async fn create_article(&self, article: Article) -> Result<Article> {
+    pub async fn create_article(
+        &self,
+        article: Article,
+        once: Option<&Once<'_, Article>>,
+    ) -> Result<Article> {
         let taken = AtomicBool::new(false);
         let token = uuid::Uuid::new_v4().simple().to_string();
         let token = token.as_str();
@@ -221,8 +226,13 @@ impl Repository {
                 let slug = article.summary.slug.with_suffix(&random_suffix());
                 article.summary.slug = slug;
             }
+            // The answer names the slug, so it is made again with each one.
+            let answer = self.once_record(once, &article);
             Ok(
-                match self.write_article(None, Some((&article, token))).await? {
+                match self
+                    .write_article(None, Some((&article, token)), answer.as_ref())
+                    .await?
+                {
                     Written::Done => Attempt::Done(article),
                     // This very write, applied by an earlier attempt whose answer
                     // was lost (then retried into a conflict): done, not again.
@@ -254,11 +264,13 @@ impl Repository {
     #[tracing::instrument(skip_all, fields(slug = article.summary.slug.as_str()))]
     pub async fn import_article(&self, article: &Article) -> Result<bool> {
         self.optimistic(|| async {
-            Ok(match self.write_article(None, Some((article, ""))).await? {
-                Written::Done => Attempt::Done(true),
-                Written::SlugTaken => Attempt::Done(false),
-                Written::Lost => Attempt::Lost,
-            })
+            Ok(
+                match self.write_article(None, Some((article, "")), None).await? {
+                    Written::Done => Attempt::Done(true),
+                    Written::SlugTaken => Attempt::Done(false),
+                    Written::Lost => Attempt::Lost,
+                },
+            )
         })
         .await
     }
@@ -276,7 +288,10 @@ impl Repository {
             let mut article = old.article.clone();
             change(&mut article)?;
             Ok(
-                match self.write_article(Some(&old), Some((&article, ""))).await? {
+                match self
+                    .write_article(Some(&old), Some((&article, "")), None)
+                    .await?
+                {
                     Written::Done => Attempt::Done(article),
                     Written::SlugTaken | Written::Lost => Attempt::Lost,
                 },
@@ -298,7 +313,7 @@ impl Repository {
                 return Ok(Attempt::Done(None));
             };
             allow(&old.article)?;
-            Ok(match self.write_article(Some(&old), None).await? {
+            Ok(match self.write_article(Some(&old), None, None).await? {
                 Written::Done => Attempt::Done(Some(old.article)),
                 Written::SlugTaken | Written::Lost => Attempt::Lost,
             })
@@ -309,11 +324,13 @@ impl Repository {
     /// Moves the table from `old` to `new` (either may be absent) in one
     /// write: the article, its list entries, and its tags' counts.
     /// A new article comes with the token of the create call writing it
-    /// (empty for an import), kept on the item as `createdBy`.
+    /// (empty for an import), kept on the item as `createdBy`, and with
+    /// `answer`, the record of a keyed create, if given.
     async fn write_article(
         &self,
         old: Option<&ArticleRecord>,
         new: Option<(&Article, &str)>,
+        answer: Option<&Record>,
     ) -> Result<Written> {
         let (new, token) = match new {
             Some((article, token)) => (Some(article), token),
@@ -384,8 +401,12 @@ impl Repository {
         if let (None, Some(article)) = (old, new) {
             check_live_profile(&mut write, &article.summary.author)?;
         }
+        write.remember(answer)?;
         Ok(match self.commit(write).await? {
             Outcome::Committed => Written::Done,
+            Outcome::Cancelled(c) if c.by_record() => {
+                return Err(StoreError::ConditionFailed(Guarded::IdempotencyKey));
+            }
             Outcome::Cancelled(c) if c.failed(Part::Author) => {
                 return Err(StoreError::ConditionFailed(Guarded::WriterProfile));
             }

@@ -40,6 +40,9 @@ pub enum Guarded {
     DeletingCaller,
     /// The profile being handed over: a caller owns it already.
     Owned,
+    /// The record of a create made with an `Idempotency-Key`: another
+    /// request with the same key wrote it, or is writing it.
+    IdempotencyKey,
 }
 
 /// Every way a store call can fail.

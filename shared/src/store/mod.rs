@@ -15,6 +15,7 @@
 //! | `photos.rs` | the photo bucket (presigned uploads, deletes) and a review's photo slots |
 //! | `activity.rs` | the activity job's records (a journeyer's active days, ETag, corrections) and its walk of the profiles |
 //! | `jobs.rs` | the jobs' checkpoints; the reconcile job's walk and repairs; the data-version marker |
+//! | `idempotency.rs` | the records of creates made with an `Idempotency-Key`: their first answers |
 //! | `read.rs` | every read: one item, a page of a partition, a whole partition, a batch |
 //! | `write.rs` | conditional writes of named parts, committed as one transaction (or one call) |
 //! | `retry.rs` | the one retry policy of "read, decide, write conditionally" |
@@ -29,15 +30,18 @@
 //! it depends on (consistently), lets the handler's closure decide (or
 //! refuse, with the handler's own error), builds a [`write::Write`] of named
 //! parts (the item, its entries, the aggregates it moves, checks on other
-//! items) with conditions on what was read, and commits it. A cancellation
-//! whose failed part decides the outcome (an id taken, a writer with no
-//! profile) is a [`StoreError::ConditionFailed`]; any other (a race lost, a
+//! items, and for a create with an `Idempotency-Key` the record of its answer:
+//! [`idempotency`]) with conditions on what was read, and commits it. A
+//! cancellation whose failed part decides the outcome (an id taken, a writer
+//! with no profile, a key's record there) is a
+//! [`StoreError::ConditionFailed`]; any other (a race lost, a
 //! conflicting transaction) is read again under [`retry::optimistic`]. No
 //! request path scans: only the reconcile job (`jobs.rs`) does.
 
 mod activity;
 mod articles;
 mod error;
+mod idempotency;
 mod item;
 mod jobs;
 mod leaderboard;
@@ -54,6 +58,7 @@ mod write;
 pub use activity::{ActivityError, ActivityRecord, Fetched, Journeyer, Recorded};
 pub use articles::{ArticleFilter, ArticleRecord};
 pub use error::{BoxError, Guarded, Missing, StoreError};
+pub use idempotency::{Answer, Once, Replay};
 pub use jobs::{Checkpoint, DATA_VERSION, Job, Phase, Repairs, Run, ScanKey, Stretch};
 pub use photos::{PendingPhoto, Photos, UPLOAD_VALIDITY, Upload};
 pub use retry::WRITE_BUDGET;
@@ -133,6 +138,8 @@ pub struct Repository {
     meter: Option<Arc<Meter>>,
     /// How long a write may keep retrying lost races ([`retry::WRITE_BUDGET`]).
     write_budget: Duration,
+    /// How long a create's first answer is given again ([`idempotency::WINDOW`]).
+    idempotency_window: Duration,
 }
 
 impl Repository {
@@ -142,6 +149,7 @@ impl Repository {
             table: table.into(),
             meter: None,
             write_budget: retry::WRITE_BUDGET,
+            idempotency_window: idempotency::WINDOW,
         }
     }
 

@@ -9,6 +9,7 @@
 //! review never lists a photo that cannot be fetched.
 
 use super::error::{Missing, Result, StoreError};
+use super::idempotency::Once;
 use super::reviews::ReviewRecord;
 use crate::config::Config;
 use crate::domain::{PhotoRequest, ReviewId, Timestamp};
@@ -168,27 +169,34 @@ impl Repository {
     /// Hands out a photo slot: drops pending photos whose upload can no
     /// longer arrive, lets `allow` see the review (its author, how many
     /// photos it has and awaits) and refuse, then records `photo` as pending
-    /// until its upload URL expires.
+    /// until its upload URL expires (once, with `once`: the answer, its
+    /// upload URL presigned already, is written with the pending photo).
     #[tracing::instrument(skip_all, fields(id = id.as_str()))]
     pub async fn reserve_photo<E: From<StoreError>>(
         &self,
         id: &ReviewId,
         allow: impl Fn(&ReviewRecord) -> Result<(), E>,
         photo: PendingPhoto,
-    ) -> Result<(), E> {
+        once: Option<&Once<'_, PendingPhoto>>,
+    ) -> Result<PendingPhoto, E> {
         let now = Timestamp::now();
+        let answer = self.once_record(once, &photo);
         let reserved = self
-            .modify_review::<E>(id, |record| {
-                record
-                    .pending
-                    .retain(|p| Timestamp::after(&p.expires_at, PHOTO_GRACE) > now);
-                allow(record)?;
-                record.pending.push(photo.clone());
-                Ok(true)
-            })
+            .modify_review::<E>(
+                id,
+                |record| {
+                    record
+                        .pending
+                        .retain(|p| Timestamp::after(&p.expires_at, PHOTO_GRACE) > now);
+                    allow(record)?;
+                    record.pending.push(photo.clone());
+                    Ok(true)
+                },
+                answer.as_ref(),
+            )
             .await?;
         match reserved {
-            Some(_) => Ok(()),
+            Some(_) => Ok(photo),
             None => Err(StoreError::NotFound(Missing::Review(id.clone())).into()),
         }
     }
@@ -202,14 +210,18 @@ impl Repository {
             return Ok(false);
         };
         let joined = self
-            .modify_review(&id, |record| {
-                let Some(at) = record.pending.iter().position(|p| p.key == key) else {
-                    return Ok::<_, StoreError>(false);
-                };
-                let photo = record.pending.remove(at);
-                record.review.photos.push(photo.url);
-                Ok(true)
-            })
+            .modify_review(
+                &id,
+                |record| {
+                    let Some(at) = record.pending.iter().position(|p| p.key == key) else {
+                        return Ok::<_, StoreError>(false);
+                    };
+                    let photo = record.pending.remove(at);
+                    record.review.photos.push(photo.url);
+                    Ok(true)
+                },
+                None,
+            )
             .await?;
         Ok(joined.is_some())
     }

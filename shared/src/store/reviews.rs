@@ -7,6 +7,7 @@
 //! condition, so nothing counts twice.
 
 use super::error::{Guarded, Missing, Result, StoreError};
+use super::idempotency::{Once, Record};
 use super::item::{list, n, number, parsed, parsed_list, s, string, timestamp};
 use super::photos::PendingPhoto;
 use super::ratings::add_to_summary;
@@ -194,15 +195,21 @@ impl Repository {
             .ok_or_else(|| StoreError::NotFound(Missing::Review(id.clone())))
     }
 
-    /// Creates `review` and counts it in its subject's summary.
+    /// Creates `review` (once, with `once`) and counts it in its subject's
+    /// summary.
     #[tracing::instrument(skip_all, fields(subject = review.subject.as_str()))]
-    pub async fn create_review(&self, review: Review) -> Result<Review> {
+    pub async fn create_review(
+        &self,
+        review: Review,
+        once: Option<&Once<'_, Review>>,
+    ) -> Result<Review> {
         let record = ReviewRecord {
             review,
             pending: Vec::new(),
             version: 0,
         };
         let review = &record.review;
+        let answer = self.once_record(once, review);
         self.optimistic(|| async {
             let mut write = Write::new(&self.table);
             write.put(
@@ -221,8 +228,12 @@ impl Repository {
                 &[("reviewCount".to_owned(), 1)],
             )?;
             check_live_profile(&mut write, &review.author)?;
+            write.remember(answer.as_ref())?;
             match self.commit(write).await? {
                 Outcome::Committed => Ok(Attempt::Done(review.clone())),
+                Outcome::Cancelled(c) if c.by_record() => {
+                    Err(StoreError::ConditionFailed(Guarded::IdempotencyKey))
+                }
                 Outcome::Cancelled(c) if c.failed(Part::Author) => {
                     Err(StoreError::ConditionFailed(Guarded::WriterProfile))
                 }
@@ -254,7 +265,7 @@ impl Repository {
         {
             return Ok(false);
         }
-        self.create_review(review).await.map(|_| true)
+        self.create_review(review, None).await.map(|_| true)
     }
 
     /// Changes the review `id` with `change`, which sees the stored review and
@@ -266,7 +277,7 @@ impl Repository {
         change: impl Fn(&mut Review) -> Result<(), E>,
     ) -> Result<Review, E> {
         let changed = self
-            .modify_review(id, |record| change(&mut record.review).map(|()| true))
+            .modify_review(id, |record| change(&mut record.review).map(|()| true), None)
             .await?;
         changed
             .map(|record| record.review)
@@ -275,13 +286,14 @@ impl Repository {
 
     /// Reads the review `id`, lets `change` change the record (`Ok(false)`:
     /// nothing to write; or refuse), and writes it back conditioned on the
-    /// version read, with its list entries when its summary changed; a lost
-    /// race reads again. `None` when there is no such review or nothing to
-    /// write.
+    /// version read, with its list entries when its summary changed, and
+    /// with `answer`, the record of a keyed create, if given; a lost race
+    /// reads again. `None` when there is no such review or nothing to write.
     pub(super) async fn modify_review<E: From<StoreError>>(
         &self,
         id: &ReviewId,
         change: impl Fn(&mut ReviewRecord) -> Result<bool, E>,
+        answer: Option<&Record>,
     ) -> Result<Option<ReviewRecord>, E> {
         self.optimistic(|| async {
             let Some(mut record) = self.find_review(id, Read::Consistent).await? else {
@@ -292,7 +304,7 @@ impl Repository {
                 return Ok(Attempt::Done(None));
             }
             let entries = record.review.summary() != before;
-            Ok(if self.rewrite_review(&record, entries).await? {
+            Ok(if self.rewrite_review(&record, entries, answer).await? {
                 Attempt::Done(Some(record))
             } else {
                 Attempt::Lost
@@ -302,8 +314,14 @@ impl Repository {
     }
 
     /// Writes `record` back over the version it was read at, and its entries
-    /// too if `with_entries`. `Ok(false)` when another write got there first.
-    async fn rewrite_review(&self, record: &ReviewRecord, with_entries: bool) -> Result<bool> {
+    /// too if `with_entries`, with `answer` if given. `Ok(false)` when
+    /// another write got there first.
+    async fn rewrite_review(
+        &self,
+        record: &ReviewRecord,
+        with_entries: bool,
+        answer: Option<&Record>,
+    ) -> Result<bool> {
         let version = record.version;
         let mut write = Write::new(&self.table);
         write.put(
@@ -318,14 +336,21 @@ impl Repository {
                 write.put(Part::Entry, entry, "attribute_exists(PK)", None)?;
             }
         }
-        Ok(matches!(self.commit(write).await?, Outcome::Committed))
+        write.remember(answer)?;
+        match self.commit(write).await? {
+            Outcome::Committed => Ok(true),
+            Outcome::Cancelled(c) if c.by_record() => {
+                Err(StoreError::ConditionFailed(Guarded::IdempotencyKey))
+            }
+            Outcome::Cancelled(_) => Ok(false),
+        }
     }
 
     /// Rewrites the entries of the review stored as `item` with its summary:
     /// for entries written before they held summaries (contract v1).
     /// `Ok(true)` when it rewrote.
     pub(super) async fn upgrade_review(&self, item: &Item) -> Result<bool> {
-        self.rewrite_review(&from_item(item)?, true).await
+        self.rewrite_review(&from_item(item)?, true, None).await
     }
 
     /// Deletes the review `id` after `allow` has seen it, and uncounts it.

@@ -4,13 +4,18 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
 };
 
 /// The table's partition key.
 pub const PK: &str = "PK";
 /// The table's sort key.
 pub const SK: &str = "SK";
+
+/// The table's time-to-live attribute: DynamoDB deletes an item some time
+/// after the time (seconds since the epoch) it holds there. Only the records
+/// of idempotent creates (`idempotency.rs`) have it.
+pub const TTL: &str = "expiresAt";
 
 /// A global secondary index.
 #[derive(Clone, Copy, Debug)]
@@ -52,9 +57,39 @@ fn key(name: &str, kind: KeyType) -> KeySchemaElement {
         .expect("key schema element is complete")
 }
 
-/// Creates the table with its indexes (on-demand), unless it exists already.
+/// Creates the table with its indexes (on-demand) and its time to live,
+/// unless it exists already (then turns its time to live on if it is off).
 /// `Ok(true)` when it created it.
 pub async fn create_table(client: &Client, table: &str) -> Result<bool, super::StoreError> {
+    let created = create(client, table).await?;
+    let ttl = client
+        .describe_time_to_live()
+        .table_name(table)
+        .send()
+        .await?;
+    let status = ttl
+        .time_to_live_description()
+        .and_then(|ttl| ttl.time_to_live_status());
+    if !matches!(
+        status,
+        Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+    ) {
+        let on = TimeToLiveSpecification::builder()
+            .attribute_name(TTL)
+            .enabled(true)
+            .build()
+            .expect("time to live specification is complete");
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(on)
+            .send()
+            .await?;
+    }
+    Ok(created)
+}
+
+async fn create(client: &Client, table: &str) -> Result<bool, super::StoreError> {
     let mut request = client
         .create_table()
         .table_name(table)

@@ -15,6 +15,7 @@
 //! `docs/deletion.md`.
 
 use super::error::{Guarded, Missing, Result, StoreError};
+use super::idempotency::Once;
 use super::item::{
     counted, n, number, optional_parsed, optional_string, parsed, s, string, timestamp,
 };
@@ -235,10 +236,16 @@ fn claim(sub: &str, id: &UserId) -> Item {
 }
 
 impl Repository {
-    /// Creates `user` as the profile of the caller `owner`. Refused when the
-    /// id is taken (in any case) or the caller already has a profile.
+    /// Creates `user` as the profile of the caller `owner` (once, with
+    /// `once`). Refused when the id is taken (in any case) or the caller
+    /// already has a profile.
     #[tracing::instrument(skip_all, fields(id = user.id.as_str()))]
-    pub async fn create_user(&self, owner: &str, user: User) -> Result<User> {
+    pub async fn create_user(
+        &self,
+        owner: &str,
+        user: User,
+        once: Option<&Once<'_, User>>,
+    ) -> Result<User> {
         let record = UserRecord {
             user,
             owner: Some(owner.to_owned()),
@@ -247,6 +254,7 @@ impl Repository {
         let token = uuid::Uuid::new_v4().simple().to_string();
         let mut item = to_item(&record);
         item.insert(CREATED_BY.to_owned(), s(&token));
+        let answer = self.once_record(once, &record.user);
         self.optimistic(|| async {
             let mut write = Write::new(&self.table);
             write.put(Part::Main, item.clone(), "attribute_not_exists(PK)", None)?;
@@ -256,8 +264,12 @@ impl Repository {
                 "attribute_not_exists(PK)",
                 None,
             )?;
+            write.remember(answer.as_ref())?;
             match self.commit(write).await? {
                 Outcome::Committed => Ok(Attempt::Done(record.user.clone())),
+                Outcome::Cancelled(c) if c.by_record() => {
+                    Err(StoreError::ConditionFailed(Guarded::IdempotencyKey))
+                }
                 // This very write, applied by an earlier attempt whose answer
                 // was lost (then retried into a conflict): done, not a 409.
                 Outcome::Cancelled(_)

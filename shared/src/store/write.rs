@@ -37,6 +37,8 @@ pub(super) enum Part {
     Author,
     /// A journeyer's recorded GitHub activity (the activity job's item).
     Activity,
+    /// The record of a create made with an `Idempotency-Key` (`idempotency.rs`).
+    Once,
 }
 
 /// The items of one conditional write.
@@ -56,15 +58,21 @@ pub(super) enum Outcome {
 }
 
 /// Which parts of a cancelled write failed their condition (none when it
-/// only conflicted with another transaction).
+/// only conflicted with another transaction), and which were in another
+/// transaction being written.
 #[derive(Debug, Default)]
 pub(super) struct Cancelled {
     failed: Vec<Part>,
+    conflicted: Vec<Part>,
 }
 
 impl Cancelled {
     pub(super) fn failed(&self, part: Part) -> bool {
         self.failed.contains(&part)
+    }
+
+    pub(super) fn conflicted(&self, part: Part) -> bool {
+        self.conflicted.contains(&part)
     }
 }
 
@@ -297,7 +305,8 @@ impl Repository {
         let mut cancelled = Cancelled::default();
         for (part, code) in parts.into_iter().zip(reasons) {
             match code.as_deref() {
-                None | Some("None") | Some("TransactionConflict") => {}
+                None | Some("None") => {}
+                Some("TransactionConflict") => cancelled.conflicted.push(part),
                 Some("ConditionalCheckFailed") => cancelled.failed.push(part),
                 Some(_) => return Err(StoreError::Failed(Box::new(err))),
             }
@@ -324,13 +333,15 @@ impl Repository {
                 Ok(Outcome::Committed)
             }
             Err(err) => match err.as_service_error().and_then(|e| e.code()) {
-                Some("ConditionalCheckFailedException") => {
-                    Ok(Outcome::Cancelled(Cancelled { failed: vec![part] }))
-                }
+                Some("ConditionalCheckFailedException") => Ok(Outcome::Cancelled(Cancelled {
+                    failed: vec![part],
+                    ..Cancelled::default()
+                })),
                 // The item is in a transaction being written: a conflict.
-                Some("TransactionConflictException") => {
-                    Ok(Outcome::Cancelled(Cancelled::default()))
-                }
+                Some("TransactionConflictException") => Ok(Outcome::Cancelled(Cancelled {
+                    conflicted: vec![part],
+                    ..Cancelled::default()
+                })),
                 _ => Err(err.into()),
             },
         }
