@@ -68,6 +68,46 @@ pub const FUNCTIONS: &[Function] = &[
     },
 ];
 
+/// The API Gateway (payload v2) event of `events/<name>`, as `lambda_http`
+/// hands it to a function's router.
+pub fn api_gateway_event(name: &str) -> lambda_http::Request {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../events")
+        .join(name);
+    let text = std::fs::read_to_string(&path).expect("event file");
+    lambda_http::request::from_str(&text).expect("a valid API Gateway event")
+}
+
+/// Sends `request` through `router` on `state` in process, with the request
+/// context API Gateway gives it (the caller's JWT `claims`, if any), as
+/// `lambda_http` hands it to the function in Lambda: the status and the body.
+pub async fn invoke(
+    router: axum::Router<AppState>,
+    state: &AppState,
+    mut request: http::Request<axum::body::Body>,
+    claims: Option<Value>,
+) -> (u16, axum::body::Bytes) {
+    use lambda_http::tower::ServiceExt;
+    let (method, path) = (
+        request.method().to_string(),
+        request.uri().path().to_owned(),
+    );
+    request
+        .extensions_mut()
+        .insert(hdoc_shared::caller::request_context(
+            "r-test", &method, &path, claims,
+        ));
+    let response = hdoc_shared::http::app(router, state.clone())
+        .oneshot(request)
+        .await
+        .expect("infallible");
+    let status = response.status().as_u16();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("a body");
+    (status, body)
+}
+
 /// The function called `name`.
 pub fn function(name: &str) -> &'static Function {
     FUNCTIONS

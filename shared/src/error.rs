@@ -159,7 +159,7 @@ impl IntoResponse for ApiError {
 }
 
 /// An error and its `source()`s, outermost first: what the log shows of a cause.
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

@@ -32,14 +32,12 @@
 use super::template::{as_sub, binaries, function_resource, one_or_many, template};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use hdoc_shared::caller::request_context;
 use hdoc_shared::config::StaticCredentials;
 use hdoc_shared::domain::{Progress, Timestamp, User, UserId};
 use hdoc_shared::jobs::Progress as JobProgress;
 use hdoc_shared::store::schema;
 use hdoc_shared::{AppState, Config};
 use hdoc_tests::github::{Account, pushes};
-use lambda_http::tower::ServiceExt;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -714,7 +712,7 @@ async fn send(
         request = request.header("idempotency-key", uuid::Uuid::new_v4().to_string());
     }
     let body = body.map(|body| body.to_string()).unwrap_or_default();
-    let mut request = request
+    let request = request
         .body(axum::body::Body::from(body))
         .expect("a request");
     let claims = caller.map(|As(sub, admin)| {
@@ -724,18 +722,7 @@ async fn send(
         }
         claims
     });
-    let bare = path.split('?').next().unwrap_or(path);
-    request
-        .extensions_mut()
-        .insert(request_context("iam", method, bare, claims));
-    let response = hdoc_shared::http::app(router, state.clone())
-        .oneshot(request)
-        .await
-        .expect("infallible");
-    let status = response.status().as_u16();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .expect("a body");
+    let (status, bytes) = hdoc_tests::invoke(router, state, request, claims).await;
     (
         status,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),

@@ -4,10 +4,8 @@
 //! caller's key is its own; a record past its expiry is absent.
 
 use futures_util::future::join_all;
-use hdoc_shared::caller::request_context;
 use hdoc_shared::store::schema::TTL;
 use hdoc_tests::{TestApp, json_of, problem};
-use lambda_http::tower::ServiceExt;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -351,25 +349,15 @@ async fn post_on(
     key: &str,
     body: &Value,
 ) -> (u16, Value) {
-    let mut request = axum::http::Request::builder()
+    let request = axum::http::Request::builder()
         .method("POST")
         .uri("/articles")
         .header("content-type", "application/json")
         .header("idempotency-key", key)
         .body(axum::body::Body::from(body.to_string()))
         .expect("request");
-    let claims = json!({"sub": sub});
-    request
-        .extensions_mut()
-        .insert(request_context("r-idem", "POST", "/articles", Some(claims)));
-    let response = hdoc_shared::http::app(articles::routes(), state.clone())
-        .oneshot(request)
-        .await
-        .expect("infallible");
-    let status = response.status().as_u16();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .expect("body");
+    let claims = Some(json!({"sub": sub}));
+    let (status, bytes) = hdoc_tests::invoke(articles::routes(), state, request, claims).await;
     (status, serde_json::from_slice(&bytes).expect("JSON"))
 }
 

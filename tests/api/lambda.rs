@@ -5,17 +5,10 @@
 use hdoc_shared::domain::{NewReview, ReviewId, Timestamp, UserId};
 use hdoc_shared::request::parse_json;
 use hdoc_tests::TestApp;
+use hdoc_tests::api_gateway_event as event;
 use hdoc_tests::contract::contract;
 use lambda_http::tower::ServiceExt;
 use serde_json::Value;
-
-fn event(name: &str) -> lambda_http::Request {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../events")
-        .join(name);
-    let text = std::fs::read_to_string(&path).expect("event file");
-    lambda_http::request::from_str(&text).expect("a valid API Gateway event")
-}
 
 /// The function an event file is for: the file name up to its first `-`.
 fn function(name: &str) -> axum::Router<hdoc_shared::AppState> {

@@ -14,6 +14,7 @@ use hdoc_shared::telemetry::xray::{self, DAEMON_HEADER, TraceHeader};
 use hdoc_shared::telemetry::{Observer, Process, Sink};
 use hdoc_shared::{AppState, Config};
 use hdoc_tests::TestApp;
+use hdoc_tests::api_gateway_event as event;
 use lambda_http::tower::ServiceExt;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
@@ -23,14 +24,6 @@ const TRACE: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42c
 const TRACE_ID: &str = "1-5759e988-bd862e3fe1be46a994272793";
 /// The `sub` of the events' caller (events/users-*.json).
 const SUB: &str = "7f1c2a9e-0000-4000-8000-000000000001";
-
-fn event(name: &str) -> lambda_http::Request {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../events")
-        .join(name);
-    let text = std::fs::read_to_string(&path).expect("event file");
-    lambda_http::request::from_str(&text).expect("a valid API Gateway event")
-}
 
 /// An event as `lambda_http` hands it to the router in Lambda: with the
 /// invocation's context (its request id and trace header).

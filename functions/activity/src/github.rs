@@ -322,11 +322,12 @@ impl GitHub {
             .body(Empty::new())
             .map_err(|err| format!("a bad request URL {url}: {err}"))?;
         let exchange = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|err| format!("GitHub could not be reached: {}", chain(&err)))?;
+            let response = self.client.request(request).await.map_err(|err| {
+                format!(
+                    "GitHub could not be reached: {}",
+                    hdoc_shared::error::chain(&err)
+                )
+            })?;
             let (parts, body) = response.into_parts();
             let body = Limited::new(body, BODY_LIMIT)
                 .collect()
@@ -486,18 +487,6 @@ impl GitHub {
             newest: newest_seen.map(|(_, text)| text),
         })
     }
-}
-
-/// An error and its sources, on one line.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

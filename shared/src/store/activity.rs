@@ -280,6 +280,19 @@ impl Repository {
         Ok(profile.map(|record| Journeyer { record, activity }))
     }
 
+    /// The journeyer a first attempt was given, or, on a later attempt after
+    /// a lost race, read again.
+    async fn given_or_read(
+        &self,
+        given: Option<Journeyer>,
+        id: &UserId,
+    ) -> Result<Option<Journeyer>> {
+        match given {
+            Some(journeyer) => Ok(Some(journeyer)),
+            None => self.journeyer(id).await,
+        }
+    }
+
     /// Records what a read of the events of `journeyer` (as read by
     /// [`Self::journeyer`]) `fetched`, and sets the profile's numbers from
     /// all the recorded days as of `today`, in one transaction. Nothing is
@@ -298,12 +311,8 @@ impl Repository {
             let given = given.take();
             let id = &id;
             async move {
-                let journeyer = match given {
-                    Some(journeyer) => journeyer,
-                    None => match self.journeyer(id).await? {
-                        Some(journeyer) => journeyer,
-                        None => return Ok(Attempt::Done(None)),
-                    },
+                let Some(journeyer) = self.given_or_read(given, id).await? else {
+                    return Ok(Attempt::Done(None));
                 };
                 self.record_attempt(journeyer, fetched, today).await
             }
@@ -421,13 +430,10 @@ impl Repository {
             let given = given.take();
             let id = &id;
             async move {
-                let rev = match given {
-                    Some(journeyer) => journeyer.activity.rev,
-                    None => match self.journeyer(id).await? {
-                        Some(journeyer) => journeyer.activity.rev,
-                        None => return Ok(Attempt::Done(false)),
-                    },
+                let Some(journeyer) = self.given_or_read(given, id).await? else {
+                    return Ok(Attempt::Done(false));
                 };
+                let rev = journeyer.activity.rev;
                 let mut write = Write::new(&self.table);
                 check_live_profile(&mut write, id)?;
                 let (mut update, condition) = Update::new(rev);
