@@ -94,7 +94,7 @@ pub async fn invoke(
     );
     request
         .extensions_mut()
-        .insert(hdoc_shared::caller::request_context(
+        .insert(hdoc_shared::http::caller::request_context(
             "r-test", &method, &path, claims,
         ));
     let response = hdoc_shared::http::app(router, state.clone())

@@ -7,7 +7,7 @@ use crate::store::Stores;
 use crate::template::{self, Function};
 use axum::body::Bytes;
 use hdoc_shared::domain::{NewReview, ReviewId, Timestamp, UserId};
-use hdoc_shared::request::parse_json;
+use hdoc_shared::http::extract::parse_json;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@
 use crate::import::{self, Document, Kind, Report};
 use hdoc_shared::Repository;
 use hdoc_shared::domain::{Timestamp, UserOrder};
-use hdoc_shared::request::PageRequest;
+use hdoc_shared::page::Window;
 use hdoc_shared::store::StoreError;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -207,11 +207,7 @@ pub fn community(seed: u64, now: time::OffsetDateTime, size: Size) -> Vec<Docume
 /// Fills an empty table with a community of `size`; `None` (nothing
 /// written) when the table has profiles already.
 pub async fn fill(repo: &Repository, size: Size) -> Result<Option<Report>, StoreError> {
-    let first = PageRequest {
-        scope: "demo".to_owned(),
-        limit: 1,
-        start: None,
-    };
+    let first = Window::first(1);
     if !repo
         .list_users(UserOrder::Oldest, &first)
         .await?

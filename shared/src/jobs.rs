@@ -14,7 +14,7 @@
 
 use crate::Repository;
 use crate::domain::{ArticleSummary, ReviewId, ReviewSummary, Subject, Timestamp, UserId};
-use crate::request::PageRequest;
+use crate::page::Window;
 use crate::store::{
     ArticleFilter, Checkpoint, Page, Phase, Photos, Purge, ReviewFilter, Run, StoreError,
 };
@@ -136,7 +136,7 @@ async fn purge_pass(
     };
     let reviews = ReviewFilter::Author(purge.id.clone());
     let (articles, reviews, mine) = (&articles, &reviews, &mine);
-    let read = |page: PageRequest| async move { repo.list_articles(articles, &page).await };
+    let read = |page: Window| async move { repo.list_articles(articles, &page).await };
     let delete = |article: ArticleSummary| async move {
         removed(
             repo.delete_article(&article.slug, |a| mine(&a.summary.author))
@@ -146,7 +146,7 @@ async fn purge_pass(
     let Some(articles) = remove_listed(deadline, read, delete).await? else {
         return Ok(None);
     };
-    let read = |page: PageRequest| async move { repo.list_reviews(reviews, &page).await };
+    let read = |page: Window| async move { repo.list_reviews(reviews, &page).await };
     let delete = |review: ReviewSummary| async move {
         removed(purge_review(repo, photos, &review.id, mine).await)
     };
@@ -158,7 +158,7 @@ async fn purge_pass(
     let ratings = match purge.owner.as_deref() {
         None => 0,
         Some(owner) => {
-            let read = |page: PageRequest| async move { repo.rated_by(owner, &page).await };
+            let read = |page: Window| async move { repo.rated_by(owner, &page).await };
             let delete = |subject: Subject| async move { repo.unrate(&subject, owner).await };
             let Some(ratings) = remove_listed(deadline, read, delete).await? else {
                 return Ok(None);
@@ -173,18 +173,14 @@ async fn purge_pass(
 /// How many were removed, or `None` when the deadline came first.
 async fn remove_listed<T, Read, Remove>(
     deadline: Option<Instant>,
-    read: impl Fn(PageRequest) -> Read,
+    read: impl Fn(Window) -> Read,
     remove: impl Fn(T) -> Remove,
 ) -> Result<Option<u64>, StoreError>
 where
     Read: Future<Output = Result<Page<T>, StoreError>>,
     Remove: Future<Output = Result<bool, StoreError>>,
 {
-    let mut page = PageRequest {
-        scope: "purge".to_owned(),
-        limit: BATCH,
-        start: None,
-    };
+    let mut page = Window::first(BATCH);
     let mut removed = 0;
     loop {
         let found = read(page.clone()).await?;

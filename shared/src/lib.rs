@@ -1,27 +1,40 @@
 //! The common core of every hdoc function.
 //!
 //! A function crate is a thin router over this crate: it gets its
-//! configuration, errors, caller, request parsing, pagination, CORS, logging
-//! and storage from here, so a request is served by the same code in Lambda
-//! and in `hdoc-local`.
+//! configuration, domain types, storage, jobs and HTTP edge from here, so a
+//! request is served by the same code in Lambda and in `hdoc-local`.
+//!
+//! # One direction
+//!
+//! Each layer names only the layers before it, never one after:
+//!
+//! ```text
+//! leaves   config, page (a page of a list, no HTTP in it), telemetry
+//!   <- domain   the parsed types of the API (ids, profiles, articles, ...)
+//!   <- store    the repository: keys, codecs, shared transaction parts,
+//!               the aggregates (none naming another), reconcile (sees all)
+//!   <- jobs     the one checkpointed runner: reconcile, purge, the GitHub job
+//!   <- http     the edge: errors, extractors, caller, cursors, pages,
+//!               idempotency, the per-request telemetry, Lambda's entry
+//! ```
+//!
+//! `python3 scripts/module-graph.py --check` prints the graph from the `use`
+//! lines and fails if an arrow points the other way.
 
-pub mod caller;
 pub mod config;
-pub mod cursor;
 pub mod domain;
-pub mod error;
 pub mod http;
-pub mod idempotency;
 pub mod jobs;
-pub mod request;
+pub mod page;
 pub mod store;
 pub mod telemetry;
 
-pub use caller::Caller;
+#[cfg(test)]
+mod strategies;
+
 pub use config::Config;
-pub use error::{ApiError, Result};
-pub use http::AppState;
-pub use http::PageQuery;
-pub use idempotency::{Create, create_once};
-pub use request::{Id, JsonBody, PageLimits, PageRequest, PathParam, Query};
+pub use http::{
+    ApiError, AppState, Caller, Create, CursorScope, Id, JsonBody, PageLimits, PageQuery,
+    PageRequest, PathParam, Query, Result, create_once,
+};
 pub use store::Repository;

@@ -519,8 +519,8 @@ async fn dynamodb_down_is_a_503_with_retry_after_and_the_api_recovers_by_itself(
 /// stops with a store error in bounded time and finishes once S3 is back.
 #[tokio::test]
 async fn s3_down_stops_no_request_and_the_purge_finishes_when_it_is_back() {
-    use hdoc_shared::caller::request_context;
     use hdoc_shared::domain::UserId;
+    use hdoc_shared::http::caller::request_context;
     use hdoc_shared::jobs::{self, Progress};
     use lambda_http::tower::ServiceExt;
 

@@ -3,7 +3,7 @@
 
 use hdoc_local::demo;
 use hdoc_local::import::{self, Document, Kind, Problem, Report};
-use hdoc_shared::PageRequest;
+use hdoc_shared::page::Window;
 use hdoc_shared::store::ArticleFilter;
 use hdoc_tests::{TestApp, dynamodb_endpoint, json_of, problem};
 use reqwest::Method;
@@ -304,11 +304,7 @@ async fn an_interrupted_import_run_again_ends_as_one_whole_run() {
             tokio::spawn(async move { import::import(&repo, &docs).await })
         };
         let everything = ArticleFilter::default();
-        let first = PageRequest {
-            scope: "test".to_owned(),
-            limit: 1,
-            start: None,
-        };
+        let first = Window::first(1);
         while !task.is_finished()
             && repo
                 .list_articles(&everything, &first)

@@ -3,7 +3,7 @@
 //! exactly as `sam local invoke -e` or `cargo lambda invoke` would.
 
 use hdoc_shared::domain::{NewReview, ReviewId, Timestamp, UserId};
-use hdoc_shared::request::parse_json;
+use hdoc_shared::http::extract::parse_json;
 use hdoc_tests::TestApp;
 use hdoc_tests::api_gateway_event as event;
 use hdoc_tests::contract::contract;

@@ -12,7 +12,7 @@ use hdoc_shared::domain::{
 };
 use hdoc_shared::domain::{article, review, user};
 use hdoc_shared::http::Access;
-use hdoc_shared::idempotency::IdempotencyKey;
+use hdoc_shared::http::idempotency::IdempotencyKey;
 use hdoc_tests::contract::{contract, pointer_segment};
 use hdoc_tests::{FUNCTIONS, TestApp, json_of};
 use proptest::prelude::*;
@@ -296,7 +296,7 @@ fn the_documents_limits_are_the_domain_constants() {
     );
     let limit = "/components/parameters/Limit/schema/maximum";
     assert_eq!(number(limit), 100);
-    let body = hdoc_shared::request::MAX_BODY_BYTES.to_string();
+    let body = hdoc_shared::http::extract::MAX_BODY_BYTES.to_string();
     let described = document()["info"]["description"]
         .as_str()
         .expect("description");
@@ -504,8 +504,10 @@ fn the_documents_integers_are_the_domains() {
         let photo = json!({"contentType": "image/png", "contentLength": n});
         assert_eq!(
             valid("PhotoRequest", &photo),
-            hdoc_shared::request::parse_json::<review::PhotoRequest>(photo.to_string().as_bytes())
-                .is_ok(),
+            hdoc_shared::http::extract::parse_json::<review::PhotoRequest>(
+                photo.to_string().as_bytes()
+            )
+            .is_ok(),
             "contentLength {n}"
         );
     }

@@ -3,7 +3,7 @@
 
 use hdoc_shared::config::StaticCredentials;
 use hdoc_shared::domain::{PhotoRequest, ReviewId};
-use hdoc_shared::request::parse_json;
+use hdoc_shared::http::extract::parse_json;
 use hdoc_shared::store::Photos;
 use hdoc_tests::{TestApp, json_of, problem};
 use reqwest::Method;

@@ -10,8 +10,9 @@
 
 use hdoc_shared::config::StaticCredentials;
 use hdoc_shared::domain::UserId;
+use hdoc_shared::http::Observer;
 use hdoc_shared::telemetry::xray::{self, DAEMON_HEADER, TraceHeader};
-use hdoc_shared::telemetry::{Observer, Process, Sink};
+use hdoc_shared::telemetry::{Process, Sink};
 use hdoc_shared::{AppState, Config};
 use hdoc_tests::TestApp;
 use hdoc_tests::api_gateway_event as event;
@@ -406,9 +407,10 @@ async fn dynamodb_and_s3_calls_reach_the_xray_daemon_as_subsegments() {
 
     // A presigned upload is signed, never sent: no subsegment; nor is a call
     // of an invocation that is not sampled.
-    let request =
-        hdoc_shared::request::parse_json(br#"{"contentType":"image/jpeg","contentLength":1000}"#)
-            .expect("a photo request");
+    let request = hdoc_shared::http::extract::parse_json(
+        br#"{"contentType":"image/jpeg","contentLength":1000}"#,
+    )
+    .expect("a photo request");
     xray::with_trace(trace, photos.presign("reviews/none/y.jpg", &request))
         .await
         .expect("presigned");

@@ -1,6 +1,6 @@
 use futures_util::future::join_all;
 use hdoc_shared::domain::{NewUser, Timestamp};
-use hdoc_shared::request::parse_json;
+use hdoc_shared::http::extract::parse_json;
 use hdoc_tests::{TestApp, json_of, next_link, problem};
 use reqwest::Method;
 use serde_json::json;

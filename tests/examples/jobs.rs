@@ -14,7 +14,7 @@ use hdoc_local::{Options, Running, jwt};
 use hdoc_shared::domain::{
     NewArticle, NewReview, NewUser, Slug, Stars, Subject, Timestamp, UserId,
 };
-use hdoc_shared::request::parse_json;
+use hdoc_shared::http::extract::parse_json;
 use hdoc_shared::store::StoreError;
 use hdoc_shared::{Config, Repository};
 use std::time::{Duration, Instant};

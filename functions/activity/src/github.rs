@@ -325,7 +325,7 @@ impl GitHub {
             let response = self.client.request(request).await.map_err(|err| {
                 format!(
                     "GitHub could not be reached: {}",
-                    hdoc_shared::error::chain(&err)
+                    hdoc_shared::telemetry::chain(&err)
                 )
             })?;
             let (parts, body) = response.into_parts();

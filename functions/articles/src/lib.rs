@@ -11,8 +11,8 @@ use hdoc_shared::http::Route;
 use hdoc_shared::store::{Answer, ArticleFilter, Missing, StoreError};
 use hdoc_shared::telemetry::{self, emf};
 use hdoc_shared::{
-    ApiError, AppState, Caller, Create, Id, JsonBody, PageLimits, PageQuery, Query, Result,
-    create_once,
+    ApiError, AppState, Caller, Create, CursorScope, Id, JsonBody, PageLimits, PageQuery, Query,
+    Result, create_once,
 };
 use serde::Deserialize;
 
@@ -52,8 +52,8 @@ async fn list(
     page: PageQuery,
 ) -> Result<Response> {
     let filter = ArticleFilter { tag, author };
-    let page = state.page(filter.list(), &page, PAGE)?;
-    let articles = state.repo.list_articles(&filter, &page).await?;
+    let page = state.page(filter.cursor_scope(), &page, PAGE)?;
+    let articles = state.repo.list_articles(&filter, &page.window).await?;
     Ok(state.page_response(&uri, &page, articles))
 }
 

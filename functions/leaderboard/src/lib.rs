@@ -25,6 +25,6 @@ pub fn routes() -> Router<AppState> {
 #[tracing::instrument(skip_all)]
 async fn top(State(state): State<AppState>, uri: Uri, query: PageQuery) -> Result<Response> {
     let page = state.page("leaderboard", &query, PAGE)?;
-    let ranked = state.repo.top_scores(&page).await?;
+    let ranked = state.repo.top_scores(&page.window).await?;
     Ok(state.page_response(&uri, &page, ranked))
 }

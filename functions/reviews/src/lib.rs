@@ -18,8 +18,8 @@ use hdoc_shared::store::{
 };
 use hdoc_shared::telemetry::{self, emf};
 use hdoc_shared::{
-    ApiError, AppState, Caller, Create, Id, JsonBody, PageLimits, PageQuery, Query, Result,
-    create_once,
+    ApiError, AppState, Caller, Create, CursorScope, Id, JsonBody, PageLimits, PageQuery, Query,
+    Result, create_once,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -70,8 +70,8 @@ async fn list(
             ));
         }
     };
-    let page = state.page(filter.list(), &page, PAGE)?;
-    let reviews = state.repo.list_reviews(&filter, &page).await?;
+    let page = state.page(filter.cursor_scope(), &page, PAGE)?;
+    let reviews = state.repo.list_reviews(&filter, &page.window).await?;
     Ok(state.page_response(&uri, &page, reviews))
 }
 

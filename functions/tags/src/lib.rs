@@ -34,15 +34,15 @@ pub fn routes() -> Router<AppState> {
 async fn list(State(state): State<AppState>, uri: Uri, query: PageQuery) -> Result<Response> {
     let mut page = state.page("tags", &query, PAGE)?;
     if query.is_given() {
-        let tags = state.repo.top_tags(&page).await?;
+        let tags = state.repo.top_tags(&page.window).await?;
         return Ok(state.page_response(&uri, &page, tags));
     }
     let mut all = Vec::new();
     loop {
-        let tags = state.repo.top_tags(&page).await?;
+        let tags = state.repo.top_tags(&page.window).await?;
         all.extend(tags.items);
         match tags.next {
-            Some(next) => page.start = Some(next),
+            Some(next) => page.window.start = Some(next),
             None => return Ok(Json(all).into_response()),
         }
     }

@@ -16,8 +16,8 @@ use hdoc_shared::jobs;
 use hdoc_shared::store::{Answer, StoreError};
 use hdoc_shared::telemetry::{self, emf};
 use hdoc_shared::{
-    ApiError, AppState, Caller, Create, Id, JsonBody, PageLimits, PageQuery, Query, Result,
-    create_once,
+    ApiError, AppState, Caller, Create, CursorScope, Id, JsonBody, PageLimits, PageQuery, Query,
+    Result, create_once,
 };
 use serde::Deserialize;
 use serde_dynamo::AttributeValue;
@@ -59,8 +59,8 @@ async fn list(
     Query(ListQuery { order }): Query<ListQuery>,
     page: PageQuery,
 ) -> Result<Response> {
-    let page = state.page(order.list(), &page, PAGE)?;
-    let users = state.repo.list_users(order, &page).await?;
+    let page = state.page(order.cursor_scope(), &page, PAGE)?;
+    let users = state.repo.list_users(order, &page.window).await?;
     Ok(state.page_response(&uri, &page, users))
 }
 

@@ -4,7 +4,6 @@ use super::text::{
     Timestamp, checked_newtype, nullable, present, slugify, string_newtype, text_newtype,
 };
 use super::user::{UserId, WebUrl};
-use crate::request::PathParam;
 use serde::{Deserialize, Serialize};
 
 /// At most this many tags on an article.
@@ -52,13 +51,6 @@ impl Slug {
 
 checked_newtype!(Slug);
 
-impl PathParam for Slug {
-    const NAME: &'static str = "slug";
-    fn parse_param(raw: &str) -> Result<Self, String> {
-        Self::parse(raw)
-    }
-}
-
 /// A tag: `[a-z0-9-]{1,32}`, normalized like a slug from what was given
 /// (`"Open System"` is `open-system`, `"AWS"` is `aws`, `"Día"` is `dia`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -93,13 +85,6 @@ impl TryFrom<String> for Tag {
 }
 
 string_newtype!(Tag);
-
-impl PathParam for Tag {
-    const NAME: &'static str = "tag";
-    fn parse_param(raw: &str) -> Result<Self, String> {
-        Self::parse(raw)
-    }
-}
 
 /// An article's tags: normalized, de-duplicated (first spelling's position kept), at most 10.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -301,7 +286,7 @@ pub struct TagCount {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::parse_json;
+    use crate::strategies::parse_json;
 
     #[test]
     fn slugs_are_ascii_from_any_title() {
@@ -390,8 +375,8 @@ mod tests {
 #[cfg(test)]
 mod properties {
     use super::*;
-    use crate::request::parse_json;
-    use crate::request::strategies::{body_of, text};
+    use crate::strategies::parse_json;
+    use crate::strategies::{body_of, text};
     use proptest::prelude::*;
 
     proptest! {

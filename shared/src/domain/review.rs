@@ -2,7 +2,6 @@
 
 use super::text::{Timestamp, checked_newtype, present, text_newtype};
 use super::user::UserId;
-use crate::request::PathParam;
 use serde::{Deserialize, Serialize};
 
 /// What a review or rating is about: an opaque id chosen by the front end,
@@ -34,13 +33,6 @@ impl Subject {
 
 checked_newtype!(Subject);
 
-impl PathParam for Subject {
-    const NAME: &'static str = "subject";
-    fn parse_param(raw: &str) -> Result<Self, String> {
-        Self::parse(raw)
-    }
-}
-
 /// A review's id: a UUID (v7, so ids sort by creation), lowercase.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -66,13 +58,6 @@ impl Default for ReviewId {
 }
 
 checked_newtype!(ReviewId);
-
-impl PathParam for ReviewId {
-    const NAME: &'static str = "id";
-    fn parse_param(raw: &str) -> Result<Self, String> {
-        Self::parse(raw)
-    }
-}
 
 text_newtype!(
     /// A review's title: 1-200 characters, not blank.
@@ -370,7 +355,7 @@ mod tests {
             format!("{}…", "é".repeat(EXCERPT_CHARS - 1))
         );
     }
-    use crate::request::parse_json;
+    use crate::strategies::parse_json;
 
     #[test]
     fn stars_are_whole_numbers_from_one_to_five() {
@@ -467,8 +452,8 @@ mod tests {
 #[cfg(test)]
 mod properties {
     use super::*;
-    use crate::request::parse_json;
-    use crate::request::strategies::{body_of, text};
+    use crate::strategies::parse_json;
+    use crate::strategies::{body_of, text};
     use proptest::prelude::*;
 
     proptest! {

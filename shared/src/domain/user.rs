@@ -1,7 +1,6 @@
 //! Users: profiles keyed by GitHub username, with scores for the leaderboard.
 
 use super::text::{Timestamp, checked_newtype, nullable, present, text_newtype};
-use crate::request::PathParam;
 use serde::{Deserialize, Serialize};
 
 /// Scores are kept within the integers JSON clients can hold exactly.
@@ -48,13 +47,6 @@ impl std::hash::Hash for UserId {
         for byte in self.0.bytes() {
             state.write_u8(byte.to_ascii_lowercase());
         }
-    }
-}
-
-impl PathParam for UserId {
-    const NAME: &'static str = "id";
-    fn parse_param(raw: &str) -> Result<Self, String> {
-        Self::parse(raw)
     }
 }
 
@@ -263,16 +255,6 @@ impl TryFrom<String> for UserOrder {
             "oldest" => Ok(Self::Oldest),
             "newest" => Ok(Self::Newest),
             _ => Err("must be oldest or newest".into()),
-        }
-    }
-}
-
-impl UserOrder {
-    /// The list a page of this order belongs to (its cursors are its own).
-    pub fn list(self) -> &'static str {
-        match self {
-            Self::Oldest => "users",
-            Self::Newest => "users:newest",
         }
     }
 }
@@ -557,7 +539,7 @@ impl UserChanges {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::request::parse_json;
+    use crate::strategies::parse_json;
 
     #[test]
     fn user_ids_follow_github_rules() {
@@ -714,8 +696,8 @@ mod tests {
 #[cfg(test)]
 mod properties {
     use super::*;
-    use crate::request::parse_json;
-    use crate::request::strategies::{body_of, text};
+    use crate::strategies::parse_json;
+    use crate::strategies::{body_of, text};
     use proptest::prelude::*;
     use serde::de::DeserializeOwned;
 

@@ -1,32 +1,49 @@
-//! What every function's router gets around it: fallbacks, CORS, and the
-//! telemetry of each request (one log line, one metrics line, a span).
+//! The HTTP edge: everything that knows a request or an answer. What every
+//! function's router gets around it (fallbacks, CORS, the telemetry of each
+//! request), and what its handlers parse requests and make answers with.
+//! Nothing below this module (the domain, the store, the jobs) names it.
 //!
 //! | file | holds |
 //! |---|---|
+//! | `error.rs` | [`ApiError`]: every answer that is not a success, and `From<StoreError>` |
+//! | `extract.rs` | [`JsonBody`], [`Query`], [`Id`] and the [`PathParam`] of each domain id |
+//! | `caller.rs` | [`Caller`]: who is asking, from the authorizer's claims |
+//! | `cursor.rs` | signed, opaque cursors around a store's `page::Position` |
+//! | `idempotency.rs` | `Idempotency-Key`: [`create_once`] |
+//! | `observe.rs` | the telemetry layer: one log line and one metrics line per request |
 //! | `routes.rs` | [`Route`]: the route table each function exports |
 //! | `state.rs` | [`AppState`]: the repository and photo store, built once on one SDK configuration |
 //! | `pages.rs` | [`PageQuery`] and the `Link: rel="next"` of list answers |
 //! | `lambda.rs` | [`run_lambda`]: an HTTP function's `main` |
 
+pub mod caller;
+pub mod cursor;
+pub mod error;
+pub mod extract;
+pub mod idempotency;
 mod lambda;
+mod observe;
 mod pages;
 mod routes;
 mod state;
 
+pub use caller::Caller;
+pub use error::{ApiError, Result};
+pub use extract::{Id, JsonBody, PathParam, Query};
+pub use idempotency::{Create, create_once};
 pub use lambda::{LambdaError, run_lambda, run_lambda_with_photos};
-pub use pages::PageQuery;
+pub use observe::Observer;
+pub use pages::{CursorScope, PageLimits, PageQuery, PageRequest};
 pub use routes::{Access, Route};
 pub use state::{AppState, WarmUp, sdk_config};
 
 use crate::config::Config;
-use crate::error::ApiError;
-use crate::telemetry::Observer;
-use crate::telemetry::request::observe;
 use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use http::{HeaderName, HeaderValue, Method, StatusCode, header};
+use observe::observe;
 use std::time::Duration;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -74,7 +91,7 @@ async fn preflight_no_content(request: Request, next: Next) -> Response {
 
 /// Wraps function routes into the service that Lambda or `hdoc-local` runs:
 /// problem+json for unknown paths and methods, CORS, and the request's
-/// telemetry (`telemetry::request`), outermost so that its latency is the
+/// telemetry (`observe.rs`), outermost so that its latency is the
 /// whole of the function's part.
 pub fn app(routes: Router<AppState>, state: AppState) -> Router {
     let observer = Observer::for_process(&state.config.cursor_secret);

@@ -1,9 +1,9 @@
 //! What handlers share, built once per cold start (or once by `hdoc-local`,
 //! through the very same constructors).
 
+use super::cursor::CursorKey;
+use super::error::ApiError;
 use crate::config::Config;
-use crate::cursor::CursorKey;
-use crate::error::ApiError;
 use crate::store::{Photos, Repository, schema};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::sync::Arc;

@@ -13,24 +13,23 @@
 //! nothing left to do). The numbers follow from the days by the rule in
 //! `crate::domain::activity`. See `docs/activity.md`.
 
+use super::codec::user::{UserRecord, from_item, to_item};
 use super::error::{Result, StoreError};
 use super::item::{n, optional_number, optional_string, parsed, s, string};
-use super::jobs::ScanKey;
+use super::keys::{ACTIVITY, PROFILE, USERS, user_pk};
+use super::parts::check_live_profile;
+use super::read::ScanKey;
 use super::retry::Attempt;
 use super::schema::{GSI1, PK, SK};
-use super::users::{PROFILE, USERS, UserRecord, check_live_profile, from_item, to_item, user_pk};
 use super::write::{Outcome, Part, Write};
 use super::{Item, Repository};
-use crate::cursor::Position;
 use crate::domain::activity::{Ledger, Shown, format_day, parse_day, settle, tally, utc_day};
 use crate::domain::{Progress, Timestamp, UserId};
-use crate::request::PageRequest;
+use crate::page::Position;
+use crate::page::Window;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::{BTreeSet, HashMap};
 use time::Date;
-
-/// The sort key of a journeyer's activity record.
-pub(super) const ACTIVITY: &str = "ACTIVITY";
 
 /// The last failure to read a journeyer's events (cleared by the next success).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -230,14 +229,13 @@ impl Repository {
         after: Option<&ScanKey>,
         limit: u32,
     ) -> Result<(Vec<(UserId, ScanKey)>, bool)> {
-        let page = PageRequest {
-            scope: "activity".to_owned(),
+        let page = Window::after(
             limit,
-            start: after.map(|key| Position {
+            after.map(|key| Position {
                 key: key.clone(),
                 served: 0,
             }),
-        };
+        );
         let found = self.query_page(GSI1, USERS, true, &page).await?;
         let more = found.next.is_some();
         let walked = found

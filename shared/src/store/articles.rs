@@ -8,85 +8,26 @@
 //! (`tags.rs`) in one transaction, each count conditioned on the revision it
 //! was read with, so concurrent or retried writes cannot count twice.
 
+use super::codec::article::{
+    ArticleFilter, ArticleRecord, entry_in, entry_sk, from_item, lists_of, summary_from_item,
+    to_item,
+};
 use super::error::{Guarded, Missing, Result, StoreError};
-use super::idempotency::{Once, Record};
-use super::item::{n, number, optional_parsed, optional_string, parsed, parsed_list, s, timestamp};
+use super::item::{n, optional_string, s};
+use super::keys::{ARTICLE, article_pk};
+use super::parts::answers::{Once, Record};
+use super::parts::check_live_profile;
 use super::read::Read;
 use super::retry::{Attempt, random};
-use super::schema::{PK, SK};
-use super::users::check_live_profile;
-use super::write::{Outcome, Part, Write, entry};
+use super::write::{Outcome, Part, Write};
 use super::{Item, Page, Repository};
-use crate::domain::{Article, ArticleSummary, Slug, Tag, UserId};
-use crate::request::PageRequest;
-use aws_sdk_dynamodb::types::AttributeValue;
+use crate::domain::{Article, ArticleSummary, Slug, Tag};
+use crate::page::Window;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-pub(super) const ARTICLE: &str = "ARTICLE";
 /// The token of the create call that wrote an article (never shown).
 const CREATED_BY: &str = "createdBy";
-
-/// Which articles a listing wants.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ArticleFilter {
-    pub tag: Option<Tag>,
-    pub author: Option<UserId>,
-}
-
-impl ArticleFilter {
-    /// The partition that lists exactly these articles; also the cursor scope.
-    pub fn list(&self) -> String {
-        match (&self.tag, &self.author) {
-            (None, None) => "LIST#ARTICLES".to_owned(),
-            (None, Some(author)) => format!("LIST#AUTHOR#{}", author.key()),
-            (Some(tag), None) => format!("LIST#TAG#{}", tag.as_str()),
-            (Some(tag), Some(author)) => {
-                format!("LIST#TAG#{}#AUTHOR#{}", tag.as_str(), author.key())
-            }
-        }
-    }
-}
-
-/// Every list an article appears in.
-pub(super) fn lists_of(article: &ArticleSummary) -> BTreeSet<String> {
-    let author = Some(article.author.clone());
-    let mut lists = BTreeSet::from([
-        ArticleFilter::default().list(),
-        ArticleFilter {
-            tag: None,
-            author: author.clone(),
-        }
-        .list(),
-    ]);
-    for tag in article.tags.iter() {
-        let tag = Some(tag.clone());
-        lists.insert(
-            ArticleFilter {
-                tag: tag.clone(),
-                author: None,
-            }
-            .list(),
-        );
-        lists.insert(
-            ArticleFilter {
-                tag,
-                author: author.clone(),
-            }
-            .list(),
-        );
-    }
-    lists
-}
-
-fn article_pk(slug: &Slug) -> String {
-    format!("ARTICLE#{}", slug.as_str())
-}
-
-/// Entries sort newest first when queried in descending order.
-fn entry_sk(article: &ArticleSummary) -> String {
-    format!("{}#{}", article.created_at.as_str(), article.slug.as_str())
-}
 
 /// A short random slug suffix: six characters of `[a-z0-9]`.
 fn random_suffix() -> String {
@@ -98,87 +39,6 @@ fn random_suffix() -> String {
             char::from_digit(digit, 36).unwrap_or('0')
         })
         .collect()
-}
-
-/// An article as stored, with its version for optimistic concurrency.
-#[derive(Clone, Debug)]
-pub struct ArticleRecord {
-    pub article: Article,
-    version: u64,
-}
-
-/// An article's summary as stored, in the article item and in every entry.
-fn summary_attributes(summary: &ArticleSummary) -> Item {
-    let tags = summary.tags.iter().map(|tag| s(tag.as_str())).collect();
-    let mut item = Item::from([
-        ("slug".to_owned(), s(summary.slug.as_str())),
-        ("title".to_owned(), s(summary.title.as_str())),
-        ("subtitle".to_owned(), s(summary.subtitle.as_str())),
-        ("tags".to_owned(), AttributeValue::L(tags)),
-        ("author".to_owned(), s(summary.author.as_str())),
-        ("createdAt".to_owned(), s(summary.created_at.as_str())),
-        ("updatedAt".to_owned(), s(summary.updated_at.as_str())),
-    ]);
-    if let Some(url) = &summary.image {
-        item.insert("image".to_owned(), s(url.as_str()));
-    }
-    item
-}
-
-fn to_item(article: &Article, version: u64) -> Item {
-    let mut item = summary_attributes(&article.summary);
-    item.extend([
-        (PK.to_owned(), s(article_pk(&article.summary.slug))),
-        (SK.to_owned(), s(ARTICLE)),
-        ("body".to_owned(), s(article.body.as_str())),
-        ("version".to_owned(), n(version)),
-    ]);
-    item
-}
-
-/// The entry of `article` in `list`.
-fn entry_in(list: &str, summary: &ArticleSummary) -> Item {
-    entry(
-        list,
-        &entry_sk(summary),
-        &article_pk(&summary.slug),
-        &summary_attributes(summary),
-    )
-}
-
-/// An article's summary, from the article item or from one of its entries.
-/// Articles written before contract v2 are read under their v1 names
-/// (`description`, `coverImageUrl`); their next write stores the v2 ones.
-pub(super) fn summary_from_item(item: &Item) -> Result<ArticleSummary> {
-    let tags: Vec<Tag> = parsed_list(item, "tags")?;
-    let v1 = item.contains_key("description");
-    let (subtitle, image) = if v1 {
-        ("description", "coverImageUrl")
-    } else {
-        ("subtitle", "image")
-    };
-    Ok(ArticleSummary {
-        slug: parsed(item, "slug")?,
-        title: parsed(item, "title")?,
-        subtitle: parsed(item, subtitle)?,
-        tags: tags
-            .try_into()
-            .map_err(|_| StoreError::corrupt("too many `tags`"))?,
-        author: parsed(item, "author")?,
-        image: optional_parsed(item, image)?,
-        created_at: timestamp(item, "createdAt")?,
-        updated_at: timestamp(item, "updatedAt")?,
-    })
-}
-
-fn from_item(item: &Item) -> Result<ArticleRecord> {
-    Ok(ArticleRecord {
-        article: Article {
-            summary: summary_from_item(item)?,
-            body: parsed(item, "body")?,
-        },
-        version: number(item, "version")?,
-    })
 }
 
 /// How an article's write went.
@@ -421,9 +281,9 @@ impl Repository {
     pub async fn list_articles(
         &self,
         filter: &ArticleFilter,
-        page: &PageRequest,
+        page: &Window,
     ) -> Result<Page<ArticleSummary>> {
-        let found = self.list_page(&filter.list(), page).await?;
+        let found = self.list_page(&filter.partition(), page).await?;
         found.try_map(|item| summary_from_item(&item))
     }
 

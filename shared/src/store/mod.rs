@@ -4,23 +4,35 @@
 //!
 //! # Map
 //!
+//! Plumbing and shared parts (any aggregate may use them):
+//!
+//! | file | holds |
+//! |---|---|
+//! | `keys.rs` | every key prefix, fixed sort key, index partition and stream-filter value |
+//! | `codec/` | one pure codec per item kind several files read: `user.rs`, `article.rs`, `review.rs` |
+//! | `parts/` | transaction parts several aggregates share (profile checks, a summary's change) and `answers.rs`, the first answers of creates made with an `Idempotency-Key` |
+//! | `read.rs` | every read: one item, a page of a partition, a whole partition, a batch |
+//! | `write.rs` | conditional writes of named parts, committed as one transaction (or one call) |
+//! | `retry.rs` | the one retry policy of "read, decide, write conditionally" |
+//! | `error.rs` | [`StoreError`], which the HTTP edge maps to answers in one place |
+//! | `item.rs`, `schema.rs` | attribute values; the table and its indexes |
+//!
+//! The aggregates, each naming only the files above (`scripts/module-graph.py --check`):
+//!
 //! | file | holds |
 //! |---|---|
 //! | `users.rs` | profiles, owner claims, deletion tombstones and their purge bookkeeping (`/users`) |
-//! | `leaderboard.rs` | the ranking index key, `top_scores`, the profile check of the reconcile job (`/leaderboard`) |
+//! | `leaderboard.rs` | `top_scores` (`/leaderboard`) |
 //! | `articles.rs` | articles and their list entries (`/articles`) |
 //! | `tags.rs` | tag counts, the tags-by-count ranking, recounts (`/tags`) |
 //! | `reviews.rs` | reviews and their list entries (`/reviews`) |
 //! | `ratings.rs` | ratings and each subject's summary (`/ratings`) |
 //! | `photos.rs` | the photo bucket (presigned uploads, deletes) and a review's photo slots |
 //! | `activity.rs` | the activity job's records (a journeyer's active days, ETag, corrections) and its walk of the profiles |
-//! | `jobs.rs` | the jobs' checkpoints; the reconcile job's walk and repairs; the data-version marker |
-//! | `idempotency.rs` | the records of creates made with an `Idempotency-Key`: their first answers |
-//! | `read.rs` | every read: one item, a page of a partition, a whole partition, a batch |
-//! | `write.rs` | conditional writes of named parts, committed as one transaction (or one call) |
-//! | `retry.rs` | the one retry policy of "read, decide, write conditionally" |
-//! | `error.rs` | [`StoreError`], which the HTTP edge maps to answers in one place |
-//! | `item.rs`, `schema.rs` | attribute values; the table and its indexes |
+//! | `checkpoints.rs` | the checkpoint a long job keeps between invocations; the data-version marker |
+//!
+//! And `reconcile.rs`, the reconcile job's walk and repairs: the one file
+//! that sees every kind of item.
 //!
 //! # How a request flows
 //!
@@ -31,42 +43,53 @@
 //! refuse, with the handler's own error), builds a [`write::Write`] of named
 //! parts (the item, its entries, the aggregates it moves, checks on other
 //! items, and for a create with an `Idempotency-Key` the record of its answer:
-//! [`idempotency`]) with conditions on what was read, and commits it. A
+//! `parts/answers.rs`) with conditions on what was read, and commits it. A
 //! cancellation whose failed part decides the outcome (an id taken, a writer
 //! with no profile, a key's record there) is a
 //! [`StoreError::ConditionFailed`]; any other (a race lost, a
 //! conflicting transaction) is read again under [`retry::optimistic`]. No
-//! request path scans: only the reconcile job (`jobs.rs`) does.
+//! request path scans: only the reconcile job (`reconcile.rs`) does.
 
+// Table plumbing, every key, the codecs and the shared transaction parts.
+mod codec;
+mod error;
+mod item;
+pub mod keys;
+mod parts;
+mod read;
+mod retry;
+pub mod schema;
+mod write;
+
+// The aggregates: each names only the plumbing above, never another.
 mod activity;
 mod articles;
-mod error;
-mod idempotency;
-mod item;
-mod jobs;
+mod checkpoints;
 mod leaderboard;
 mod photos;
 mod ratings;
-mod read;
-mod retry;
 mod reviews;
-pub mod schema;
 mod tags;
 mod users;
-mod write;
+
+// The one place that sees every kind of item.
+mod reconcile;
 
 pub use activity::{ActivityError, ActivityRecord, Fetched, Journeyer, Recorded};
-pub use articles::{ArticleFilter, ArticleRecord};
+pub use checkpoints::{Checkpoint, DATA_VERSION, Job, Phase};
+pub use codec::article::{ArticleFilter, ArticleRecord};
+pub use codec::review::{PendingPhoto, ReviewFilter, ReviewRecord};
+pub use codec::user::{Purge, UserRecord};
 pub use error::{BoxError, Guarded, Missing, StoreError};
-pub use idempotency::{Answer, Once, Replay};
-pub use jobs::{Checkpoint, DATA_VERSION, Job, Phase, Repairs, Run, ScanKey, Stretch};
-pub use photos::{PendingPhoto, Photos, UPLOAD_VALIDITY, Upload};
+pub use parts::answers::{Answer, Once, Replay};
+pub use photos::{Photos, UPLOAD_VALIDITY, Upload};
+pub use read::ScanKey;
+pub use reconcile::{ReconcileCheckpoint, Repairs, Run, Stretch};
 pub use retry::WRITE_BUDGET;
-pub use reviews::{ReviewFilter, ReviewRecord};
-pub use users::{Purge, UserRecord};
+
+pub use crate::page::Page;
 
 use crate::config::Config;
-use crate::cursor::Position;
 use crate::telemetry::xray::{Daemon, Subsegments};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity};
@@ -75,30 +98,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
-
-/// One page of a list, and where the next one starts if there is one.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next: Option<Position>,
-}
-
-impl<T> Page<T> {
-    /// The same page with each item converted by `convert` (stored item to domain type).
-    pub(crate) fn try_map<U>(
-        self,
-        convert: impl FnMut(T) -> Result<U, StoreError>,
-    ) -> Result<Page<U>, StoreError> {
-        Ok(Page {
-            items: self
-                .items
-                .into_iter()
-                .map(convert)
-                .collect::<Result<_, _>>()?,
-            next: self.next,
-        })
-    }
-}
 
 /// What a metered repository has asked of DynamoDB so far.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -149,7 +148,7 @@ impl Repository {
             table: table.into(),
             meter: None,
             write_budget: retry::WRITE_BUDGET,
-            idempotency_window: idempotency::WINDOW,
+            idempotency_window: parts::answers::WINDOW,
         }
     }
 

@@ -8,12 +8,12 @@
 //! [`Repository::photo_uploaded`] moves it from pending to `photos`. So a
 //! review never lists a photo that cannot be fetched.
 
+use super::Repository;
+use super::codec::review::{PendingPhoto, ReviewRecord};
 use super::error::{Missing, Result, StoreError};
-use super::idempotency::Once;
-use super::reviews::ReviewRecord;
+use super::parts::answers::Once;
 use crate::config::Config;
 use crate::domain::{PhotoRequest, ReviewId, Timestamp};
-use crate::store::Repository;
 use crate::telemetry::xray::{Daemon, Subsegments};
 use aws_sdk_s3::presigning::PresigningConfig;
 use std::time::Duration;
@@ -22,15 +22,6 @@ use std::time::Duration;
 pub const UPLOAD_VALIDITY: Duration = Duration::from_secs(15 * 60);
 /// How long after its upload URL expires a pending photo may still arrive.
 const PHOTO_GRACE: Duration = Duration::from_secs(5 * 60);
-
-/// A photo whose upload URL was handed out but whose object has not arrived.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PendingPhoto {
-    pub key: String,
-    pub url: String,
-    /// When its upload URL expires; after that (and a grace period) it is dropped.
-    pub expires_at: Timestamp,
-}
 
 /// The photo bucket and where its objects are served from.
 #[derive(Clone, Debug)]
@@ -235,7 +226,7 @@ mod tests {
     fn photo_keys_name_their_review() {
         let review = ReviewId::new();
         let request: PhotoRequest =
-            crate::request::parse_json(br#"{"contentType":"image/png","contentLength":10}"#)
+            crate::strategies::parse_json(br#"{"contentType":"image/png","contentLength":10}"#)
                 .expect("valid");
         let key = Photos::new_key(&review, &request);
         assert!(key.ends_with(".png"), "{key}");

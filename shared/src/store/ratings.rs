@@ -8,46 +8,22 @@
 //! never wait on one another, and a retried or racing request whose
 //! condition no longer holds is cancelled whole: nothing counts twice.
 
+use super::codec::review::ReviewFilter;
 use super::error::{Guarded, Result, StoreError};
-use super::item::{n, number, optional_number, parsed, s, string};
+use super::item::{n, number, optional_number, parsed, s};
+use super::keys::{RATING_PREFIX, SUMMARY, rater_partition, rating_sk, subject_pk};
+use super::parts::{add_to_summary, check_caller_not_deleting};
 use super::read::Read;
 use super::retry::Attempt;
-use super::reviews::{REVIEW, ReviewFilter};
 use super::schema::{GSI1, PK, SK};
-use super::users::check_caller_not_deleting;
 use super::write::{Outcome, Part, Write, if_rev};
 use super::{Item, Page, Repository};
 use crate::domain::{Stars, Subject, SubjectSummary, Summary};
-use crate::request::PageRequest;
-use std::collections::HashMap;
-
-pub(super) const SUMMARY: &str = "SUMMARY";
-/// Ratings sort under their subject's partition by this prefix, then the rater.
-const RATING_PREFIX: &str = "RATING#";
-
-fn subject_pk(subject: &Subject) -> String {
-    format!("SUBJECT#{}", subject.as_str())
-}
-
-fn rating_sk(sub: &str) -> String {
-    format!("{RATING_PREFIX}{sub}")
-}
-
-fn rater_partition(sub: &str) -> String {
-    format!("RATER#{sub}")
-}
+use crate::page::Window;
 
 /// The histogram attribute for a number of stars.
 fn bucket(stars: Stars) -> String {
     format!("s{}", stars.get())
-}
-
-/// The subject whose summary the reconcile job checks on meeting `item`: that
-/// of a review, a rating or a summary.
-pub(super) fn subject_in(item: &Item) -> Option<Subject> {
-    let sk = string(item, SK).ok()?;
-    let counted = sk == REVIEW || sk == SUMMARY || sk.starts_with(RATING_PREFIX);
-    counted.then(|| parsed(item, "subject").ok()).flatten()
 }
 
 fn summary_from_item(item: &Item) -> Result<Summary> {
@@ -77,39 +53,6 @@ fn summary_item(subject: &Subject, summary: &Summary, rev: u64) -> Item {
         item.insert(format!("s{stars}"), n(count));
     }
     item
-}
-
-/// Adds to `write` the `deltas` to the subject's summary item (creating it if
-/// need be), moving its revision on (the reconcile job's repairs are
-/// conditioned on it).
-pub(super) fn add_to_summary(
-    write: &mut Write,
-    subject: &Subject,
-    deltas: &[(String, i64)],
-) -> Result<()> {
-    let mut names = HashMap::from([("#subject".to_owned(), "subject".to_owned())]);
-    let mut values = HashMap::from([
-        (":subject".to_owned(), s(subject.as_str())),
-        (":one".to_owned(), n(1)),
-    ]);
-    let mut adds = vec!["rev :one".to_owned()];
-    for (i, (attribute, delta)) in deltas.iter().enumerate() {
-        names.insert(format!("#a{i}"), attribute.clone());
-        values.insert(
-            format!(":d{i}"),
-            aws_sdk_dynamodb::types::AttributeValue::N(delta.to_string()),
-        );
-        adds.push(format!("#a{i} :d{i}"));
-    }
-    write.update(
-        Part::Summary,
-        (subject_pk(subject), SUMMARY),
-        format!("SET #subject = :subject ADD {}", adds.join(", ")),
-        names,
-        values,
-        None,
-    )?;
-    Ok(())
 }
 
 impl Repository {
@@ -232,7 +175,7 @@ impl Repository {
     /// The subjects `sub` has rated, a page at a time (through the raters
     /// index, so a rating written a moment ago may not be listed yet).
     #[tracing::instrument(skip_all)]
-    pub async fn rated_by(&self, sub: &str, page: &PageRequest) -> Result<Page<Subject>> {
+    pub async fn rated_by(&self, sub: &str, page: &Window) -> Result<Page<Subject>> {
         let found = self
             .query_page(GSI1, &rater_partition(sub), true, page)
             .await?;
@@ -244,7 +187,7 @@ impl Repository {
     /// rewrites it if it differs, conditioned on the revision read before
     /// counting. `Ok(true)` when it repaired.
     pub(super) async fn recount_subject(&self, subject: &Subject) -> Result<bool> {
-        let reviews = ReviewFilter::Subject(subject.clone()).list();
+        let reviews = ReviewFilter::Subject(subject.clone()).partition();
         self.optimistic(|| async {
             let stored = self
                 .get(subject_pk(subject), SUMMARY, Read::Consistent)

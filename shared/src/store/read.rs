@@ -6,8 +6,8 @@ use super::item::{s, string};
 use super::retry::backoff;
 use super::schema::{self, Index, PK, SK, TABLE};
 use super::{Item, Page, Repository};
-use crate::cursor::Position;
-use crate::request::PageRequest;
+use crate::page::Position;
+use crate::page::Window;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 /// How fresh a read must be.
@@ -52,7 +52,7 @@ impl Repository {
         index: Index,
         partition: &str,
         forward: bool,
-        page: &PageRequest,
+        page: &Window,
     ) -> Result<Page<Item>> {
         let start = page.start.as_ref().map(|position| {
             position
@@ -102,7 +102,7 @@ impl Repository {
 
     /// A page of the entries of `list`, newest first: each holds the summary
     /// of the item it lists.
-    pub(super) async fn list_page(&self, list: &str, page: &PageRequest) -> Result<Page<Item>> {
+    pub(super) async fn list_page(&self, list: &str, page: &Window) -> Result<Page<Item>> {
         self.query_page(TABLE, list, false, page).await
     }
 
@@ -198,7 +198,11 @@ pub(super) fn key(pk: String, sk: &str) -> Item {
 }
 
 /// The partition and sort key of `item`, from a Scan's last key.
-pub(super) fn scan_key(key: Item) -> std::collections::BTreeMap<String, String> {
+/// A key of the table (`PK`, `SK`, and an index's keys): where a walk resumes.
+pub type ScanKey = std::collections::BTreeMap<String, String>;
+
+/// The key DynamoDB stopped at, as a [`ScanKey`].
+pub(super) fn scan_key(key: Item) -> ScanKey {
     key.into_iter()
         .filter_map(|(name, value)| match value {
             AttributeValue::S(value) => Some((name, value)),

@@ -6,166 +6,21 @@
 //! (`ratings.rs`) in the same transaction, guarded by the review item's own
 //! condition, so nothing counts twice.
 
+use super::codec::review::{
+    ReviewFilter, ReviewRecord, entry_in, entry_sk, from_item, lists_of, summary_from_entry,
+    to_item,
+};
 use super::error::{Guarded, Missing, Result, StoreError};
-use super::idempotency::{Once, Record};
-use super::item::{list, n, number, parsed, parsed_list, s, string, timestamp};
-use super::photos::PendingPhoto;
-use super::ratings::add_to_summary;
+use super::item::n;
+use super::keys::{REVIEW, review_pk};
+use super::parts::answers::{Once, Record};
+use super::parts::{add_to_summary, check_live_profile};
 use super::read::Read;
 use super::retry::Attempt;
-use super::schema::{PK, SK};
-use super::users::check_live_profile;
-use super::write::{Outcome, Part, Write, entry};
+use super::write::{Outcome, Part, Write};
 use super::{Item, Page, Repository};
-use crate::domain::{Review, ReviewId, ReviewSummary, Subject, UserId};
-use crate::request::PageRequest;
-use aws_sdk_dynamodb::types::AttributeValue;
-
-pub(super) const REVIEW: &str = "REVIEW";
-
-/// Which reviews a listing wants: exactly one of the two filters.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ReviewFilter {
-    Subject(Subject),
-    Author(UserId),
-}
-
-impl ReviewFilter {
-    /// The partition that lists these reviews; also the cursor scope.
-    pub fn list(&self) -> String {
-        match self {
-            Self::Subject(subject) => format!("LIST#SUBJECT#{}", subject.as_str()),
-            Self::Author(author) => format!("LIST#REVIEWER#{}", author.key()),
-        }
-    }
-}
-
-fn review_pk(id: &ReviewId) -> String {
-    format!("REVIEW#{}", id.as_str())
-}
-
-fn entry_sk(review: &Review) -> String {
-    format!("{}#{}", review.created_at.as_str(), review.id.as_str())
-}
-
-fn lists_of(review: &Review) -> [String; 2] {
-    [
-        ReviewFilter::Subject(review.subject.clone()).list(),
-        ReviewFilter::Author(review.author.clone()).list(),
-    ]
-}
-
-/// A review as stored: the review, its pending photos, and its version for
-/// optimistic concurrency.
-#[derive(Clone, Debug)]
-pub struct ReviewRecord {
-    pub review: Review,
-    pub pending: Vec<PendingPhoto>,
-    version: u64,
-}
-
-fn to_item(record: &ReviewRecord, version: u64) -> Item {
-    let review = &record.review;
-    let pending = record
-        .pending
-        .iter()
-        .map(|photo| {
-            AttributeValue::M(Item::from([
-                ("key".to_owned(), s(&photo.key)),
-                ("url".to_owned(), s(&photo.url)),
-                ("expiresAt".to_owned(), s(photo.expires_at.as_str())),
-            ]))
-        })
-        .collect();
-    Item::from([
-        ("pendingPhotos".to_owned(), AttributeValue::L(pending)),
-        (PK.to_owned(), s(review_pk(&review.id))),
-        (SK.to_owned(), s(REVIEW)),
-        ("id".to_owned(), s(review.id.as_str())),
-        ("subject".to_owned(), s(review.subject.as_str())),
-        ("author".to_owned(), s(review.author.as_str())),
-        ("title".to_owned(), s(review.title.as_str())),
-        ("body".to_owned(), s(review.body.as_str())),
-        (
-            "photos".to_owned(),
-            list(review.photos.iter().map(String::as_str)),
-        ),
-        ("createdAt".to_owned(), s(review.created_at.as_str())),
-        ("updatedAt".to_owned(), s(review.updated_at.as_str())),
-        ("version".to_owned(), n(version)),
-    ])
-}
-
-/// A review's summary as its list entries hold it.
-fn summary_attributes(summary: &ReviewSummary) -> Item {
-    Item::from([
-        ("id".to_owned(), s(summary.id.as_str())),
-        ("subject".to_owned(), s(summary.subject.as_str())),
-        ("author".to_owned(), s(summary.author.as_str())),
-        ("title".to_owned(), s(summary.title.as_str())),
-        ("excerpt".to_owned(), s(&summary.excerpt)),
-        (
-            "photos".to_owned(),
-            list(summary.photos.iter().map(String::as_str)),
-        ),
-        ("createdAt".to_owned(), s(summary.created_at.as_str())),
-        ("updatedAt".to_owned(), s(summary.updated_at.as_str())),
-    ])
-}
-
-/// The entry of `review` in `list`.
-fn entry_in(list: &str, review: &Review) -> Item {
-    entry(
-        list,
-        &entry_sk(review),
-        &review_pk(&review.id),
-        &summary_attributes(&review.summary()),
-    )
-}
-
-fn summary_from_entry(item: &Item) -> Result<ReviewSummary> {
-    Ok(ReviewSummary {
-        id: parsed(item, "id")?,
-        subject: parsed(item, "subject")?,
-        author: parsed(item, "author")?,
-        title: parsed(item, "title")?,
-        excerpt: string(item, "excerpt")?,
-        photos: parsed_list(item, "photos")?,
-        created_at: timestamp(item, "createdAt")?,
-        updated_at: timestamp(item, "updatedAt")?,
-    })
-}
-
-fn from_item(item: &Item) -> Result<ReviewRecord> {
-    let pending = match item.get("pendingPhotos") {
-        Some(AttributeValue::L(values)) => values
-            .iter()
-            .map(|value| match value {
-                AttributeValue::M(photo) => Ok(PendingPhoto {
-                    key: string(photo, "key")?,
-                    url: string(photo, "url")?,
-                    expires_at: timestamp(photo, "expiresAt")?,
-                }),
-                _ => Err(StoreError::corrupt("a malformed `pendingPhotos`")),
-            })
-            .collect::<Result<_>>()?,
-        _ => Vec::new(),
-    };
-    Ok(ReviewRecord {
-        pending,
-        review: Review {
-            id: parsed(item, "id")?,
-            subject: parsed(item, "subject")?,
-            author: parsed(item, "author")?,
-            title: parsed(item, "title")?,
-            body: parsed(item, "body")?,
-            photos: parsed_list(item, "photos")?,
-            created_at: timestamp(item, "createdAt")?,
-            updated_at: timestamp(item, "updatedAt")?,
-        },
-        version: number(item, "version")?,
-    })
-}
+use crate::domain::{Review, ReviewId, ReviewSummary};
+use crate::page::Window;
 
 impl Repository {
     /// The review with this id. A public read: eventually consistent.
@@ -398,9 +253,9 @@ impl Repository {
     pub async fn list_reviews(
         &self,
         filter: &ReviewFilter,
-        page: &PageRequest,
+        page: &Window,
     ) -> Result<Page<ReviewSummary>> {
-        let found = self.list_page(&filter.list(), page).await?;
+        let found = self.list_page(&filter.partition(), page).await?;
         found.try_map(|item| summary_from_entry(&item))
     }
 }

@@ -4,25 +4,18 @@
 //! index. It moves in the transaction of the article write that changes it
 //! (`articles.rs`), conditioned on the revision it was read with.
 
-use super::articles::{ARTICLE, ArticleFilter, summary_from_item};
+use super::codec::article::ArticleFilter;
 use super::error::{Missing, Result, StoreError};
 use super::item::{n, number, optional_number, parsed, s};
+use super::keys::{COUNT, TAGS, tag_pk};
 use super::read::{Read, key};
 use super::retry::Attempt;
 use super::schema::{GSI2, PK, SK};
 use super::write::{Outcome, Part, Write, if_rev};
 use super::{Item, Page, Repository};
 use crate::domain::{Tag, TagCount};
-use crate::request::PageRequest;
-use aws_sdk_dynamodb::types::AttributeValue;
+use crate::page::Window;
 use std::collections::{BTreeSet, HashMap};
-
-pub(super) const COUNT: &str = "COUNT";
-const TAGS: &str = "TAGS";
-
-fn tag_pk(tag: &Tag) -> String {
-    format!("TAG#{}", tag.as_str())
-}
 
 /// Sort key of the tags-by-count index: highest count first, then tag.
 fn count_key(tag: &Tag, count: u64) -> String {
@@ -51,18 +44,6 @@ fn count_item(tag: &Tag, count: u64, rev: u64) -> Item {
 /// The count and revision of a stored count item.
 fn count_of(item: &Item) -> Result<(u64, Option<u64>)> {
     Ok((number(item, "count")?, optional_number(item, "rev")?))
-}
-
-/// The tags whose counts the reconcile job checks on meeting `item`: an
-/// article's tags, or the tag of a count item.
-pub(super) fn tags_in(item: &Item) -> Vec<Tag> {
-    match item.get(SK) {
-        Some(AttributeValue::S(sk)) if sk == ARTICLE => summary_from_item(item)
-            .map(|summary| summary.tags.iter().cloned().collect())
-            .unwrap_or_default(),
-        Some(AttributeValue::S(sk)) if sk == COUNT => parsed(item, "tag").into_iter().collect(),
-        _ => Vec::new(),
-    }
 }
 
 fn tag_count_from_item(item: &Item) -> Result<TagCount> {
@@ -127,7 +108,7 @@ impl Repository {
 
     /// Tags by count, highest first, ties by tag: one Query on the ranking index.
     #[tracing::instrument(skip_all, fields(limit = page.limit))]
-    pub async fn top_tags(&self, page: &PageRequest) -> Result<Page<TagCount>> {
+    pub async fn top_tags(&self, page: &Window) -> Result<Page<TagCount>> {
         let found = self.query_page(GSI2, TAGS, true, page).await?;
         found.try_map(|item| tag_count_from_item(&item))
     }
@@ -141,7 +122,7 @@ impl Repository {
             tag: Some(tag.clone()),
             author: None,
         }
-        .list();
+        .partition();
         self.optimistic(|| async {
             let stored = self.get(tag_pk(tag), COUNT, Read::Consistent).await?;
             let (count, rev) = stored

@@ -14,226 +14,28 @@
 //! and writes that would add to the user's things are refused. See
 //! `docs/deletion.md`.
 
-use super::error::{Guarded, Missing, Result, StoreError};
-use super::idempotency::Once;
-use super::item::{
-    counted, n, number, optional_parsed, optional_string, parsed, s, string, timestamp,
+use super::codec::user::{
+    Purge, UserRecord, claim, from_item, purge_from_item, to_item, tombstone,
 };
-use super::leaderboard::{LEADERBOARD, leaderboard_key};
+use super::error::{Guarded, Missing, Result, StoreError};
+use super::item::{n, optional_string, parsed, s, string};
+use super::keys::{ACTIVITY, DELETED_AT, PROFILE, PURGES, USERS, claim_pk, user_pk};
+use super::parts::answers::Once;
 use super::read::{Read, key};
 use super::retry::Attempt;
-use super::schema::{GSI1, GSI2, PK, SK};
+use super::schema::{GSI1, PK};
 use super::write::{Outcome, Part, Write};
 use super::{Item, Page, Repository};
-use crate::domain::{Progress, Timestamp, User, UserId, UserOrder};
-use crate::request::PageRequest;
+use crate::domain::{Timestamp, User, UserId, UserOrder};
+use crate::page::Window;
 use std::collections::HashSet;
 
 /// The most profiles one import batch reads and writes: the limit of one
 /// `BatchGetItem` and of one `TransactWriteItems`.
 const BATCH: usize = 100;
 
-pub(super) const PROFILE: &str = "PROFILE";
-pub(super) const USERS: &str = "USERS";
-/// The index partition of the deletions still being purged, oldest first.
-const PURGES: &str = "PURGES";
-/// Marks a deleted profile (a tombstone) and its owner claim.
-const DELETED_AT: &str = "deletedAt";
-/// The `sub` of a profile's owner; absent on an imported profile until an
-/// admin hands it over.
-const OWNER: &str = "owner";
 /// The token of the create call that wrote a profile (never shown).
 const CREATED_BY: &str = "createdBy";
-
-pub(super) fn user_pk(id: &UserId) -> String {
-    format!("USER#{}", id.key())
-}
-
-fn claim_pk(sub: &str) -> String {
-    format!("CALLER#{sub}")
-}
-
-/// Holds `write` to `id` having a live profile (not deleted, not being deleted).
-pub(super) fn check_live_profile(write: &mut Write, id: &UserId) -> Result<()> {
-    write.check(
-        Part::Author,
-        user_pk(id),
-        PROFILE,
-        "attribute_exists(PK) AND attribute_not_exists(deletedAt)",
-    )?;
-    Ok(())
-}
-
-/// Holds `write` to the caller `sub` not having a profile being deleted.
-pub(super) fn check_caller_not_deleting(write: &mut Write, sub: &str) -> Result<()> {
-    write.check(
-        Part::Claim,
-        claim_pk(sub),
-        PROFILE,
-        "attribute_not_exists(deletedAt)",
-    )?;
-    Ok(())
-}
-
-/// A deleted user whose things are still being removed: the tombstone's content.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Purge {
-    pub id: UserId,
-    /// The `sub` of the caller who owned the profile (its ratings are keyed
-    /// by it); `None` for an imported profile no caller was given.
-    pub owner: Option<String>,
-    pub deleted_at: Timestamp,
-}
-
-fn tombstone(purge: &Purge) -> Item {
-    let mut item = Item::from([
-        (PK.to_owned(), s(user_pk(&purge.id))),
-        (SK.to_owned(), s(PROFILE)),
-        (GSI1.partition_key.to_owned(), s(PURGES)),
-        (
-            GSI1.sort_key.to_owned(),
-            s(format!("{}#{}", purge.deleted_at.as_str(), purge.id.key())),
-        ),
-        ("id".to_owned(), s(purge.id.as_str())),
-        (DELETED_AT.to_owned(), s(purge.deleted_at.as_str())),
-        ("rounds".to_owned(), n(0)),
-    ]);
-    if let Some(owner) = &purge.owner {
-        item.insert(OWNER.to_owned(), s(owner));
-    }
-    item
-}
-
-fn purge_from_item(item: &Item) -> Result<Purge> {
-    Ok(Purge {
-        id: parsed(item, "id")?,
-        owner: optional_string(item, OWNER),
-        deleted_at: timestamp(item, DELETED_AT)?,
-    })
-}
-
-/// Whether `item` is a profile (not a claim, not a tombstone).
-pub(super) fn is_live_profile(item: &Item) -> bool {
-    string(item, SK).is_ok_and(|sk| sk == PROFILE)
-        && string(item, PK).is_ok_and(|pk| pk.starts_with("USER#"))
-        && !item.contains_key(DELETED_AT)
-}
-
-/// A profile as stored: the user, who owns it, and its version for
-/// optimistic concurrency.
-#[derive(Clone, Debug)]
-pub struct UserRecord {
-    pub user: User,
-    /// The `sub` of the caller who owns the profile: who created it, or to
-    /// whom an admin handed an imported one. `None` until then: only admins
-    /// change an imported profile.
-    pub owner: Option<String>,
-    pub(super) version: u64,
-}
-
-/// Attribute names a profile had before contract v2, and their v2 names.
-/// Profiles are read under either; every write stores the v2 names, and the
-/// reconcile job rewrites a profile it meets still holding v1 names.
-const V1_NAMES: [(&str, &str); 2] = [("avatarUrl", "avatarImage"), ("createdAt", "dateJoined")];
-
-/// Whether a stored profile still has attribute names from before v2.
-pub(super) fn is_v1_profile(item: &Item) -> bool {
-    V1_NAMES.iter().any(|(v1, _)| item.contains_key(*v1))
-}
-
-pub(super) fn to_item(record: &UserRecord) -> Item {
-    let user = &record.user;
-    let progress = &user.progress;
-    let mut item = Item::from([
-        (PK.to_owned(), s(user_pk(&user.id))),
-        (SK.to_owned(), s(PROFILE)),
-        (GSI1.partition_key.to_owned(), s(USERS)),
-        (
-            GSI1.sort_key.to_owned(),
-            s(format!("{}#{}", user.date_joined.as_str(), user.id.key())),
-        ),
-        (GSI2.partition_key.to_owned(), s(LEADERBOARD)),
-        (GSI2.sort_key.to_owned(), s(leaderboard_key(user))),
-        ("id".to_owned(), s(user.id.as_str())),
-        ("name".to_owned(), s(user.name.as_str())),
-        ("githubScore".to_owned(), n(progress.github_score.get())),
-        ("githubStreak".to_owned(), n(progress.github_streak.get())),
-        ("twitterScore".to_owned(), n(progress.twitter_score.get())),
-        ("twitterStreak".to_owned(), n(progress.twitter_streak.get())),
-        ("daysCompleted".to_owned(), n(progress.days_completed.get())),
-        ("totalScore".to_owned(), n(user.total_score())),
-        ("dateJoined".to_owned(), s(user.date_joined.as_str())),
-        ("updatedAt".to_owned(), s(user.updated_at.as_str())),
-        ("version".to_owned(), n(record.version)),
-    ]);
-    let optional = [
-        (OWNER, record.owner.as_deref()),
-        (
-            "twitterProfile",
-            user.twitter_profile.as_ref().map(|v| v.as_str()),
-        ),
-        (
-            "linkedinProfile",
-            user.linkedin_profile.as_ref().map(|v| v.handle()),
-        ),
-        ("bio", user.bio.as_ref().map(|v| v.as_str())),
-        (
-            "avatarImage",
-            user.avatar_image.as_ref().map(|v| v.as_str()),
-        ),
-    ];
-    for (name, value) in optional {
-        if let Some(value) = value {
-            item.insert(name.to_owned(), s(value));
-        }
-    }
-    item
-}
-
-pub(super) fn from_item(item: &Item) -> Result<UserRecord> {
-    // A v1 profile: its values under their v2 names, and 0 for what v1 lacked.
-    let mut v2;
-    let item = if is_v1_profile(item) {
-        v2 = item.clone();
-        for (v1, name) in V1_NAMES {
-            if let Some(value) = v2.remove(v1) {
-                v2.entry(name.to_owned()).or_insert(value);
-            }
-        }
-        &v2
-    } else {
-        item
-    };
-    Ok(UserRecord {
-        user: User {
-            id: parsed(item, "id")?,
-            name: parsed(item, "name")?,
-            twitter_profile: optional_parsed(item, "twitterProfile")?,
-            linkedin_profile: optional_parsed(item, "linkedinProfile")?,
-            bio: optional_parsed(item, "bio")?,
-            avatar_image: optional_parsed(item, "avatarImage")?,
-            progress: Progress {
-                github_score: counted(item, "githubScore")?,
-                github_streak: counted(item, "githubStreak")?,
-                twitter_score: counted(item, "twitterScore")?,
-                twitter_streak: counted(item, "twitterStreak")?,
-                days_completed: counted(item, "daysCompleted")?,
-            },
-            date_joined: timestamp(item, "dateJoined")?,
-            updated_at: timestamp(item, "updatedAt")?,
-        },
-        owner: optional_string(item, OWNER),
-        version: number(item, "version")?,
-    })
-}
-
-fn claim(sub: &str, id: &UserId) -> Item {
-    Item::from([
-        (PK.to_owned(), s(claim_pk(sub))),
-        (SK.to_owned(), s(PROFILE)),
-        ("userId".to_owned(), s(id.as_str())),
-    ])
-}
 
 impl Repository {
     /// Creates `user` as the profile of the caller `owner` (once, with
@@ -491,12 +293,9 @@ impl Repository {
     /// Up to `limit` deletions still being purged, oldest first.
     #[tracing::instrument(skip_all)]
     pub async fn pending_purges(&self, limit: u32) -> Result<Vec<Purge>> {
-        let page = PageRequest {
-            scope: PURGES.to_owned(),
-            limit,
-            start: None,
-        };
-        let found = self.query_page(GSI1, PURGES, true, &page).await?;
+        let found = self
+            .query_page(GSI1, PURGES, true, &Window::first(limit))
+            .await?;
         found.items.iter().map(purge_from_item).collect()
     }
 
@@ -529,11 +328,7 @@ impl Repository {
         write.delete(Part::Main, user_pk(&purge.id), PROFILE, condition, None)?;
         // No activity is recorded for a tombstone (every write of it checks
         // the profile), so what is there now is the last of it.
-        write.delete_any(
-            Part::Activity,
-            user_pk(&purge.id),
-            super::activity::ACTIVITY,
-        )?;
+        write.delete_any(Part::Activity, user_pk(&purge.id), ACTIVITY)?;
         if let Some(owner) = &purge.owner {
             write.delete(Part::Claim, claim_pk(owner), PROFILE, condition, None)?;
         }
@@ -543,70 +338,9 @@ impl Repository {
     /// Users in the order they joined, oldest or newest first: one Query on
     /// the creation-order index, forwards or backwards.
     #[tracing::instrument(skip_all, fields(limit = page.limit))]
-    pub async fn list_users(&self, order: UserOrder, page: &PageRequest) -> Result<Page<User>> {
+    pub async fn list_users(&self, order: UserOrder, page: &Window) -> Result<Page<User>> {
         let oldest_first = order == UserOrder::Oldest;
         let found = self.query_page(GSI1, USERS, oldest_first, page).await?;
         found.try_map(|item| from_item(&item).map(|record| record.user))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::request::parse_json;
-
-    fn user(id: &str, github: u64, twitter: u64) -> User {
-        let body = format!(
-            r#"{{"githubProfile":"{id}","name":"N","githubScore":{github},"twitterScore":{twitter}}}"#
-        );
-        parse_json::<crate::domain::NewUser>(body.as_bytes())
-            .expect("valid")
-            .into_user(Timestamp::now())
-    }
-
-    #[test]
-    fn items_round_trip() {
-        let mut record = UserRecord {
-            user: user("Alice", 1, 2),
-            owner: Some("sub-1".into()),
-            version: 3,
-        };
-        record.user.bio = Some("hello".to_owned().try_into().expect("bio"));
-        record.user.linkedin_profile = Some("alice-a".to_owned().try_into().expect("linkedin"));
-        record.user.progress.days_completed = 42.try_into().expect("days");
-        let back = from_item(&to_item(&record)).expect("round trip");
-        assert_eq!(back.user, record.user);
-        assert_eq!(back.owner.as_deref(), Some("sub-1"));
-        assert_eq!(back.version, 3);
-    }
-
-    #[test]
-    fn profiles_written_under_v1_are_read() {
-        let record = UserRecord {
-            user: user("Alice", 1, 2),
-            owner: Some("sub-1".into()),
-            version: 3,
-        };
-        let mut v1 = to_item(&record);
-        for name in [
-            "githubStreak",
-            "twitterStreak",
-            "daysCompleted",
-            "linkedinProfile",
-        ] {
-            v1.remove(name);
-        }
-        let joined = v1.remove("dateJoined").expect("dateJoined");
-        v1.insert("createdAt".into(), joined);
-        v1.insert("avatarUrl".into(), s("https://example.com/a.png"));
-        assert!(is_v1_profile(&v1));
-        let back = from_item(&v1).expect("a v1 profile reads");
-        assert_eq!(back.user.date_joined, record.user.date_joined);
-        assert_eq!(
-            back.user.avatar_image.as_ref().map(|url| url.as_str()),
-            Some("https://example.com/a.png")
-        );
-        assert_eq!(back.user.progress.days_completed.get(), 0);
-        assert!(!is_v1_profile(&to_item(&back)));
     }
 }

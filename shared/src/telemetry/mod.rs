@@ -3,7 +3,7 @@
 //!
 //! | file | holds |
 //! |---|---|
-//! | `request.rs` | the layer around every request: its one log line and its one metrics line |
+//! | `counts.rs` | business counts, and why a request failed (the HTTP edge's `observe` layer writes both on the request's lines) |
 //! | `emf.rs` | CloudWatch embedded metric format lines, and every metric's name |
 //! | `xray.rs` | X-Ray subsegments of each DynamoDB and S3 call, sent to the X-Ray daemon |
 //!
@@ -11,11 +11,12 @@
 //! CloudWatch Logs), as JSON lines: a blocking write of a few hundred bytes,
 //! as any log line is, and nothing else on the request path.
 
+mod counts;
 pub mod emf;
-pub(crate) mod request;
 pub mod xray;
 
-pub use request::{Failure, Observer, count};
+pub(crate) use counts::counted;
+pub use counts::{Failure, chain, count};
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};

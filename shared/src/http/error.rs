@@ -2,7 +2,7 @@
 //! place where a store failure becomes a client's answer.
 
 use crate::store::{BoxError, Guarded, Missing, StoreError};
-use crate::telemetry::Failure;
+use crate::telemetry::{Failure, chain};
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
@@ -156,18 +156,6 @@ impl IntoResponse for ApiError {
         }
         response
     }
-}
-
-/// An error and its `source()`s, outermost first: what the log shows of a cause.
-pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 impl From<StoreError> for ApiError {

@@ -13,12 +13,13 @@
 //! after (lazily, up to days later), so a read treats a record past its
 //! expiry as absent, and a new create may write over one.
 
-use super::error::{Result, StoreError};
-use super::item::{n, number, optional_string, s, string};
-use super::read::Read;
-use super::schema::{PK, SK, TTL};
-use super::write::{Cancelled, Part, Write};
-use super::{Item, Repository};
+use crate::store::error::{Result, StoreError};
+use crate::store::item::{n, number, optional_string, s, string};
+use crate::store::keys::{IDEMPOTENCY, IDEMPOTENCY_PREFIX};
+use crate::store::read::Read;
+use crate::store::schema::{PK, SK, TTL};
+use crate::store::write::{Cancelled, Part, Write};
+use crate::store::{Item, Repository};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
@@ -26,9 +27,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How long a create's first answer is given again: 24 hours.
 pub const WINDOW: Duration = Duration::from_secs(24 * 60 * 60);
-
-/// The sort key of a record.
-const RECORD: &str = "IDEMPOTENCY";
 
 /// The first answer to a create, as stored: what a repeat gets again, byte
 /// for byte.
@@ -60,7 +58,7 @@ impl<'a, T> Once<'a, T> {
     ) -> Self {
         let caller = URL_SAFE_NO_PAD.encode(Sha256::digest(sub.as_bytes()));
         Self {
-            pk: format!("{RECORD}#{caller}#{key}"),
+            pk: format!("{IDEMPOTENCY_PREFIX}{caller}#{key}"),
             fingerprint,
             answer,
         }
@@ -78,7 +76,7 @@ pub enum Replay {
 
 /// The record of one keyed create, ready to join its write.
 #[derive(Clone, Debug)]
-pub(super) struct Record {
+pub(in crate::store) struct Record {
     item: Item,
     /// When it was made, in seconds since the epoch: a record that expired
     /// by then may be written over.
@@ -103,7 +101,10 @@ impl Repository {
     /// request: read consistently, so a record written before is seen.
     #[tracing::instrument(skip_all)]
     pub async fn replay<T>(&self, once: &Once<'_, T>) -> Result<Option<Replay>> {
-        let Some(item) = self.get(once.pk.clone(), RECORD, Read::Consistent).await? else {
+        let Some(item) = self
+            .get(once.pk.clone(), IDEMPOTENCY, Read::Consistent)
+            .await?
+        else {
             return Ok(None);
         };
         if number(&item, TTL)? <= now() {
@@ -122,13 +123,17 @@ impl Repository {
     }
 
     /// The record of `once`'s answer to `created` (`None` without a key).
-    pub(super) fn once_record<T>(&self, once: Option<&Once<'_, T>>, created: &T) -> Option<Record> {
+    pub(in crate::store) fn once_record<T>(
+        &self,
+        once: Option<&Once<'_, T>>,
+        created: &T,
+    ) -> Option<Record> {
         let once = once?;
         let answer = (once.answer)(created);
         let now = now();
         let mut item = Item::from([
             (PK.to_owned(), s(&once.pk)),
-            (SK.to_owned(), s(RECORD)),
+            (SK.to_owned(), s(IDEMPOTENCY)),
             ("fingerprint".to_owned(), s(once.fingerprint)),
             ("status".to_owned(), n(u64::from(answer.status))),
             ("body".to_owned(), s(answer.body)),
@@ -144,7 +149,7 @@ impl Repository {
 impl Write {
     /// Adds `record` (if any) to this write, on the condition that no fresh
     /// record of its key exists.
-    pub(super) fn remember(&mut self, record: Option<&Record>) -> Result<&mut Self> {
+    pub(in crate::store) fn remember(&mut self, record: Option<&Record>) -> Result<&mut Self> {
         if let Some(record) = record {
             let condition = format!("attribute_not_exists(PK) OR {TTL} <= :v");
             self.put(
@@ -162,7 +167,7 @@ impl Cancelled {
     /// Whether the record of a keyed create stopped this write: another
     /// request with the same key wrote it, or is writing it at this moment.
     /// The create then ends with [`Guarded::IdempotencyKey`].
-    pub(super) fn by_record(&self) -> bool {
+    pub(in crate::store) fn by_record(&self) -> bool {
         self.failed(Part::Once) || self.conflicted(Part::Once)
     }
 }

@@ -1,7 +1,7 @@
-//! Parsing what a request brings: JSON bodies, query strings, pages.
+//! Parsing what a request brings: JSON bodies, query strings, path parameters.
 
-use crate::cursor::{CursorKey, Position};
-use crate::error::{ApiError, FieldError};
+use super::error::{ApiError, FieldError};
+use crate::domain::{ReviewId, Slug, Subject, Tag, UserId};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use http::header;
@@ -134,6 +134,26 @@ pub trait PathParam: Sized {
     fn parse_param(raw: &str) -> Result<Self, String>;
 }
 
+/// Each domain id a path names, by the parameter's name in the route.
+macro_rules! path_params {
+    ($($ty:ty => $name:literal),* $(,)?) => {$(
+        impl PathParam for $ty {
+            const NAME: &'static str = $name;
+            fn parse_param(raw: &str) -> Result<Self, String> {
+                Self::parse(raw)
+            }
+        }
+    )*};
+}
+
+path_params!(
+    UserId => "id",
+    ReviewId => "id",
+    Slug => "slug",
+    Tag => "tag",
+    Subject => "subject",
+);
+
 /// The one parameter of a route's path (`/users/{id}`), parsed into `T`; a
 /// bad one is a 400 naming the parameter.
 #[derive(Debug)]
@@ -153,126 +173,10 @@ impl<T: PathParam, S: Send + Sync> FromRequestParts<S> for Id<T> {
     }
 }
 
-/// The page sizes a list allows.
-#[derive(Clone, Copy, Debug)]
-pub struct PageLimits {
-    pub default: u32,
-    pub max: u32,
-}
-
-/// A page of a list the client asked for: how many items, and where to start.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PageRequest {
-    /// The list this page belongs to; cursors from other lists are refused.
-    pub scope: String,
-    pub limit: u32,
-    /// Where to resume, from a verified cursor.
-    pub start: Option<Position>,
-}
-
-impl PageRequest {
-    /// Parses `limit` and `cursor` for the list named `scope`.
-    pub fn parse(
-        scope: impl Into<String>,
-        limit: Option<&str>,
-        cursor: Option<&str>,
-        limits: PageLimits,
-        key: &CursorKey,
-    ) -> Result<Self, ApiError> {
-        let limit = match limit {
-            None => limits.default,
-            Some(raw) => raw
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=limits.max).contains(n))
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        "limit",
-                        format!("must be an integer from 1 to {}", limits.max),
-                    )
-                })?,
-        };
-        let scope = scope.into();
-        let start = cursor
-            .map(|cursor| {
-                key.open(&scope, cursor)
-                    .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this list issued"))
-            })
-            .transpose()?;
-        Ok(Self {
-            scope,
-            limit,
-            start,
-        })
-    }
-
-    /// How many items came before this page.
-    pub fn offset(&self) -> u64 {
-        self.start.as_ref().map_or(0, |start| start.served)
-    }
-}
-
-/// Strategies for the property tests of the parsers (here and in `domain`).
-#[cfg(test)]
-pub(crate) mod strategies {
-    use proptest::prelude::*;
-    use serde_json::Value;
-
-    /// Any place in any list: a cursor's content.
-    pub fn position() -> impl Strategy<Value = crate::cursor::Position> {
-        (
-            prop::collection::btree_map(text(), text(), 0..4),
-            any::<u64>(),
-        )
-            .prop_map(|(key, served)| crate::cursor::Position { key, served })
-    }
-
-    /// Any text: printable Unicode, any characters at all (controls and
-    /// line breaks too), or ASCII.
-    pub fn text() -> impl Strategy<Value = String> {
-        prop_oneof![any::<String>(), "(?s).{0,40}", "[\\x00-\\x7f]{0,40}"]
-    }
-
-    /// Any JSON value, nested a few levels.
-    pub fn json() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            any::<u64>().prop_map(Value::from),
-            any::<f64>()
-                .prop_filter("JSON has no NaN", |f| f.is_finite())
-                .prop_map(Value::from),
-            text().prop_map(Value::from),
-        ];
-        leaf.prop_recursive(3, 24, 6, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
-                prop::collection::btree_map(text(), inner, 0..6)
-                    .prop_map(|map| Value::Object(map.into_iter().collect())),
-            ]
-        })
-    }
-
-    /// A JSON object of some of `fields` (and an unknown one) with any values.
-    pub fn body_of(fields: &'static [&'static str]) -> impl Strategy<Value = Value> {
-        let names = prop::sample::select([fields, &["unknown"]].concat());
-        prop::collection::btree_map(names, json(), 0..fields.len() + 2).prop_map(|map| {
-            Value::Object(map.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
-        })
-    }
-}
-
 #[cfg(test)]
 mod properties {
-    use super::strategies::{position, text};
     use super::*;
     use proptest::prelude::*;
-
-    const LIMITS: PageLimits = PageLimits {
-        default: 10,
-        max: 100,
-    };
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -283,35 +187,6 @@ mod properties {
 
     proptest! {
         #[test]
-        fn pages_parse_any_limit_and_cursor(
-            limit in prop::option::of(text()),
-            cursor in prop::option::of(text()),
-        ) {
-            let key = CursorKey::new("k");
-            if let Ok(page) = PageRequest::parse("users", limit.as_deref(), cursor.as_deref(), LIMITS, &key) {
-                prop_assert!((1..=LIMITS.max).contains(&page.limit));
-            }
-        }
-
-        #[test]
-        fn limits_are_the_integers_from_one_to_max(n in 0u64..1_000) {
-            let key = CursorKey::new("k");
-            let page = PageRequest::parse("users", Some(&n.to_string()), None, LIMITS, &key);
-            prop_assert_eq!(page.is_ok(), (1..=100).contains(&n));
-            if let Ok(page) = page {
-                prop_assert_eq!(u64::from(page.limit), n);
-            }
-        }
-
-        #[test]
-        fn a_cursor_brings_back_its_position(scope in text(), position in position()) {
-            let key = CursorKey::new("k");
-            let cursor = key.seal(&scope, &position);
-            let page = PageRequest::parse(scope.clone(), None, Some(&cursor), LIMITS, &key);
-            prop_assert_eq!(page.ok().and_then(|page| page.start), Some(position));
-        }
-
-        #[test]
         fn any_bytes_are_a_body_or_a_400(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
             match parse_json::<Body>(&bytes) {
                 Ok(_) | Err(ApiError::BadRequest { .. }) => {}
@@ -320,7 +195,7 @@ mod properties {
         }
 
         #[test]
-        fn any_json_is_a_body_or_a_400(value in super::strategies::json()) {
+        fn any_json_is_a_body_or_a_400(value in crate::strategies::json()) {
             match parse_json::<Body>(value.to_string().as_bytes()) {
                 Ok(_) => prop_assert!(value.is_object()),
                 Err(ApiError::BadRequest { .. }) => {}
@@ -406,32 +281,5 @@ mod tests {
             headers.insert(header::CONTENT_TYPE, value.parse().expect("header"));
             assert_eq!(is_json(&headers), ok, "{value}");
         }
-    }
-
-    #[test]
-    fn limits_are_checked() {
-        let key = CursorKey::new("k");
-        let limits = PageLimits {
-            default: 10,
-            max: 100,
-        };
-        let parse = |limit| PageRequest::parse("users", limit, None, limits, &key);
-        assert_eq!(parse(None).expect("default").limit, 10);
-        assert_eq!(parse(Some("100")).expect("max").limit, 100);
-        for bad in ["0", "101", "-1", "ten", "", "1.5", " 5"] {
-            assert!(parse(Some(bad)).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn cursors_are_bound_to_their_list() {
-        let key = CursorKey::new("k");
-        let limits = PageLimits {
-            default: 10,
-            max: 100,
-        };
-        let cursor = key.seal("users", &Position::default());
-        assert!(PageRequest::parse("users", None, Some(&cursor), limits, &key).is_ok());
-        assert!(PageRequest::parse("leaderboard", None, Some(&cursor), limits, &key).is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! Who is calling: built from the JWT claims that API Gateway's authorizer
 //! (or `hdoc-local`, playing its part) puts in the request context.
 
-use crate::error::ApiError;
+use super::error::ApiError;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 use lambda_http::request::RequestContext;

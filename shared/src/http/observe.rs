@@ -1,10 +1,10 @@
-//! The layer around every request (`http::app`): one JSON log line and one
+//! The telemetry layer around every request (`http::app`): one JSON log line and one
 //! EMF line per request, written after the answer is ready, and a span that
 //! puts the request id and the trace id on every other line the request logs.
 
-use super::xray::{self, TraceHeader};
-use super::{Process, Sink, emf};
-use crate::caller::Caller;
+use super::caller::Caller;
+use crate::telemetry::xray::{self, TraceHeader};
+use crate::telemetry::{self, Failure, Process, Sink, emf};
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -12,32 +12,10 @@ use hmac::{Hmac, Mac};
 use lambda_http::request::RequestContext;
 use serde::Serialize;
 use sha2::Sha256;
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 use tracing::Instrument;
-
-tokio::task_local! {
-    /// The business counts of the request being served.
-    static COUNTS: RefCell<Vec<(emf::Metric, u64)>>;
-}
-
-/// Counts a business event (`emf::ARTICLES_CREATED`, ...): within a request,
-/// on that request's metrics line; outside one (a job), on a line of its own.
-pub fn count(metric: emf::Metric, n: u64) {
-    if COUNTS
-        .try_with(|counts| counts.borrow_mut().push((metric, n)))
-        .is_err()
-    {
-        emf::emit(&[(metric, n)]);
-    }
-}
-
-/// Why a request failed, left on the error response for the request's log
-/// line: the cause and its `source()` chain for a 5xx, the detail for a 4xx.
-#[derive(Clone, Debug)]
-pub struct Failure(pub String);
 
 /// Whether this process has served no request yet: its next is its cold start.
 static COLD: LazyLock<Arc<AtomicBool>> = LazyLock::new(|| Arc::new(AtomicBool::new(true)));
@@ -65,7 +43,11 @@ impl Observer {
     /// This process's: its environment, its output, and one cold start for
     /// the whole process (what `http::app` uses).
     pub fn for_process(secret: &str) -> Self {
-        let mut observer = Self::new(super::process().clone(), secret, super::sink().clone());
+        let mut observer = Self::new(
+            telemetry::process().clone(),
+            secret,
+            telemetry::sink().clone(),
+        );
         observer.cold = Arc::clone(&COLD);
         observer
     }
@@ -173,12 +155,7 @@ pub(crate) async fn observe(
         trace_id = trace_id.as_deref().unwrap_or("-"),
     );
     let served = xray::with_trace(trace, next.run(request).instrument(span));
-    let (response, counts) = COUNTS
-        .scope(RefCell::new(Vec::new()), async {
-            let response = served.await;
-            (response, COUNTS.with(RefCell::take))
-        })
-        .await;
+    let (response, counts) = telemetry::counted(served).await;
 
     let latency_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3;
     let status = response.status().as_u16();

@@ -4,26 +4,15 @@
 //! far, bound to the list it came from (`scope`) and signed with HMAC-SHA256,
 //! so a forged, tampered or borrowed cursor is refused with a 400.
 
+use crate::page::Position;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use std::collections::BTreeMap;
 
 /// Bytes of the MAC kept in a cursor: 128 bits is plenty against forgery.
 const TAG_LEN: usize = 16;
-
-/// Where the next page starts: the key attributes of the last item served.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Position {
-    /// Key attributes (all strings in this table) of the last item served.
-    #[serde(rename = "k")]
-    pub key: BTreeMap<String, String>,
-    /// How many items came before the next page (the leaderboard's rank offset).
-    #[serde(rename = "n")]
-    pub served: u64,
-}
 
 #[derive(Serialize, Deserialize)]
 struct Payload<'a> {
@@ -84,6 +73,7 @@ impl CursorKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn position() -> Position {
         Position {
@@ -125,7 +115,7 @@ mod tests {
 #[cfg(test)]
 mod properties {
     use super::*;
-    use crate::request::strategies::{position, text};
+    use crate::strategies::{position, text};
     use proptest::prelude::*;
 
     proptest! {

@@ -25,9 +25,9 @@
 //! The store method adds the record to its write ([`Once`]); the rest
 //! (reading the record first, answering from it) is done here.
 
-use crate::caller::Caller;
-use crate::error::{ApiError, Result};
-use crate::request::{json_bytes, parse_json};
+use super::caller::Caller;
+use super::error::{ApiError, Result};
+use super::extract::{json_bytes, parse_json};
 use crate::store::{Answer, Once, Replay, Repository};
 use axum::extract::{FromRequest, Request};
 use axum::response::{IntoResponse, Response};
