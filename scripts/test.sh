@@ -75,6 +75,9 @@ start_moto() {
 start_moto
 port=$moto_port
 
+log "the shared crate's layers point one way (scripts/module-graph.py)"
+python3 scripts/module-graph.py --check | sed -n '/^## rules/,$p'
+
 log "building the workspace and its tests (one build, reused below)"
 cargo test --workspace --all-targets --no-run
 

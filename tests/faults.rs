@@ -18,8 +18,7 @@
 
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -63,14 +62,16 @@ struct State {
     counts: Mutex<Counts>,
     /// Applied transactions by `ClientRequestToken`: their answer and when.
     tokens: Mutex<HashMap<String, Answer>>,
-    /// Whether the endpoint is up; while down, open connections are reset.
+    /// Whether the endpoint is up; while down, every request is answered
+    /// with a TCP reset.
     up: AtomicBool,
+    /// Requests that arrived while it was down.
+    refused: AtomicU64,
 }
 
 /// A running fault-injecting proxy.
 pub struct FaultProxy {
     pub endpoint: String,
-    addr: SocketAddr,
     state: Arc<State>,
     server: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
@@ -283,6 +284,7 @@ async fn serve_connection(state: Arc<State>, stream: TcpStream) {
     let mut reader = BufReader::new(stream);
     while let Some((headers, body)) = read_request(&mut reader).await {
         if !state.up.load(Ordering::SeqCst) {
+            state.refused.fetch_add(1, Ordering::SeqCst);
             return reset(reader.into_inner());
         }
         let operation = headers
@@ -340,12 +342,12 @@ impl FaultProxy {
             counts: Mutex::new(Counts::new()),
             tokens: Mutex::new(HashMap::new()),
             up: AtomicBool::new(true),
+            refused: AtomicU64::new(0),
         });
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
         let addr = listener.local_addr().expect("address");
         let proxy = Self {
             endpoint: format!("http://{addr}"),
-            addr,
             state,
             server: Mutex::new(None),
         };
@@ -373,27 +375,32 @@ impl FaultProxy {
         std::mem::take(&mut *self.state.counts.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    /// Stops listening: new connections are refused, as from an endpoint
-    /// that is down. (Connections already open are dropped too.)
+    /// Goes down: every request is answered with a TCP reset (and counted),
+    /// as by an endpoint that is down, until [`FaultProxy::up`].
     pub fn down(&self) {
         self.state.up.store(false, Ordering::SeqCst);
+    }
+
+    /// Serves again.
+    pub async fn up(&self) {
+        self.state.up.store(true, Ordering::SeqCst);
+    }
+
+    /// How many requests arrived while it was down: how often a client tried.
+    pub fn refused(&self) -> u64 {
+        self.state.refused.load(Ordering::SeqCst)
+    }
+
+    /// Stops listening for good.
+    fn stop(&self) {
         if let Some(task) = self.server.lock().unwrap_or_else(|p| p.into_inner()).take() {
             task.abort();
         }
-    }
-
-    /// Listens again on the same port.
-    pub async fn up(&self) {
-        let listener = TcpListener::bind(self.addr)
-            .await
-            .expect("the same port again");
-        self.state.up.store(true, Ordering::SeqCst);
-        self.serve(listener);
     }
 }
 
 impl Drop for FaultProxy {
     fn drop(&mut self) {
-        self.down();
+        self.stop();
     }
 }

@@ -20,6 +20,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use hdoc_shared::clock::Clock;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -78,6 +79,8 @@ struct World {
     planned: HashMap<String, VecDeque<Planned>>,
     rate: Rate,
     seen: Vec<Seen>,
+    /// What time it is for the rate limit's resets (a test's clock, or the system's).
+    clock: Clock,
 }
 
 /// The running server.
@@ -94,8 +97,11 @@ impl Drop for FakeGitHub {
     }
 }
 
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+impl World {
+    /// Seconds since the epoch, by the world's clock.
+    fn now(&self) -> i64 {
+        self.clock.now().unix_timestamp()
+    }
 }
 
 /// An event of `kind` at `created_at`.
@@ -130,9 +136,10 @@ impl FakeGitHub {
             rate: Rate {
                 limit: 5000,
                 remaining: 5000,
-                reset: now() + 3600,
+                reset: time::OffsetDateTime::now_utc().unix_timestamp() + 3600,
             },
             seen: Vec::new(),
+            clock: Clock::system(),
         }));
         let app = axum::Router::new()
             .route("/users/{login}/events/public", axum::routing::get(events))
@@ -188,7 +195,12 @@ impl FakeGitHub {
     pub fn set_rate(&self, remaining: u64, reset_in: i64) {
         let mut world = self.world();
         world.rate.remaining = remaining;
-        world.rate.reset = now() + reset_in;
+        world.rate.reset = world.now() + reset_in;
+    }
+
+    /// Goes by `clock` (the one the test moves on) from now on.
+    pub fn set_clock(&self, clock: Clock) {
+        self.world().clock = clock;
     }
 
     /// Every request so far.
@@ -298,9 +310,9 @@ async fn events(
         authorized: header("authorization").is_some_and(|v| v.starts_with("Bearer ")),
         user_agent: header("user-agent"),
     };
-    if now() >= world.rate.reset {
+    if world.now() >= world.rate.reset {
         world.rate.remaining = world.rate.limit;
-        world.rate.reset = now() + 3600;
+        world.rate.reset = world.now() + 3600;
     }
     let (response, counted) = answer(&mut world, &login, page, per_page, &seen);
     seen.status = response.status().as_u16();

@@ -19,7 +19,7 @@ use hdoc_shared::domain::{
     Article, ArticleSummary, CallerSub, Count, DaysCompleted, Progress, Review, ReviewId, Slug,
     Stars, Subject, Tag, Tags, Timestamp, User, UserId,
 };
-use hdoc_shared::store::{Guarded, Repository, StoreError};
+use hdoc_shared::store::{Precondition, Repository, StoreError};
 use hdoc_shared::telemetry::emf;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -435,12 +435,12 @@ fn read_rows<T>(
 /// A store refusal that concerns one row rather than the whole import.
 fn refusal(index: usize, err: StoreError) -> Result<Problem, StoreError> {
     match err {
-        StoreError::ConditionFailed(Guarded::WriterProfile) => Ok(problem(
+        StoreError::ConditionFailed(Precondition::WriterProfile) => Ok(problem(
             index,
             "author",
             "the author's profile is being deleted",
         )),
-        StoreError::ConditionFailed(Guarded::DeletingCaller) => Ok(problem(
+        StoreError::ConditionFailed(Precondition::DeletingCaller) => Ok(problem(
             index,
             "rater",
             "the rater's profile is being deleted",

@@ -21,8 +21,8 @@ pub mod import;
 pub mod jwt;
 pub mod s3;
 
+use activity::ActivityRun;
 use activity::github::GitHub;
-use activity::{ActivityRun, Ended};
 use axum::Json;
 use axum::extract::Request;
 use axum::extract::State;
@@ -33,7 +33,7 @@ use axum::routing::{get, post};
 use hdoc_shared::config::StaticCredentials;
 use hdoc_shared::http::Route;
 use hdoc_shared::http::caller::request_context;
-use hdoc_shared::jobs::{self, Progress};
+use hdoc_shared::jobs::{self, Ended};
 use hdoc_shared::store::{self, Run, schema};
 use hdoc_shared::{ApiError, AppState, Config, JsonBody, Repository};
 use serde::{Deserialize, Serialize};
@@ -253,13 +253,15 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
 async fn upgrade_data(repo: &Repository, created: bool) -> Result<(), StartError> {
     if !created && repo.data_version().await? < Some(store::DATA_VERSION) {
         match jobs::reconcile(repo, None, jobs::STRETCH).await? {
-            Progress::Done(run) => {
+            Ended::Finished(run) => {
                 tracing::info!(
                     upgraded = run.upgraded,
                     "data from before contract v2 upgraded"
                 );
             }
-            Progress::Paused => return Err("a reconcile run holds the data; try again".into()),
+            Ended::Paused(_) | Ended::Held => {
+                return Err("a reconcile run holds the data; try again".into());
+            }
         }
     }
     repo.mark_data_version().await?;
@@ -311,8 +313,8 @@ async fn purge_after_deletion(
 /// Runs the reconcile job to the end; `None` if another run holds it.
 pub async fn reconcile_now(state: &AppState) -> Result<Option<Run>, ApiError> {
     match jobs::reconcile(&state.repo, None, jobs::STRETCH).await? {
-        Progress::Done(run) => Ok(Some(run)),
-        Progress::Paused => Ok(None),
+        Ended::Finished(run) => Ok(Some(run)),
+        Ended::Paused(_) | Ended::Held => Ok(None),
     }
 }
 
@@ -327,7 +329,10 @@ async fn reconcile(State(state): State<AppState>) -> Result<Json<Run>, ApiError>
 
 /// Runs the activity job once, without a deadline: to the end of the run,
 /// or until a rate limit (or GitHub unreachable) stops it.
-pub async fn activity_now(state: &AppState, github: &GitHub) -> Result<Ended, ApiError> {
+pub async fn activity_now(
+    state: &AppState,
+    github: &GitHub,
+) -> Result<Ended<ActivityRun>, ApiError> {
     Ok(activity::handle(state, github, None).await?)
 }
 

@@ -1,5 +1,6 @@
 //! Configuration, read once at start-up from the environment.
 
+use crate::clock::Clock;
 use std::env;
 
 /// Where the API stores things and how it talks to browsers.
@@ -34,6 +35,9 @@ pub struct Config {
     /// `Authorization: Bearer` by the activity job. Without one GitHub allows
     /// 60 requests an hour and counts its 304s (docs/activity.md).
     pub github_token: Option<GitHubToken>,
+    /// What time it is for what the API stamps and decides by: the system's
+    /// clock; tests set one they move on ([`Clock::manual`]).
+    pub clock: Clock,
 }
 
 /// GitHub's public REST API.
@@ -97,6 +101,7 @@ impl Config {
                 .trim_end_matches('/')
                 .to_owned(),
             github_token: get("HDOC_GITHUB_TOKEN").map(GitHubToken),
+            clock: Clock::system(),
             stage,
         }
     }

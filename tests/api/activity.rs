@@ -9,9 +9,11 @@
 //! whose today is the clock's.
 
 use activity::github::GitHub;
-use activity::{ActivityRun, Ended, Settings};
+use activity::{ActivityRun, Settings};
 use aws_sdk_dynamodb::types::AttributeValue;
+use hdoc_shared::clock::Clock;
 use hdoc_shared::domain::{Progress, Timestamp, User, UserId};
+use hdoc_shared::jobs::Ended;
 use hdoc_shared::store::{Fetched, Journeyer};
 use hdoc_tests::github::{Account, Event, FakeGitHub, Planned, event, pushes};
 use hdoc_tests::{TestApp, json_of};
@@ -59,7 +61,7 @@ fn settings(today: Date) -> Settings {
     }
 }
 
-async fn run_with(app: &TestApp, github: &GitHub, today: Date) -> Ended {
+async fn run_with(app: &TestApp, github: &GitHub, today: Date) -> Ended<ActivityRun> {
     activity::run(app.state(), github, None, &settings(today))
         .await
         .expect("the activity job runs")
@@ -67,17 +69,27 @@ async fn run_with(app: &TestApp, github: &GitHub, today: Date) -> Ended {
 
 /// One invocation as of `today`, which must finish the run.
 async fn finished(app: &TestApp, today: Date) -> ActivityRun {
-    match run_with(app, app.github(), today).await {
+    finished_by(app, app.github(), today).await
+}
+
+async fn finished_by(app: &TestApp, github: &GitHub, today: Date) -> ActivityRun {
+    match run_with(app, github, today).await {
         Ended::Finished(run) => run,
         other => panic!("the run did not finish: {other:?}"),
     }
 }
 
-async fn paused(app: &TestApp, today: Date) -> ActivityRun {
-    match run_with(app, app.github(), today).await {
+async fn paused_by(app: &TestApp, github: &GitHub, today: Date) -> ActivityRun {
+    match run_with(app, github, today).await {
         Ended::Paused(run) => run,
         other => panic!("the run did not pause: {other:?}"),
     }
+}
+
+/// The test's GitHub client on a clock the test moves on, and that clock.
+fn on_manual_clock(app: &TestApp) -> (GitHub, Clock) {
+    let clock = Clock::manual();
+    (app.github().clone().with_clock(clock.clone()), clock)
 }
 
 async fn get(app: &TestApp, path: &str) -> Value {
@@ -419,7 +431,9 @@ async fn a_run_stopped_by_the_rate_limit_is_finished_by_the_next() {
     }
     // Three requests left until the reset, two seconds away.
     github.set_rate(3, 2);
-    let run = paused(&app, TODAY).await;
+    let (github_client, clock) = on_manual_clock(&app);
+    github.set_clock(clock.clone());
+    let run = paused_by(&app, &github_client, TODAY).await;
     assert_eq!(run.stopped_by.as_deref(), Some("rateLimit"), "{run:?}");
     assert_eq!((run.users, run.requests), (3, 3), "{run:?}");
     assert!(
@@ -430,12 +444,12 @@ async fn a_run_stopped_by_the_rate_limit_is_finished_by_the_next() {
     assert_eq!(numbers(&app, "u4").await, (0, 0, 0));
 
     // Before the reset, an invocation asks GitHub nothing.
-    let waiting = paused(&app, TODAY).await;
+    let waiting = paused_by(&app, &github_client, TODAY).await;
     assert_eq!(waiting, run);
     assert_eq!(github.requests(), 3);
 
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let done = finished(&app, TODAY).await;
+    clock.advance(Duration::from_secs(3));
+    let done = finished_by(&app, &github_client, TODAY).await;
     assert_eq!(
         (done.users, done.requests, done.slices),
         (5, 5, 2),
@@ -450,12 +464,12 @@ async fn a_run_stopped_by_the_rate_limit_is_finished_by_the_next() {
     // Spent by another client: the first answer is GitHub's 403; the run
     // stops before that journeyer, and the next one after the reset does it.
     github.set_rate(0, 2);
-    let run = paused(&app, TODAY).await;
+    let run = paused_by(&app, &github_client, TODAY).await;
     assert_eq!((run.users, run.requests), (0, 1), "{run:?}");
     assert_eq!(run.stopped_by.as_deref(), Some("rateLimit"));
     assert_eq!(github.by_status().get(&403), Some(&1));
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let done = finished(&app, TODAY).await;
+    clock.advance(Duration::from_secs(3));
+    let done = finished_by(&app, &github_client, TODAY).await;
     assert_eq!((done.users, done.not_modified), (5, 5), "{done:?}");
     assert_leaderboard_is_a_recount(&app).await;
     app.shutdown().await;
@@ -470,15 +484,19 @@ async fn secondary_rate_limits_are_waited_out_or_stop_the_run() {
     github.set("bob", Account::Events(daily(date!(2026 - 03 - 01), 2)));
     // A short Retry-After is waited out, and the request made again.
     github.plan("bob", Planned::Secondary { retry_after: 1 });
-    let started = Instant::now();
-    let run = finished(&app, TODAY).await;
-    assert!(started.elapsed() >= Duration::from_secs(1));
+    let (github_client, clock) = on_manual_clock(&app);
+    let run = finished_by(&app, &github_client, TODAY).await;
+    let waited = clock.advanced();
+    assert!(
+        (Duration::from_millis(900)..=Duration::from_secs(1)).contains(&waited),
+        "Retry-After: 1 waited out on the clock: {waited:?}"
+    );
     assert_eq!((run.users, run.requests, run.failed), (2, 3, 0), "{run:?}");
     assert_eq!(numbers(&app, "bob").await, (20, 2, 2));
 
     // A long one stops the run until then, before that journeyer.
     github.plan("ada", Planned::Secondary { retry_after: 3600 });
-    let run = paused(&app, TODAY).await;
+    let run = paused_by(&app, &github_client, TODAY).await;
     assert_eq!(
         run.stopped_by.as_deref(),
         Some("secondaryRateLimit"),
@@ -490,7 +508,7 @@ async fn secondary_rate_limits_are_waited_out_or_stop_the_run() {
         &time::format_description::well_known::Rfc3339,
     )
     .expect("a time");
-    let wait = until - OffsetDateTime::now_utc();
+    let wait = until - clock.now();
     assert!(
         wait > time::Duration::minutes(55) && wait <= time::Duration::minutes(60),
         "{wait}"

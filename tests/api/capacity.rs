@@ -460,9 +460,10 @@ async fn every_route(app: &TestApp, round: &str) -> Vec<(&'static str, Cost)> {
         if route.ends_with("+ purge") {
             // The purge runs after the answer (the stream in AWS): wait for
             // it, through a repository that is not metered.
-            let started = std::time::Instant::now();
+            let mut looks = 0;
             while !quiet.pending_purges(1).await.expect("pending").is_empty() {
-                assert!(started.elapsed().as_secs() < 60, "purge still running");
+                looks += 1;
+                assert!(looks < 1_200, "purge still running after {looks} looks");
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
         }

@@ -3,7 +3,7 @@
 
 use futures_util::future::join_all;
 use hdoc_shared::domain::UserId;
-use hdoc_shared::jobs::{self, Progress};
+use hdoc_shared::jobs::{self, Ended};
 use hdoc_shared::store::StoreError;
 use hdoc_tests::{TestApp, json_of, problem};
 use reqwest::Method;
@@ -264,13 +264,13 @@ async fn an_interrupted_deletion_completes_when_run_again_and_twice_at_once_is_h
         &purge,
         Some(Instant::now() + Duration::from_millis(30)),
     );
-    assert_eq!(first.await.expect("purge"), Progress::Paused);
+    assert!(matches!(first.await, Ok(Ended::Paused(_))));
     app.assert_no_drift().await;
     loop {
         invocations += 1;
         let deadline = Instant::now() + Duration::from_millis(30);
         let progress = jobs::purge_user(repo, photos, &purge, Some(deadline)).await;
-        if progress.expect("purge") != Progress::Paused || invocations == 5 {
+        if !matches!(progress.expect("purge"), Ended::Paused(_)) || invocations == 5 {
             break;
         }
     }
@@ -283,7 +283,7 @@ async fn an_interrupted_deletion_completes_when_run_again_and_twice_at_once_is_h
     ])
     .await;
     for run in both {
-        assert!(matches!(run, Ok(Progress::Done(_))), "{run:?}");
+        assert!(matches!(run, Ok(Ended::Finished(_))), "{run:?}");
     }
     assert!(repo.pending_purges(10).await.expect("pending").is_empty());
     assert_eq!(get(&app, "/articles?author=alice").await, json!([]));
@@ -304,6 +304,6 @@ async fn an_interrupted_deletion_completes_when_run_again_and_twice_at_once_is_h
     app.assert_no_drift().await;
     // A purge run again after the end finds nothing to do.
     let late = jobs::purge_user(repo, photos, &purge, None).await;
-    assert_eq!(late.expect("purge"), Progress::Done(0));
+    assert_eq!(late.expect("purge"), Ended::Finished(0));
     app.shutdown().await;
 }

@@ -34,7 +34,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use hdoc_shared::config::StaticCredentials;
 use hdoc_shared::domain::{Progress, Timestamp, User, UserId};
-use hdoc_shared::jobs::Progress as JobProgress;
+use hdoc_shared::jobs::Ended;
 use hdoc_shared::store::schema;
 use hdoc_shared::{AppState, Config};
 use hdoc_tests::github::{Account, pushes};
@@ -960,7 +960,7 @@ async fn every_function_works_with_only_the_policy_template_yaml_grants_it() {
             .await
             .expect("activity runs")
         {
-            activity::Ended::Finished(ran) => {
+            Ended::Finished(ran) => {
                 assert_eq!((ran.users, ran.failed), (2, 1), "{ran:?}");
                 assert_eq!(ran.not_modified, round, "{ran:?}");
             }
@@ -1027,7 +1027,7 @@ async fn every_function_works_with_only_the_policy_template_yaml_grants_it() {
     let ran = hdoc_shared::jobs::reconcile(&reconciling.repo, None, 3)
         .await
         .expect("reconcile runs");
-    let JobProgress::Done(ran) = ran else {
+    let Ended::Finished(ran) = ran else {
         panic!("the run finished: {ran:?}")
     };
     assert_eq!(ran.purges_resumed, 1, "{ran:?}");
@@ -1042,7 +1042,7 @@ async fn every_function_works_with_only_the_policy_template_yaml_grants_it() {
         .await
         .expect("reconcile runs")
     {
-        JobProgress::Done(_) => {}
+        Ended::Finished(_) => {}
         paused => panic!("the run finished: {paused:?}"),
     }
     users::purge_deleted(

@@ -3,7 +3,7 @@
 //! many short invocations ends where one long run would.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use hdoc_shared::jobs::{self, Progress};
+use hdoc_shared::jobs::{self, Ended};
 use hdoc_tests::{TestApp, json_of};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -142,8 +142,8 @@ async fn a_reconcile_run_goes_on_where_it_stopped() {
         invocations += 1;
         assert!(invocations < 200, "the run never ended");
         match jobs::reconcile(repo, Some(Instant::now()), 4).await {
-            Ok(Progress::Done(run)) => break run,
-            Ok(Progress::Paused) => {}
+            Ok(Ended::Finished(run)) => break run,
+            Ok(Ended::Paused(_) | Ended::Held) => {}
             Err(err) => panic!("reconcile failed: {err:?}"),
         }
     };

@@ -11,6 +11,7 @@
 
 use hdoc_shared::Config;
 use hdoc_shared::http::Access;
+use hdoc_shared::store::keys;
 use hdoc_shared::store::schema::{INDEXES, PK, SK, TTL};
 use hdoc_shared::telemetry::emf;
 use hdoc_tests::FUNCTIONS;
@@ -679,26 +680,25 @@ fn template_background_functions_have_their_triggers() {
     let stream_functions = [
         (
             "purge-user",
-            // A profile turned tombstone (shared/src/store/users.rs: USER#<id>
-            // with deletedAt), or marked for another round (ADD rounds).
+            // A profile turned tombstone (its partition with the tombstone
+            // mark), or marked for another round (ADD rounds).
             serde_json::json!({
                 "eventName": ["INSERT", "MODIFY"],
                 "dynamodb": {
-                    "Keys": {"PK": {"S": [{"prefix": "USER#"}]}},
-                    "NewImage": {"deletedAt": {"S": [{"exists": true}]}}
+                    "Keys": {"PK": {"S": [{"prefix": keys::USER_PREFIX}]}},
+                    "NewImage": {keys::DELETED_AT: {"S": [{"exists": true}]}}
                 }
             }),
             20,
         ),
         (
             "reconcile",
-            // The checkpoint (shared/src/store/jobs.rs: JOB#RECONCILE) saved
-            // with phase handoff.
+            // The reconcile job's checkpoint saved in the handoff phase.
             serde_json::json!({
                 "eventName": ["MODIFY"],
                 "dynamodb": {
-                    "Keys": {"PK": {"S": ["JOB#RECONCILE"]}},
-                    "NewImage": {"phase": {"S": ["handoff"]}}
+                    "Keys": {"PK": {"S": [keys::JOB_RECONCILE]}},
+                    "NewImage": {keys::PHASE: {"S": [keys::HANDOFF]}}
                 }
             }),
             30,

@@ -18,6 +18,7 @@
 
 use bytes::Bytes;
 use hdoc_shared::Config;
+use hdoc_shared::clock::Clock;
 use hdoc_shared::config::GitHubToken;
 use hdoc_shared::domain::activity::{is_contribution, utc_day};
 use hdoc_shared::store::Fetched;
@@ -70,6 +71,8 @@ pub struct GitHub {
     /// The API's base URL, without a trailing `/`.
     api: Arc<str>,
     token: Option<GitHubToken>,
+    /// What time it is: the system's, or a test's.
+    clock: Clock,
 }
 
 impl std::fmt::Debug for GitHub {
@@ -220,14 +223,13 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 /// What a 403 or 429 means: a rate limit (and until when), or none.
-fn limit_of(answer: &Answer) -> Option<(Limit, OffsetDateTime)> {
+fn limit_of(answer: &Answer, now: OffsetDateTime) -> Option<(Limit, OffsetDateTime)> {
     if !matches!(
         answer.status,
         StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
     ) {
         return None;
     }
-    let now = OffsetDateTime::now_utc();
     if let Some(wait) = retry_after(&answer.headers) {
         return Some((Limit::Secondary, now + wait));
     }
@@ -295,7 +297,19 @@ impl GitHub {
             client: Client::builder(TokioExecutor::new()).build(https),
             api: api.trim_end_matches('/').into(),
             token,
+            clock: Clock::system(),
         }
+    }
+
+    /// The same client on `clock` (tests: a clock they move on).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The clock the client and the job go by.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The API's base URL.
@@ -364,10 +378,10 @@ impl GitHub {
             if let Some(rate) = RateLimit::of(&answer.headers) {
                 reading.rate = Some(rate);
             }
-            let Some((why, until)) = limit_of(&answer) else {
+            let Some((why, until)) = limit_of(&answer, self.clock.now()) else {
                 return Ok(answer);
             };
-            let wait = (until - OffsetDateTime::now_utc())
+            let wait = (until - self.clock.now())
                 .try_into()
                 .unwrap_or(Duration::ZERO);
             let in_time = deadline.is_none_or(|deadline| Instant::now() + wait < deadline);
@@ -380,7 +394,7 @@ impl GitHub {
                 url,
                 "secondary rate limit: waiting, then asking again"
             );
-            tokio::time::sleep(wait).await;
+            self.clock.sleep(wait).await;
         }
     }
 
@@ -535,7 +549,7 @@ mod tests {
             ],
             r#"{"message": "API rate limit exceeded"}"#,
         );
-        let (why, until) = limit_of(&primary).expect("a limit");
+        let (why, until) = limit_of(&primary, OffsetDateTime::now_utc()).expect("a limit");
         assert_eq!(why, Limit::Primary);
         assert_eq!(until.unix_timestamp(), 2_000_000_000);
         let secondary = answer(
@@ -543,15 +557,21 @@ mod tests {
             &[("retry-after", "30"), ("x-ratelimit-remaining", "10")],
             "{}",
         );
-        assert_eq!(limit_of(&secondary).map(|l| l.0), Some(Limit::Secondary));
+        assert_eq!(
+            limit_of(&secondary, OffsetDateTime::now_utc()).map(|l| l.0),
+            Some(Limit::Secondary)
+        );
         let told = answer(
             403,
             &[("x-ratelimit-remaining", "10")],
             r#"{"message": "You have exceeded a secondary rate limit."}"#,
         );
-        assert_eq!(limit_of(&told).map(|l| l.0), Some(Limit::Secondary));
         assert_eq!(
-            limit_of(&answer(429, &[], "")).map(|l| l.0),
+            limit_of(&told, OffsetDateTime::now_utc()).map(|l| l.0),
+            Some(Limit::Secondary)
+        );
+        assert_eq!(
+            limit_of(&answer(429, &[], ""), OffsetDateTime::now_utc()).map(|l| l.0),
             Some(Limit::Secondary)
         );
         let forbidden = answer(
@@ -559,8 +579,11 @@ mod tests {
             &[("x-ratelimit-remaining", "10")],
             r#"{"message": "Forbidden"}"#,
         );
-        assert_eq!(limit_of(&forbidden), None);
-        assert_eq!(limit_of(&answer(404, &[], "")), None);
+        assert_eq!(limit_of(&forbidden, OffsetDateTime::now_utc()), None);
+        assert_eq!(
+            limit_of(&answer(404, &[], ""), OffsetDateTime::now_utc()),
+            None
+        );
     }
 
     #[test]

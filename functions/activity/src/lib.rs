@@ -9,7 +9,7 @@
 //! leaderboard key (`hdoc_shared::store::activity`).
 //!
 //! A run keeps its place in a checkpoint (`JOB#ACTIVITY`), saved after
-//! every stretch, the reconcile job's mechanism (`hdoc_shared::store::jobs`):
+//! every stretch, by the jobs' one runner (`hdoc_shared::jobs::walk`):
 //! an invocation resumes the run in progress or starts one, and stops at its
 //! deadline, at a rate limit (until the reset) or when GitHub cannot be
 //! reached; the next invocation of the hourly schedule goes on from there.
@@ -25,8 +25,10 @@ use github::{Fetch, GitHub, Limit, RateLimit};
 use hdoc_shared::AppState;
 use hdoc_shared::domain::UserId;
 use hdoc_shared::domain::activity::today;
-use hdoc_shared::store::{Checkpoint, Fetched, Job, Phase, Repository, ScanKey, StoreError};
+use hdoc_shared::jobs::{self, Ended, Stretch, Walk, out_of_time};
+use hdoc_shared::store::{Fetched, Job, Phase, Repository, ScanKey, StoreError};
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, OffsetDateTime};
@@ -95,18 +97,6 @@ pub struct ActivityRun {
     pub rate_limit: Option<RateSeen>,
 }
 
-/// How an invocation ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Ended {
-    /// The run walked every profile.
-    Finished(ActivityRun),
-    /// The run stopped for now (the deadline, a rate limit, GitHub
-    /// unreachable); the next invocation goes on from its checkpoint.
-    Paused(ActivityRun),
-    /// Another invocation holds the run.
-    Held,
-}
-
 /// How a run is made.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -143,16 +133,12 @@ fn format_time(at: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-fn out_of_time(deadline: Option<Instant>) -> bool {
-    deadline.is_some_and(|deadline| Instant::now() >= deadline)
-}
-
 /// One invocation with the function's settings: what the schedule runs.
 pub async fn handle(
     state: &AppState,
     github: &GitHub,
     deadline: Option<Instant>,
-) -> Result<Ended, StoreError> {
+) -> Result<Ended<ActivityRun>, StoreError> {
     let ended = run(state, github, deadline, &Settings::new(&state.config.stage)).await?;
     match &ended {
         Ended::Finished(run) => tracing::info!(users = run.users, "activity run finished"),
@@ -179,65 +165,66 @@ enum Step {
     Stop(OffsetDateTime, Limit),
 }
 
-/// Runs the activity job until the run ends or `deadline`: resumes the run
-/// in progress (unless it waits for a rate limit's reset) or starts one.
-pub async fn run(
-    state: &AppState,
-    github: &GitHub,
-    deadline: Option<Instant>,
-    settings: &Settings,
-) -> Result<Ended, StoreError> {
-    let repo = &state.repo;
-    let stored: Option<Checkpoint<ActivityRun>> = repo.checkpoint(Job::Activity).await?;
-    let mut checkpoint = match &stored {
-        Some(checkpoint) if checkpoint.phase != Phase::Done => {
-            let waiting = checkpoint
-                .run
-                .waiting_until
-                .as_deref()
-                .and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok());
-            if waiting.is_some_and(|until| until > OffsetDateTime::now_utc()) {
-                return Ok(Ended::Paused(checkpoint.run.clone()));
-            }
-            checkpoint.clone()
-        }
-        _ => Checkpoint::start(
-            Job::Activity,
-            stored.as_ref(),
-            ActivityRun {
-                started_at: now(),
-                ..ActivityRun::default()
-            },
-        ),
-    };
-    let run = &mut checkpoint.run;
-    run.waiting_until = None;
-    run.stopped_by = None;
-    run.slices += 1;
-    if !repo
-        .save_checkpoint(&mut checkpoint, Phase::Running)
-        .await?
-    {
-        return Ok(Ended::Held);
+/// The activity job, for one invocation: the walk of the journeyers the
+/// runner (`hdoc_shared::jobs::walk`) drives.
+struct Activity<'a> {
+    repo: &'a Repository,
+    github: &'a GitHub,
+    settings: &'a Settings,
+    /// Journeyers in a row for whom GitHub could not be reached.
+    unreachable: AtomicU32,
+}
+
+impl Walk for Activity<'_> {
+    type Run = ActivityRun;
+    const JOB: Job = Job::Activity;
+    /// The next hourly invocation goes on.
+    const STOPPED: Phase = Phase::Running;
+
+    async fn start(&self) -> Result<ActivityRun, StoreError> {
+        Ok(ActivityRun {
+            started_at: now(),
+            ..ActivityRun::default()
+        })
     }
-    let mut unreachable = 0;
-    loop {
-        let (page, more) = repo
-            .journeyers(checkpoint.run.next.as_ref(), settings.stretch)
+
+    /// Not before the rate limit's reset it stopped for.
+    fn may_go_on(&self, run: &ActivityRun) -> bool {
+        let waiting = run
+            .waiting_until
+            .as_deref()
+            .and_then(|at| OffsetDateTime::parse(at, &Rfc3339).ok());
+        waiting.is_none_or(|until| until <= self.github.clock().now())
+    }
+
+    fn resume(&self, run: &mut ActivityRun) {
+        run.waiting_until = None;
+        run.stopped_by = None;
+        run.slices += 1;
+    }
+
+    async fn stretch(
+        &self,
+        run: &mut ActivityRun,
+        deadline: Option<Instant>,
+    ) -> Result<Stretch, StoreError> {
+        let (page, more) = self
+            .repo
+            .journeyers(run.next.as_ref(), self.settings.stretch)
             .await?;
         for (id, key) in page {
             if out_of_time(deadline) {
-                return pause(repo, checkpoint).await;
+                return Ok(Stretch::Stop);
             }
-            let step =
-                journeyer(repo, github, &id, deadline, settings, &mut checkpoint.run).await?;
-            let run = &mut checkpoint.run;
+            let step = journeyer(self.repo, self.github, &id, deadline, self.settings, run).await?;
             let mut spent = None;
             match step {
-                Step::Done => unreachable = 0,
-                Step::Unreachable => unreachable += 1,
+                Step::Done => self.unreachable.store(0, Ordering::Relaxed),
+                Step::Unreachable => {
+                    self.unreachable.fetch_add(1, Ordering::Relaxed);
+                }
                 Step::Spent(reset) => {
-                    unreachable = 0;
+                    self.unreachable.store(0, Ordering::Relaxed);
                     spent = Some(reset);
                 }
                 Step::Stop(until, why) => {
@@ -248,19 +235,19 @@ pub async fn run(
                         why = why.as_str(),
                         "GitHub's rate limit: the run stops until then"
                     );
-                    return pause(repo, checkpoint).await;
+                    return Ok(Stretch::Stop);
                 }
             }
             run.next = Some(key);
-            if unreachable >= UNREACHABLE_STOP {
+            if self.unreachable.load(Ordering::Relaxed) >= UNREACHABLE_STOP {
                 run.waiting_until =
-                    Some(format_time(OffsetDateTime::now_utc() + UNREACHABLE_PAUSE));
+                    Some(format_time(self.github.clock().now() + UNREACHABLE_PAUSE));
                 run.stopped_by = Some("unreachable".to_owned());
                 tracing::warn!(
-                    api = github.api(),
+                    api = self.github.api(),
                     "GitHub could not be reached for {UNREACHABLE_STOP} journeyers in a row: the run stops for a while"
                 );
-                return pause(repo, checkpoint).await;
+                return Ok(Stretch::Stop);
             }
             if let Some(reset) = spent {
                 run.waiting_until = Some(format_time(reset));
@@ -269,38 +256,36 @@ pub async fn run(
                     reset_at = format_time(reset),
                     "GitHub's rate limit is spent: the run stops until its reset"
                 );
-                return pause(repo, checkpoint).await;
+                return Ok(Stretch::Stop);
             }
         }
-        if !more {
-            checkpoint.run.finished_at = Some(now());
-            if !repo.save_checkpoint(&mut checkpoint, Phase::Done).await? {
-                return Ok(Ended::Held);
-            }
-            log_metrics(&checkpoint.run);
-            return Ok(Ended::Finished(checkpoint.run));
-        }
-        if !repo
-            .save_checkpoint(&mut checkpoint, Phase::Running)
-            .await?
-        {
-            return Ok(Ended::Held);
-        }
+        Ok(if more { Stretch::More } else { Stretch::End })
+    }
+
+    fn finish(&self, run: &mut ActivityRun) {
+        run.finished_at = Some(now());
+    }
+
+    fn report(&self, run: &ActivityRun) {
+        log_metrics(run);
     }
 }
 
-/// Saves where the run stands; the next invocation goes on from there.
-async fn pause(
-    repo: &Repository,
-    mut checkpoint: Checkpoint<ActivityRun>,
-) -> Result<Ended, StoreError> {
-    if !repo
-        .save_checkpoint(&mut checkpoint, Phase::Running)
-        .await?
-    {
-        return Ok(Ended::Held);
-    }
-    Ok(Ended::Paused(checkpoint.run))
+/// Runs the activity job until the run ends or `deadline`: resumes the run
+/// in progress (unless it waits for a rate limit's reset) or starts one.
+pub async fn run(
+    state: &AppState,
+    github: &GitHub,
+    deadline: Option<Instant>,
+    settings: &Settings,
+) -> Result<Ended<ActivityRun>, StoreError> {
+    let job = Activity {
+        repo: &state.repo,
+        github,
+        settings,
+        unreachable: AtomicU32::new(0),
+    };
+    jobs::walk(&state.repo, &job, deadline).await
 }
 
 /// Reads one journeyer's events and records them.

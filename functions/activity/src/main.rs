@@ -4,9 +4,6 @@
 //! when GitHub cannot be reached. The event itself is not read.
 
 use activity::github::GitHub;
-use hdoc_shared::http::WarmUp;
-use hdoc_shared::{AppState, jobs};
-use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
 use std::time::Duration;
 
 /// Time kept back from Lambda's limit to save the checkpoint: the journeyer
@@ -14,17 +11,17 @@ use std::time::Duration;
 const MARGIN: Duration = Duration::from_secs(60);
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    hdoc_shared::telemetry::init();
-    let state = &AppState::from_env();
-    state.warm_up(WarmUp::GetItem).await;
-    let github = &GitHub::new(&state.config);
-    lambda_runtime::run(service_fn(
-        |event: LambdaEvent<serde_json::Value>| async move {
-            let deadline = jobs::deadline(event.context.deadline(), MARGIN);
-            Box::pin(activity::handle(state, github, Some(deadline))).await?;
-            Ok::<_, lambda_runtime::Error>(())
+async fn main() -> Result<(), hdoc_shared::http::LambdaError> {
+    let github = |state: &hdoc_shared::AppState| GitHub::new(&state.config);
+    hdoc_shared::http::run_event_lambda(
+        false,
+        MARGIN,
+        github,
+        |state, github, _: serde_json::Value, deadline| async move {
+            activity::handle(state, github, Some(deadline))
+                .await
+                .map(drop)
         },
-    ))
+    )
     .await
 }

@@ -89,7 +89,7 @@ async fn create(
     create_once(&state.repo, &caller, key, answer, async |once| {
         let author = state.repo.writer(&caller.sub).await?;
         let slug = Slug::from_title(new.title.as_str());
-        let article = new.into_article(slug, author, Timestamp::now());
+        let article = new.into_article(slug, author, Timestamp::now_on(&state.config.clock));
         let article = state.repo.create_article(article, once).await?;
         telemetry::count(emf::ARTICLES_CREATED, 1);
         Ok(article)
@@ -110,7 +110,7 @@ async fn update(
         .repo
         .update_article::<ApiError>(&slug, |article| {
             may_change(&caller, me.as_ref(), article)?;
-            changes.apply(article, Timestamp::now());
+            changes.apply(article, Timestamp::now_on(&state.config.clock));
             Ok(())
         })
         .await?;

@@ -5,16 +5,13 @@
 //! itself is not read: every invocation resumes or starts the run.
 
 use hdoc_shared::AppState;
-use hdoc_shared::jobs::{self, Progress};
+use hdoc_shared::jobs::{self, Ended};
 use hdoc_shared::store::{Run, StoreError};
 use std::time::Instant;
 
 /// One invocation: walks the table until the run ends or `deadline` comes.
-pub async fn handle(
-    state: &AppState,
-    deadline: Option<Instant>,
-) -> Result<Progress<Run>, StoreError> {
-    let progress = jobs::reconcile(&state.repo, deadline, jobs::STRETCH).await?;
-    tracing::info!(?progress, "reconcile invocation ended");
-    Ok(progress)
+pub async fn handle(state: &AppState, deadline: Option<Instant>) -> Result<Ended<Run>, StoreError> {
+    let ended = jobs::reconcile(&state.repo, deadline, jobs::STRETCH).await?;
+    tracing::info!(?ended, "reconcile invocation ended");
+    Ok(ended)
 }

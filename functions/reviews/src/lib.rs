@@ -96,7 +96,7 @@ async fn create(
         |review: &Review| Answer::created(Some(format!("/reviews/{}", review.id.as_str())), review);
     create_once(&state.repo, &caller, key, answer, async |once| {
         let author = state.repo.writer(&caller.sub).await?;
-        let review = new.into_review(author, Timestamp::now());
+        let review = new.into_review(author, Timestamp::now_on(&state.config.clock));
         let review = state.repo.create_review(review, once).await?;
         telemetry::count(emf::REVIEWS_CREATED, 1);
         Ok(review)
@@ -121,7 +121,7 @@ async fn update(
                     "only the author may edit a review".into(),
                 ));
             }
-            changes.apply(review, Timestamp::now());
+            changes.apply(review, Timestamp::now_on(&state.config.clock));
             Ok(())
         })
         .await?;
@@ -189,7 +189,7 @@ async fn add_photo(
     let photos = state.photos()?;
     let me = state.repo.profile_of(&caller.sub).await?;
     let key = Photos::new_key(&id, &request);
-    let expires_at = Timestamp::after(&Timestamp::now(), UPLOAD_VALIDITY);
+    let expires_at = Timestamp::after(&Timestamp::now_on(&state.config.clock), UPLOAD_VALIDITY);
     let pending = PendingPhoto {
         key: key.clone(),
         url: photos.public_url(&key),

@@ -103,7 +103,7 @@ async fn create(
     create_once(&state.repo, &caller, key, answer, async |once| {
         admin_only(&caller, new.progress())?;
         total_fits(new.progress(), &Progress::default())?;
-        let user = new.into_user(Timestamp::now());
+        let user = new.into_user(Timestamp::now_on(&state.config.clock));
         let user = state.repo.create_user(&caller.sub, user, once).await?;
         telemetry::count(emf::PROFILES_CREATED, 1);
         Ok(user)
@@ -129,7 +129,7 @@ async fn update(
                 ));
             }
             total_fits(changes.progress(), &record.user.progress)?;
-            changes.apply(&mut record.user, Timestamp::now());
+            changes.apply(&mut record.user, Timestamp::now_on(&state.config.clock));
             Ok(())
         })
         .await?;
@@ -204,8 +204,8 @@ pub async fn purge_deleted(
         // The stream may replay a record whose purge has finished since.
         if let Some(purge) = state.repo.purge_at(&pk).await? {
             let photos = state.photos.as_ref();
-            let progress = jobs::purge_user(&state.repo, photos, &purge, deadline).await?;
-            tracing::info!(id = purge.id.as_str(), ?progress, "purge invocation ended");
+            let ended = jobs::purge_user(&state.repo, photos, &purge, deadline).await?;
+            tracing::info!(id = purge.id.as_str(), ?ended, "purge invocation ended");
         }
     }
     Ok(())

@@ -12,7 +12,7 @@ pub use article::{
 };
 pub use review::{
     MAX_PHOTOS, NewReview, PhotoRequest, PhotoType, RatingRequest, Review, ReviewChanges, ReviewId,
-    ReviewSummary, Stars, Subject, SubjectSummary, Summary,
+    ReviewSummary, Stars, Subject, SubjectSummary, Tally,
 };
 pub use text::Timestamp;
 pub use text::slugify;

@@ -279,15 +279,15 @@ pub struct RatingRequest {
     pub stars: Stars,
 }
 
-/// What is known of a subject's ratings and reviews: one item, one read.
+/// The tally of a subject's ratings and reviews: one item, one read.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Summary {
+pub struct Tally {
     /// How many ratings of each number of stars (index 0 is one star).
     pub histogram: [u64; 5],
     pub review_count: u64,
 }
 
-impl Summary {
+impl Tally {
     pub fn count(&self) -> u64 {
         self.histogram.iter().sum()
     }
@@ -322,7 +322,7 @@ struct SummaryView<'a> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SubjectSummary {
     pub subject: Subject,
-    pub summary: Summary,
+    pub summary: Tally,
 }
 
 impl Serialize for SubjectSummary {
@@ -399,18 +399,18 @@ mod tests {
 
     #[test]
     fn summaries_average_to_two_decimals() {
-        let summary = Summary {
+        let summary = Tally {
             histogram: [0, 0, 1, 1, 1],
             review_count: 2,
         };
         assert_eq!(summary.count(), 3);
         assert_eq!(summary.average(), 4.0);
-        let thirds = Summary {
+        let thirds = Tally {
             histogram: [1, 0, 0, 0, 2],
             review_count: 0,
         };
         assert_eq!(thirds.average(), 3.67);
-        assert_eq!(Summary::default().average(), 0.0);
+        assert_eq!(Tally::default().average(), 0.0);
         let json = serde_json::to_value(SubjectSummary {
             subject: Subject::parse("park:x").expect("subject"),
             summary: thirds,
@@ -513,7 +513,7 @@ mod properties {
         fn averages_are_between_one_and_five_with_two_decimals(
             histogram in prop::array::uniform5(0u64..1_000_000_000),
         ) {
-            let summary = Summary { histogram, review_count: 0 };
+            let summary = Tally { histogram, review_count: 0 };
             let average = summary.average();
             if summary.count() == 0 {
                 prop_assert_eq!(average, 0.0);

@@ -1,5 +1,6 @@
 //! Small checked building blocks shared by the domain types.
 
+use crate::clock::Clock;
 use serde::{Deserialize, Deserializer, Serialize};
 use time::OffsetDateTime;
 use time::macros::format_description;
@@ -146,6 +147,11 @@ pub struct Timestamp(String);
 impl Timestamp {
     pub fn now() -> Self {
         Self::from_datetime(OffsetDateTime::now_utc())
+    }
+
+    /// Now by `clock`: what a handler stamps a change with.
+    pub fn now_on(clock: &Clock) -> Self {
+        Self::from_datetime(clock.now())
     }
 
     pub fn from_datetime(at: OffsetDateTime) -> Self {

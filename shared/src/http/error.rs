@@ -1,7 +1,7 @@
 //! The HTTP edge's error type, rendered as RFC 9457 problem details: the one
 //! place where a store failure becomes a client's answer.
 
-use crate::store::{BoxError, Guarded, Missing, StoreError};
+use crate::store::{BoxError, Missing, Precondition, StoreError};
 use crate::telemetry::{Failure, chain};
 use axum::Json;
 use axum::response::{IntoResponse, Response};
@@ -169,25 +169,25 @@ impl From<StoreError> for ApiError {
                 Missing::Rating(_) => "the caller has not rated this subject".to_owned(),
             }),
             StoreError::ConditionFailed(guarded) => match guarded {
-                Guarded::TakenId => Self::Conflict(
+                Precondition::TakenId => Self::Conflict(
                     "the id is taken (a deleted user's id is free once its deletion has finished)"
                         .into(),
                 ),
-                Guarded::CallerClaim => Self::Conflict(
+                Precondition::CallerClaim => Self::Conflict(
                     "the caller already has a profile, or its deletion has not finished yet".into(),
                 ),
-                Guarded::WriterProfile => Self::Forbidden(
+                Precondition::WriterProfile => Self::Forbidden(
                     "the caller has no profile (POST /users makes one), or it is being deleted"
                         .into(),
                 ),
-                Guarded::DeletingCaller => Self::Conflict(
+                Precondition::DeletingCaller => Self::Conflict(
                     "the caller's profile is being deleted; rate again once it is gone".into(),
                 ),
-                Guarded::Owned => Self::Conflict(
+                Precondition::Owned => Self::Conflict(
                     "the profile has an owner already; only an imported profile that no caller owns is handed over"
                         .into(),
                 ),
-                Guarded::IdempotencyKey => Self::IdempotencyKeyInUse,
+                Precondition::IdempotencyKey => Self::IdempotencyKeyInUse,
             },
             StoreError::Contended => {
                 Self::Conflict("too many concurrent changes to the same items; try again".into())
@@ -253,11 +253,11 @@ mod tests {
     fn store_outcomes_become_their_statuses() {
         let cases = [
             (
-                StoreError::ConditionFailed(Guarded::TakenId),
+                StoreError::ConditionFailed(Precondition::TakenId),
                 StatusCode::CONFLICT,
             ),
             (
-                StoreError::ConditionFailed(Guarded::WriterProfile),
+                StoreError::ConditionFailed(Precondition::WriterProfile),
                 StatusCode::FORBIDDEN,
             ),
             (StoreError::Contended, StatusCode::CONFLICT),

@@ -22,13 +22,13 @@
 //! .await
 //! ```
 //!
-//! The store method adds the record to its write ([`Once`]); the rest
+//! The store method adds the record to its write ([`KeyedCreate`]); the rest
 //! (reading the record first, answering from it) is done here.
 
 use super::caller::Caller;
 use super::error::{ApiError, Result};
 use super::extract::{json_bytes, parse_json};
-use crate::store::{Answer, Once, Replay, Repository};
+use crate::store::{Answer, KeyedCreate, Replay, Repository};
 use axum::extract::{FromRequest, Request};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -134,7 +134,7 @@ impl IntoResponse for Answer {
 /// Runs `create` once per caller and `Idempotency-Key` and answers what it
 /// created with `answer`. Without a key, that is all. With one: a fresh
 /// record of the key answers instead (its answer, or a 422 for another
-/// request); else `create` runs, given the [`Once`] that its store call
+/// request); else `create` runs, given the [`KeyedCreate`] that its store call
 /// writes the record with, in the create's own transaction. A create that
 /// fails (a record written meanwhile by a request with the same key stops
 /// it, and so may what that request changed) looks at the record once more.
@@ -143,12 +143,12 @@ pub async fn create_once<T>(
     caller: &Caller,
     key: Option<IdempotencyKey>,
     answer: impl Fn(&T) -> Answer + Sync,
-    create: impl AsyncFnOnce(Option<&Once<'_, T>>) -> Result<T>,
+    create: impl AsyncFnOnce(Option<&KeyedCreate<'_, T>>) -> Result<T>,
 ) -> Result<Response> {
     let Some(key) = key else {
         return Ok(answer(&create(None).await?).into_response());
     };
-    let once = Once::new(&caller.sub, &key.key, &key.fingerprint, &answer);
+    let once = KeyedCreate::new(&caller.sub, &key.key, &key.fingerprint, &answer);
     if let Some(first) = repo.replay(&once).await? {
         return replayed(first);
     }

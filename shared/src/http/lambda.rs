@@ -26,3 +26,41 @@ pub async fn run_lambda_with_photos(
     state.warm_up(warm_up).await;
     lambda_http::run(app(routes, state)).await
 }
+
+/// Runs `handle` as a Lambda function that events invoke (a schedule, the
+/// table's stream, S3): the Init of an HTTP function (telemetry, the state
+/// with its photo store if `photos`, the warmed DynamoDB connection), then
+/// `context` built once from the state, and each event's payload handed to
+/// `handle` with the invocation's deadline less `margin` (the time kept back
+/// to leave a mark in the table for the next invocation).
+pub async fn run_event_lambda<E, C, F, Fut>(
+    photos: bool,
+    margin: std::time::Duration,
+    context: impl FnOnce(&AppState) -> C,
+    handle: F,
+) -> Result<(), LambdaError>
+where
+    E: serde::de::DeserializeOwned + Send + 'static,
+    C: Sync + 'static,
+    F: Fn(&'static AppState, &'static C, E, std::time::Instant) -> Fut,
+    Fut: std::future::Future<Output = Result<(), crate::store::StoreError>>,
+{
+    use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
+    crate::telemetry::init();
+    let mut state = AppState::from_env();
+    if photos {
+        state = state.with_photos();
+    }
+    state.warm_up(WarmUp::GetItem).await;
+    // Built once per process and kept for its life, as Lambda keeps it.
+    let state: &'static AppState = Box::leak(Box::new(state));
+    let context: &'static C = Box::leak(Box::new(context(state)));
+    let handle = &handle;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<E>| async move {
+        let deadline = crate::jobs::deadline(event.context.deadline(), margin);
+        // Boxed: the chains of store futures are too deep to lay out inline.
+        Box::pin(handle(state, context, event.payload, deadline)).await?;
+        Ok::<_, LambdaError>(())
+    }))
+    .await
+}

@@ -12,10 +12,10 @@ use super::codec::article::{
     ArticleFilter, ArticleRecord, entry_in, entry_sk, from_item, lists_of, summary_from_item,
     to_item,
 };
-use super::error::{Guarded, Missing, Result, StoreError};
+use super::error::{Missing, Precondition, Result, StoreError};
 use super::item::{n, optional_string, s};
 use super::keys::{ARTICLE, article_pk};
-use super::parts::answers::{Once, Record};
+use super::parts::answers::{KeyedCreate, Record};
 use super::parts::check_live_profile;
 use super::read::Read;
 use super::retry::{Attempt, random};
@@ -75,7 +75,7 @@ impl Repository {
     pub async fn create_article(
         &self,
         article: Article,
-        once: Option<&Once<'_, Article>>,
+        once: Option<&KeyedCreate<'_, Article>>,
     ) -> Result<Article> {
         let taken = AtomicBool::new(false);
         let token = uuid::Uuid::new_v4().simple().to_string();
@@ -261,14 +261,14 @@ impl Repository {
         if let (None, Some(article)) = (old, new) {
             check_live_profile(&mut write, &article.summary.author)?;
         }
-        write.remember(answer)?;
+        write.record_answer(answer)?;
         Ok(match self.commit(write).await? {
             Outcome::Committed => Written::Done,
             Outcome::Cancelled(c) if c.by_record() => {
-                return Err(StoreError::ConditionFailed(Guarded::IdempotencyKey));
+                return Err(StoreError::ConditionFailed(Precondition::IdempotencyKey));
             }
             Outcome::Cancelled(c) if c.failed(Part::Author) => {
-                return Err(StoreError::ConditionFailed(Guarded::WriterProfile));
+                return Err(StoreError::ConditionFailed(Precondition::WriterProfile));
             }
             Outcome::Cancelled(c) if old.is_none() && c.failed(Part::Main) => Written::SlugTaken,
             Outcome::Cancelled(_) => Written::Lost,

@@ -26,7 +26,7 @@ pub enum Missing {
 /// guard against a lost race (a version, a revision, a count) never show
 /// here: the write is read again and retried instead.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Guarded {
+pub enum Precondition {
     /// The profile whose id is being created: it exists (in any case), or is
     /// still being purged.
     TakenId,
@@ -53,7 +53,7 @@ pub enum StoreError {
     NotFound(Missing),
     /// A condition that decides the outcome failed on the named item.
     #[error("the condition on {0:?} failed")]
-    ConditionFailed(Guarded),
+    ConditionFailed(Precondition),
     /// Other writes kept winning the race for the same items until the
     /// retry policy gave up; trying again later is safe.
     #[error("too many concurrent changes to the same items")]

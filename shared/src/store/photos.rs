@@ -11,7 +11,7 @@
 use super::Repository;
 use super::codec::review::{PendingPhoto, ReviewRecord};
 use super::error::{Missing, Result, StoreError};
-use super::parts::answers::Once;
+use super::parts::answers::KeyedCreate;
 use crate::config::Config;
 use crate::domain::{PhotoRequest, ReviewId, Timestamp};
 use crate::telemetry::xray::{Daemon, Subsegments};
@@ -168,7 +168,7 @@ impl Repository {
         id: &ReviewId,
         allow: impl Fn(&ReviewRecord) -> Result<(), E>,
         photo: PendingPhoto,
-        once: Option<&Once<'_, PendingPhoto>>,
+        once: Option<&KeyedCreate<'_, PendingPhoto>>,
     ) -> Result<PendingPhoto, E> {
         let now = Timestamp::now();
         let answer = self.once_record(once, &photo);

@@ -9,7 +9,7 @@
 //! condition no longer holds is cancelled whole: nothing counts twice.
 
 use super::codec::review::ReviewFilter;
-use super::error::{Guarded, Result, StoreError};
+use super::error::{Precondition, Result, StoreError};
 use super::item::{n, number, optional_number, parsed, s};
 use super::keys::{RATING_PREFIX, SUMMARY, rater_partition, rating_sk, subject_pk};
 use super::parts::{add_to_summary, check_caller_not_deleting};
@@ -18,7 +18,7 @@ use super::retry::Attempt;
 use super::schema::{GSI1, PK, SK};
 use super::write::{Outcome, Part, Write, if_rev};
 use super::{Item, Page, Repository};
-use crate::domain::{Stars, Subject, SubjectSummary, Summary};
+use crate::domain::{Stars, Subject, SubjectSummary, Tally};
 use crate::page::Window;
 
 /// The histogram attribute for a number of stars.
@@ -26,9 +26,9 @@ fn bucket(stars: Stars) -> String {
     format!("s{}", stars.get())
 }
 
-fn summary_from_item(item: &Item) -> Result<Summary> {
+fn summary_from_item(item: &Item) -> Result<Tally> {
     let count = |name: &str| Ok::<_, StoreError>(optional_number(item, name)?.unwrap_or(0));
-    Ok(Summary {
+    Ok(Tally {
         histogram: [
             count("s1")?,
             count("s2")?,
@@ -41,7 +41,7 @@ fn summary_from_item(item: &Item) -> Result<Summary> {
 }
 
 /// A subject's summary item as the reconcile job rewrites it, at revision `rev`.
-fn summary_item(subject: &Subject, summary: &Summary, rev: u64) -> Item {
+fn summary_item(subject: &Subject, summary: &Tally, rev: u64) -> Item {
     let mut item = Item::from([
         (PK.to_owned(), s(subject_pk(subject))),
         (SK.to_owned(), s(SUMMARY)),
@@ -130,7 +130,7 @@ impl Repository {
             match self.commit(write).await? {
                 Outcome::Committed => Ok(Attempt::Done(())),
                 Outcome::Cancelled(c) if c.failed(Part::Claim) => {
-                    Err(StoreError::ConditionFailed(Guarded::DeletingCaller))
+                    Err(StoreError::ConditionFailed(Precondition::DeletingCaller))
                 }
                 Outcome::Cancelled(_) => Ok(Attempt::Lost),
             }
@@ -198,7 +198,7 @@ impl Repository {
                 .map(|item| optional_number(item, "rev"))
                 .transpose()?
                 .flatten();
-            let mut actual = Summary {
+            let mut actual = Tally {
                 histogram: [0; 5],
                 review_count: self.count_partition(&reviews).await?,
             };

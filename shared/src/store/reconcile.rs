@@ -104,20 +104,6 @@ enum ProfileCheck {
 /// The reconcile job's checkpoint.
 pub type ReconcileCheckpoint = Checkpoint<Run>;
 
-impl Checkpoint<Run> {
-    /// A new reconcile run, replacing `previous` (if any) in the table.
-    pub fn fresh(previous: Option<&Self>, started_at: String) -> Self {
-        Self::start(
-            Job::Reconcile,
-            previous,
-            Run {
-                started_at,
-                ..Run::default()
-            },
-        )
-    }
-}
-
 /// The tags whose counts the reconcile job checks on meeting `item`: an
 /// article's tags, or the tag of a count item.
 fn tags_in(item: &Item) -> Vec<Tag> {

@@ -10,10 +10,10 @@ use super::codec::review::{
     ReviewFilter, ReviewRecord, entry_in, entry_sk, from_item, lists_of, summary_from_entry,
     to_item,
 };
-use super::error::{Guarded, Missing, Result, StoreError};
+use super::error::{Missing, Precondition, Result, StoreError};
 use super::item::n;
 use super::keys::{REVIEW, review_pk};
-use super::parts::answers::{Once, Record};
+use super::parts::answers::{KeyedCreate, Record};
 use super::parts::{add_to_summary, check_live_profile};
 use super::read::Read;
 use super::retry::Attempt;
@@ -56,7 +56,7 @@ impl Repository {
     pub async fn create_review(
         &self,
         review: Review,
-        once: Option<&Once<'_, Review>>,
+        once: Option<&KeyedCreate<'_, Review>>,
     ) -> Result<Review> {
         let record = ReviewRecord {
             review,
@@ -83,14 +83,14 @@ impl Repository {
                 &[("reviewCount".to_owned(), 1)],
             )?;
             check_live_profile(&mut write, &review.author)?;
-            write.remember(answer.as_ref())?;
+            write.record_answer(answer.as_ref())?;
             match self.commit(write).await? {
                 Outcome::Committed => Ok(Attempt::Done(review.clone())),
                 Outcome::Cancelled(c) if c.by_record() => {
-                    Err(StoreError::ConditionFailed(Guarded::IdempotencyKey))
+                    Err(StoreError::ConditionFailed(Precondition::IdempotencyKey))
                 }
                 Outcome::Cancelled(c) if c.failed(Part::Author) => {
-                    Err(StoreError::ConditionFailed(Guarded::WriterProfile))
+                    Err(StoreError::ConditionFailed(Precondition::WriterProfile))
                 }
                 // A review with this id (a UUID v7) exists: it is this very
                 // write, applied before its answer was lost and sent again.
@@ -191,11 +191,11 @@ impl Repository {
                 write.put(Part::Entry, entry, "attribute_exists(PK)", None)?;
             }
         }
-        write.remember(answer)?;
+        write.record_answer(answer)?;
         match self.commit(write).await? {
             Outcome::Committed => Ok(true),
             Outcome::Cancelled(c) if c.by_record() => {
-                Err(StoreError::ConditionFailed(Guarded::IdempotencyKey))
+                Err(StoreError::ConditionFailed(Precondition::IdempotencyKey))
             }
             Outcome::Cancelled(_) => Ok(false),
         }

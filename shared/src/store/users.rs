@@ -17,10 +17,10 @@
 use super::codec::user::{
     Purge, UserRecord, claim, from_item, purge_from_item, to_item, tombstone,
 };
-use super::error::{Guarded, Missing, Result, StoreError};
+use super::error::{Missing, Precondition, Result, StoreError};
 use super::item::{n, optional_string, parsed, s, string};
 use super::keys::{ACTIVITY, DELETED_AT, PROFILE, PURGES, USERS, claim_pk, user_pk};
-use super::parts::answers::Once;
+use super::parts::answers::KeyedCreate;
 use super::read::{Read, key};
 use super::retry::Attempt;
 use super::schema::{GSI1, PK};
@@ -46,7 +46,7 @@ impl Repository {
         &self,
         owner: &str,
         user: User,
-        once: Option<&Once<'_, User>>,
+        once: Option<&KeyedCreate<'_, User>>,
     ) -> Result<User> {
         let record = UserRecord {
             user,
@@ -66,11 +66,11 @@ impl Repository {
                 "attribute_not_exists(PK)",
                 None,
             )?;
-            write.remember(answer.as_ref())?;
+            write.record_answer(answer.as_ref())?;
             match self.commit(write).await? {
                 Outcome::Committed => Ok(Attempt::Done(record.user.clone())),
                 Outcome::Cancelled(c) if c.by_record() => {
-                    Err(StoreError::ConditionFailed(Guarded::IdempotencyKey))
+                    Err(StoreError::ConditionFailed(Precondition::IdempotencyKey))
                 }
                 // This very write, applied by an earlier attempt whose answer
                 // was lost (then retried into a conflict): done, not a 409.
@@ -80,10 +80,10 @@ impl Repository {
                     Ok(Attempt::Done(record.user.clone()))
                 }
                 Outcome::Cancelled(c) if c.failed(Part::Main) => {
-                    Err(StoreError::ConditionFailed(Guarded::TakenId))
+                    Err(StoreError::ConditionFailed(Precondition::TakenId))
                 }
                 Outcome::Cancelled(c) if c.failed(Part::Claim) => {
-                    Err(StoreError::ConditionFailed(Guarded::CallerClaim))
+                    Err(StoreError::ConditionFailed(Precondition::CallerClaim))
                 }
                 Outcome::Cancelled(_) => Ok(Attempt::Lost),
             }
@@ -153,7 +153,7 @@ impl Repository {
         self.optimistic(|| async {
             let mut record = self.user_record(id, Read::Consistent).await?;
             if record.owner.is_some() {
-                return Err(StoreError::ConditionFailed(Guarded::Owned));
+                return Err(StoreError::ConditionFailed(Precondition::Owned));
             }
             let read = record.version;
             record.owner = Some(sub.to_owned());
@@ -169,7 +169,7 @@ impl Repository {
             match self.commit(write).await? {
                 Outcome::Committed => Ok(Attempt::Done(record.user)),
                 Outcome::Cancelled(c) if c.failed(Part::Claim) => {
-                    Err(StoreError::ConditionFailed(Guarded::CallerClaim))
+                    Err(StoreError::ConditionFailed(Precondition::CallerClaim))
                 }
                 // The profile changed since it was read: read it again.
                 Outcome::Cancelled(_) => Ok(Attempt::Lost),
@@ -216,7 +216,7 @@ impl Repository {
     pub async fn writer(&self, sub: &str) -> Result<UserId> {
         self.profile_of(sub)
             .await?
-            .ok_or(StoreError::ConditionFailed(Guarded::WriterProfile))
+            .ok_or(StoreError::ConditionFailed(Precondition::WriterProfile))
     }
 
     /// Changes the user `id` with `change`, which sees the stored record and

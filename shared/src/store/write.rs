@@ -37,8 +37,8 @@ pub(super) enum Part {
     Author,
     /// A journeyer's recorded GitHub activity (the activity job's item).
     Activity,
-    /// The record of a create made with an `Idempotency-Key` (`idempotency.rs`).
-    Once,
+    /// The record of a create's first answer, made with an `Idempotency-Key` (`parts/answers.rs`).
+    Answer,
 }
 
 /// The items of one conditional write.

@@ -7,7 +7,7 @@
 //! there. So a create and its record exist together or not at all, and of
 //! two requests with one key only one writes: the other's transaction is
 //! cancelled on the record, which the create methods report as
-//! [`Guarded::IdempotencyKey`], and the HTTP edge (`crate::idempotency`)
+//! [`Precondition::IdempotencyKey`], and the HTTP edge (`crate::http::idempotency`)
 //! reads the record and answers what it holds. A record is fresh for the
 //! repository's window ([`WINDOW`]); DynamoDB's TTL deletes it some time
 //! after (lazily, up to days later), so a read treats a record past its
@@ -40,13 +40,13 @@ pub struct Answer {
 
 /// A create to make once per caller and key: where its record is, the
 /// fingerprint of the request, and how the API answers what it creates.
-pub struct Once<'a, T> {
+pub struct KeyedCreate<'a, T> {
     pk: String,
     fingerprint: &'a str,
     answer: &'a (dyn Fn(&T) -> Answer + Sync),
 }
 
-impl<'a, T> Once<'a, T> {
+impl<'a, T> KeyedCreate<'a, T> {
     /// The create of the caller `sub` with the client's `key`, for a request
     /// whose fingerprint is `fingerprint`, answered by `answer`. The record's
     /// key holds a hash of `sub`, never `sub` itself.
@@ -100,7 +100,7 @@ impl Repository {
     /// What the fresh record of `once`, if there is one, says to its
     /// request: read consistently, so a record written before is seen.
     #[tracing::instrument(skip_all)]
-    pub async fn replay<T>(&self, once: &Once<'_, T>) -> Result<Option<Replay>> {
+    pub async fn replay<T>(&self, once: &KeyedCreate<'_, T>) -> Result<Option<Replay>> {
         let Some(item) = self
             .get(once.pk.clone(), IDEMPOTENCY, Read::Consistent)
             .await?
@@ -125,7 +125,7 @@ impl Repository {
     /// The record of `once`'s answer to `created` (`None` without a key).
     pub(in crate::store) fn once_record<T>(
         &self,
-        once: Option<&Once<'_, T>>,
+        once: Option<&KeyedCreate<'_, T>>,
         created: &T,
     ) -> Option<Record> {
         let once = once?;
@@ -149,11 +149,11 @@ impl Repository {
 impl Write {
     /// Adds `record` (if any) to this write, on the condition that no fresh
     /// record of its key exists.
-    pub(in crate::store) fn remember(&mut self, record: Option<&Record>) -> Result<&mut Self> {
+    pub(in crate::store) fn record_answer(&mut self, record: Option<&Record>) -> Result<&mut Self> {
         if let Some(record) = record {
             let condition = format!("attribute_not_exists(PK) OR {TTL} <= :v");
             self.put(
-                Part::Once,
+                Part::Answer,
                 record.item.clone(),
                 &condition,
                 Some(n(record.now)),
@@ -166,8 +166,8 @@ impl Write {
 impl Cancelled {
     /// Whether the record of a keyed create stopped this write: another
     /// request with the same key wrote it, or is writing it at this moment.
-    /// The create then ends with [`Guarded::IdempotencyKey`].
+    /// The create then ends with [`Precondition::IdempotencyKey`].
     pub(in crate::store) fn by_record(&self) -> bool {
-        self.failed(Part::Once) || self.conflicted(Part::Once)
+        self.failed(Part::Answer) || self.conflicted(Part::Answer)
     }
 }
