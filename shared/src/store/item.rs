@@ -77,7 +77,7 @@ pub(crate) fn parsed_list<T: TryFrom<String>>(item: &Item, name: &str) -> Result
 }
 
 /// A list of strings.
-pub(crate) fn list<'a>(values: impl IntoIterator<Item = &'a str>) -> AttributeValue {
+pub(crate) fn string_list<'a>(values: impl IntoIterator<Item = &'a str>) -> AttributeValue {
     AttributeValue::L(values.into_iter().map(s).collect())
 }
 

@@ -4,7 +4,7 @@
 use crate::domain::{Review, ReviewSummary, Subject, Timestamp, UserId};
 use crate::store::Item;
 use crate::store::error::{Result, StoreError};
-use crate::store::item::{list, n, number, parsed, parsed_list, s, string, timestamp};
+use crate::store::item::{n, number, parsed, parsed_list, s, string, string_list, timestamp};
 use crate::store::keys::{REVIEW, review_pk, reviews_by_author, reviews_of_subject};
 use crate::store::schema::{PK, SK};
 use crate::store::write::entry;
@@ -80,7 +80,7 @@ pub(in crate::store) fn to_item(record: &ReviewRecord, version: u64) -> Item {
         ("body".to_owned(), s(review.body.as_str())),
         (
             "photos".to_owned(),
-            list(review.photos.iter().map(String::as_str)),
+            string_list(review.photos.iter().map(String::as_str)),
         ),
         ("createdAt".to_owned(), s(review.created_at.as_str())),
         ("updatedAt".to_owned(), s(review.updated_at.as_str())),
@@ -98,7 +98,7 @@ pub(in crate::store) fn summary_attributes(summary: &ReviewSummary) -> Item {
         ("excerpt".to_owned(), s(&summary.excerpt)),
         (
             "photos".to_owned(),
-            list(summary.photos.iter().map(String::as_str)),
+            string_list(summary.photos.iter().map(String::as_str)),
         ),
         ("createdAt".to_owned(), s(summary.created_at.as_str())),
         ("updatedAt".to_owned(), s(summary.updated_at.as_str())),
