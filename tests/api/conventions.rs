@@ -188,3 +188,46 @@ async fn a_forged_or_foreign_cursor_is_a_400() {
     .await;
     problem(app.get("/users?cursor=hello").await, 400).await;
 }
+
+#[tokio::test]
+async fn every_problem_carries_its_detail_as_message() {
+    let app = TestApp::spawn().await;
+    let token = app.user("sub-1", "alice").await;
+    let answers = [
+        app.get("/users/-bad-").await,
+        app.get("/users/nobody").await,
+        app.get("/no/such/path").await,
+        app.request(Method::PATCH, "/users", None)
+            .send()
+            .await
+            .expect("patch"),
+        app.request(Method::POST, "/users", None)
+            .send()
+            .await
+            .expect("post"),
+        app.send_json(
+            Method::POST,
+            "/users",
+            Some(&token),
+            &json!({"githubProfile": "bob", "name": "Bob"}),
+        )
+        .await,
+        app.request(Method::POST, "/articles", Some(&token))
+            .header("content-type", "text/plain")
+            .body("hi")
+            .send()
+            .await
+            .expect("post"),
+    ];
+    let mut statuses = Vec::new();
+    for response in answers {
+        let status = response.status().as_u16();
+        let body = problem(response, status).await;
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{body}"
+        );
+        statuses.push(status);
+    }
+    assert_eq!(statuses, [400, 404, 404, 405, 401, 409, 415]);
+}
