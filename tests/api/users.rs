@@ -398,7 +398,9 @@ async fn a_profile_carries_every_v2_field() {
         200,
     )
     .await;
-    assert!(user["linkedinProfile"].is_null() && user["avatarImage"].is_null());
+    // A cleared avatar is the GitHub one again: never null.
+    assert!(user["linkedinProfile"].is_null());
+    assert_eq!(user["avatarImage"], "https://github.com/ada.png");
 }
 
 #[tokio::test]
