@@ -447,6 +447,22 @@ impl Repository {
     /// things. Not found if there is no such user (or it is already being deleted).
     #[tracing::instrument(skip_all, fields(id = id.as_str()))]
     pub async fn delete_user<E: From<StoreError>>(
+    /// The profile `sub` owns (`GET /me`), read consistently: its owner
+    /// claim, then the profile. `None` when the caller has none, or it is
+    /// being deleted.
+    #[tracing::instrument(skip_all)]
+    pub async fn own_profile(&self, sub: &str) -> Result<Option<User>> {
+        let Some(id) = self.profile_of(sub).await? else {
+            return Ok(None);
+        };
+        match self.user_record(&id, Read::Consistent).await {
+            Ok(record) => Ok(Some(record.user)),
+            // Deleted between the two reads.
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
         &self,
         id: &UserId,
         allow: impl Fn(&UserRecord) -> Result<(), E>,
