@@ -34,6 +34,11 @@ pub struct Config {
     /// `Authorization: Bearer` by the activity job. Without one GitHub allows
     /// 60 requests an hour and counts its 304s (docs/activity.md).
     pub github_token: Option<GitHubToken>,
+    /// The public base path of the API's `Link` headers
+    /// (`HDOC_LINK_BASE_PATH`, default empty: the API's root), such as
+    /// `/api` when clients reach the API behind the front end's `/api`
+    /// rewrites, so that a client following a link stays under it.
+    pub link_base_path: String,
 }
 
 /// GitHub's public REST API.
@@ -97,8 +102,29 @@ impl Config {
                 .trim_end_matches('/')
                 .to_owned(),
             github_token: get("HDOC_GITHUB_TOKEN").map(GitHubToken),
+            link_base_path: get("HDOC_LINK_BASE_PATH")
+                .map(|raw| link_base_path(&raw))
+                .unwrap_or_default(),
             stage,
         }
+    }
+}
+
+/// `HDOC_LINK_BASE_PATH` as links use it: a leading `/`, no trailing one.
+/// Panics (at start-up) on a value a `Link` header cannot carry.
+fn link_base_path(raw: &str) -> String {
+    let path = raw.trim().trim_end_matches('/');
+    let valid = path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/-._~%!$&'()*+,;=:@".contains(&b));
+    assert!(
+        valid,
+        "HDOC_LINK_BASE_PATH must be a URL path such as /api, not {raw:?}"
+    );
+    match path {
+        "" => String::new(),
+        path if path.starts_with('/') => path.to_owned(),
+        path => format!("/{path}"),
     }
 }
 
@@ -124,6 +150,26 @@ mod tests {
         assert_eq!(config.cursor_secret, DEV_CURSOR_SECRET);
         assert_eq!(config.github_api, GITHUB_API);
         assert_eq!(config.github_token, None);
+        assert_eq!(config.link_base_path, "");
+    }
+
+    #[test]
+    fn the_link_base_path_is_a_path_without_a_trailing_slash() {
+        for (raw, path) in [
+            ("/api", "/api"),
+            ("/api/", "/api"),
+            ("api/v1", "/api/v1"),
+            ("/", ""),
+        ] {
+            let config = config(&[("HDOC_LINK_BASE_PATH", raw)]);
+            assert_eq!(config.link_base_path, path, "{raw}");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "HDOC_LINK_BASE_PATH must be a URL path")]
+    fn a_link_base_path_a_header_cannot_carry_is_refused() {
+        config(&[("HDOC_LINK_BASE_PATH", "/api>; rel=\"evil\"")]);
     }
 
     #[test]
