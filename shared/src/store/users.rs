@@ -35,6 +35,12 @@ const BATCH: usize = 100;
 
 pub(super) const PROFILE: &str = "PROFILE";
 pub(super) const USERS: &str = "USERS";
+/// The index partition of the profiles the import made for articles'
+/// authors: found by id and on the leaderboard, but not in the users lists
+/// (`GET /users`, the front end's "new journeyers"), until handed over.
+const AUTHORS: &str = "AUTHORS";
+/// Marks a profile the import made for an author (value `author`).
+const MADE_FOR: &str = "madeFor";
 /// The index partition of the deletions still being purged, oldest first.
 const PURGES: &str = "PURGES";
 /// Marks a deleted profile (a tombstone) and its owner claim.
@@ -128,6 +134,10 @@ pub struct UserRecord {
     /// whom an admin handed an imported one. `None` until then: only admins
     /// change an imported profile.
     pub owner: Option<String>,
+    /// Made by the import for an imported article's (or review's) author
+    /// who had no profile: not a journeyer who joined, so kept out of the
+    /// users lists until an admin hands it over (docs/import.md).
+    pub made_for_author: bool,
     pub(super) version: u64,
 }
 
@@ -147,7 +157,14 @@ pub(super) fn to_item(record: &UserRecord) -> Item {
     let mut item = Item::from([
         (PK.to_owned(), s(user_pk(&user.id))),
         (SK.to_owned(), s(PROFILE)),
-        (GSI1.partition_key.to_owned(), s(USERS)),
+        (
+            GSI1.partition_key.to_owned(),
+            s(if record.made_for_author {
+                AUTHORS
+            } else {
+                USERS
+            }),
+        ),
         (
             GSI1.sort_key.to_owned(),
             s(format!("{}#{}", user.date_joined.as_str(), user.id.key())),
@@ -166,6 +183,9 @@ pub(super) fn to_item(record: &UserRecord) -> Item {
         ("updatedAt".to_owned(), s(user.updated_at.as_str())),
         ("version".to_owned(), n(record.version)),
     ]);
+    if record.made_for_author {
+        item.insert(MADE_FOR.to_owned(), s("author"));
+    }
     let optional = [
         (OWNER, record.owner.as_deref()),
         (
@@ -223,6 +243,7 @@ pub(super) fn from_item(item: &Item) -> Result<UserRecord> {
             updated_at: timestamp(item, "updatedAt")?,
         },
         owner: optional_string(item, OWNER),
+        made_for_author: item.contains_key(MADE_FOR),
         version: number(item, "version")?,
     })
 }
@@ -249,6 +270,7 @@ impl Repository {
         let record = UserRecord {
             user,
             owner: Some(owner.to_owned()),
+            made_for_author: false,
             version: 1,
         };
         let token = uuid::Uuid::new_v4().simple().to_string();
@@ -299,12 +321,25 @@ impl Repository {
     pub async fn import_profiles(&self, users: &[User]) -> Result<Vec<UserId>> {
         let mut created = Vec::new();
         for batch in users.chunks(BATCH) {
-            created.extend(self.import_batch(batch).await?);
+            created.extend(self.import_batch(batch, false).await?);
         }
         Ok(created)
     }
 
-    async fn import_batch(&self, users: &[User]) -> Result<Vec<UserId>> {
+    /// [`Self::import_profiles`] for the authors of imported articles and
+    /// reviews who have no profile: made so that nothing they wrote is lost,
+    /// but they are not journeyers who joined, so they stay out of the users
+    /// lists ([`UserRecord::made_for_author`]).
+    #[tracing::instrument(skip_all, fields(users = users.len()))]
+    pub async fn import_author_profiles(&self, users: &[User]) -> Result<Vec<UserId>> {
+        let mut created = Vec::new();
+        for batch in users.chunks(BATCH) {
+            created.extend(self.import_batch(batch, true).await?);
+        }
+        Ok(created)
+    }
+
+    async fn import_batch(&self, users: &[User], made_for_author: bool) -> Result<Vec<UserId>> {
         self.optimistic(|| async {
             let keys = users.iter().map(|u| key(user_pk(&u.id), PROFILE)).collect();
             let taken: HashSet<String> = self
@@ -325,6 +360,7 @@ impl Repository {
                 let record = UserRecord {
                     user: (*user).clone(),
                     owner: None,
+                    made_for_author,
                     version: 1,
                 };
                 write.put(
@@ -355,6 +391,8 @@ impl Repository {
             }
             let read = record.version;
             record.owner = Some(sub.to_owned());
+            // Its owner signed in: a journeyer now, listed with the others.
+            record.made_for_author = false;
             record.version = read + 1;
             let mut write = Write::new(&self.table);
             write.put(Part::Main, to_item(&record), "version = :v", Some(n(read)))?;
@@ -409,6 +447,22 @@ impl Repository {
             .transpose()
     }
 
+    /// The profile `sub` owns (`GET /me`), read consistently: its owner
+    /// claim, then the profile. `None` when the caller has none, or it is
+    /// being deleted.
+    #[tracing::instrument(skip_all)]
+    pub async fn own_profile(&self, sub: &str) -> Result<Option<User>> {
+        let Some(id) = self.profile_of(sub).await? else {
+            return Ok(None);
+        };
+        match self.user_record(&id, Read::Consistent).await {
+            Ok(record) => Ok(Some(record.user)),
+            // Deleted between the two reads.
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
     /// The profile id of `sub`, about to write something only callers with a
     /// profile may write (articles, reviews).
     pub async fn writer(&self, sub: &str) -> Result<UserId> {
@@ -447,22 +501,6 @@ impl Repository {
     /// things. Not found if there is no such user (or it is already being deleted).
     #[tracing::instrument(skip_all, fields(id = id.as_str()))]
     pub async fn delete_user<E: From<StoreError>>(
-    /// The profile `sub` owns (`GET /me`), read consistently: its owner
-    /// claim, then the profile. `None` when the caller has none, or it is
-    /// being deleted.
-    #[tracing::instrument(skip_all)]
-    pub async fn own_profile(&self, sub: &str) -> Result<Option<User>> {
-        let Some(id) = self.profile_of(sub).await? else {
-            return Ok(None);
-        };
-        match self.user_record(&id, Read::Consistent).await {
-            Ok(record) => Ok(Some(record.user)),
-            // Deleted between the two reads.
-            Err(StoreError::NotFound(_)) => Ok(None),
-            Err(err) => Err(err),
-        }
-    }
-
         &self,
         id: &UserId,
         allow: impl Fn(&UserRecord) -> Result<(), E>,
@@ -557,7 +595,8 @@ impl Repository {
     }
 
     /// Users in the order they joined, oldest or newest first: one Query on
-    /// the creation-order index, forwards or backwards.
+    /// the creation-order index, forwards or backwards. Profiles made for
+    /// imported authors are in another partition of it, so not here.
     #[tracing::instrument(skip_all, fields(limit = page.limit))]
     pub async fn list_users(&self, order: UserOrder, page: &PageRequest) -> Result<Page<User>> {
         let oldest_first = order == UserOrder::Oldest;
@@ -585,6 +624,7 @@ mod tests {
         let mut record = UserRecord {
             user: user("Alice", 1, 2),
             owner: Some("sub-1".into()),
+            made_for_author: false,
             version: 3,
         };
         record.user.bio = Some("hello".to_owned().try_into().expect("bio"));
@@ -594,6 +634,25 @@ mod tests {
         assert_eq!(back.user, record.user);
         assert_eq!(back.owner.as_deref(), Some("sub-1"));
         assert_eq!(back.version, 3);
+        assert!(!back.made_for_author);
+    }
+
+    #[test]
+    fn a_profile_made_for_an_author_is_kept_out_of_the_users_list() {
+        let mut record = UserRecord {
+            user: user("ekeeler0", 0, 0),
+            owner: None,
+            made_for_author: true,
+            version: 1,
+        };
+        let item = to_item(&record);
+        assert_eq!(item.get(GSI1.partition_key), Some(&s(AUTHORS)));
+        assert_eq!(item.get(GSI2.partition_key), Some(&s(LEADERBOARD)));
+        assert!(from_item(&item).expect("reads").made_for_author);
+        record.made_for_author = false;
+        let item = to_item(&record);
+        assert_eq!(item.get(GSI1.partition_key), Some(&s(USERS)));
+        assert!(!item.contains_key(MADE_FOR));
     }
 
     #[test]
@@ -601,6 +660,7 @@ mod tests {
         let record = UserRecord {
             user: user("Alice", 1, 2),
             owner: Some("sub-1".into()),
+            made_for_author: false,
             version: 3,
         };
         let mut v1 = to_item(&record);
