@@ -400,7 +400,7 @@ async fn a_profile_carries_every_v2_field() {
     .await;
     // A cleared avatar is the GitHub one again: never null.
     assert!(user["linkedinProfile"].is_null());
-    assert_eq!(user["avatarImage"], "https://github.com/ada.png");
+    assert_eq!(user["avatarImage"], "https://github.com/Ada.png");
 }
 
 #[tokio::test]
