@@ -15,7 +15,11 @@ pub const OPENAPI_YAML: &str = include_str!("../docs/openapi.yaml");
 
 /// Response headers whose presence is part of the contract: each may appear
 /// only on the responses that document it.
-const CONTRACT_HEADERS: &[&str] = &["link", "location", "retry-after"];
+const CONTRACT_HEADERS: &[&str] = &["link", "location", "retry-after", "etag"];
+
+/// The `Cache-Control` of every answer whose document does not give it one:
+/// nothing but public reads may be kept by a shared cache.
+const PRIVATE: &str = "private, no-store";
 
 /// What the document says about a method and path.
 #[derive(Debug)]
@@ -254,6 +258,22 @@ impl Contract {
         problems: &mut Vec<String>,
     ) {
         let documented = response["headers"].as_object();
+        let cache_documented = documented
+            .is_some_and(|all| all.keys().any(|k| k.eq_ignore_ascii_case("cache-control")));
+        if !cache_documented {
+            match headers.get(http::header::CACHE_CONTROL) {
+                Some(value) if value == PRIVATE => {}
+                other => problems.push(format!(
+                    "`Cache-Control` must be `{PRIVATE}` here, not {other:?}"
+                )),
+            }
+        }
+        if headers
+            .get(http::header::X_CONTENT_TYPE_OPTIONS)
+            .is_none_or(|v| v != "nosniff")
+        {
+            problems.push("`X-Content-Type-Options: nosniff` is missing".to_owned());
+        }
         for name in CONTRACT_HEADERS {
             let listed =
                 documented.is_some_and(|all| all.keys().any(|k| k.eq_ignore_ascii_case(name)));

@@ -536,7 +536,8 @@ pub async fn json_of(response: Response, status: u16) -> Value {
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
-/// Checks that `response` is a problem+json with `status`, and returns it.
+/// Checks that `response` is a problem+json with `status` whose `message`
+/// is its `detail` (what the front end shows), and returns it.
 pub async fn problem(response: Response, status: u16) -> Value {
     let content_type = response
         .headers()
@@ -551,6 +552,7 @@ pub async fn problem(response: Response, status: u16) -> Value {
         body["title"].is_string() && body["detail"].is_string(),
         "body: {body}"
     );
+    assert_eq!(body["message"], body["detail"], "body: {body}");
     body
 }
 

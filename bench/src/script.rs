@@ -47,6 +47,7 @@ pub const SMOKE: &[Step] = &[
     Event("users-get.json", Status(200)),
     Event("users-list.json", Status(200)),
     Event("users-update.json", Status(200)),
+    Event("users-me.json", Status(200)),
     Event("leaderboard-get.json", Status(200)),
     // alice's public events, from the bench's stand-in GitHub.
     Event("activity-schedule.json", Done),
@@ -76,6 +77,7 @@ pub const SMOKE: &[Step] = &[
     Event("reviews-get.json", Status(404)),
     Event("users-delete.json", Status(204)),
     Event("users-get.json", Status(404)),
+    Event("users-me.json", Status(404)),
     Event("purge-user-stream.json", Done),
     Event("reconcile-schedule.json", Done),
     Event("users-get.json", Status(404)),

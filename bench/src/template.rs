@@ -101,6 +101,9 @@ fn reference(name: &str) -> Result<String, String> {
         "AWS::AccountId" => ACCOUNT.into(),
         "AWS::Partition" => "aws".into(),
         "CursorSecret" => "hdoc-backend-dev-cursor-secret".into(),
+        // Parameters, at their defaults.
+        "LinkBasePath" => String::new(),
+        "CacheSeconds" => "60".into(),
         other => {
             return Err(format!(
                 "no value for the reference {other} (add it to bench/src/template.rs)"

@@ -596,7 +596,10 @@ where
 }
 
 /// Gives each of `authors` (each once) without a profile one made from its
-/// id, so that nothing they wrote is lost; returns the ids of the profiles made.
+/// id, so that nothing they wrote is lost; returns the ids of the profiles
+/// made. They are not journeyers who joined (they would all have joined
+/// "now", and crowd the front end's "new journeyers" out), so they are kept
+/// out of the users lists until an admin hands one over.
 async fn make_profiles(
     repo: &Repository,
     authors: &[UserId],
@@ -618,7 +621,7 @@ async fn make_profiles(
             })
         })
         .collect();
-    let made = repo.import_profiles(&users).await?;
+    let made = repo.import_author_profiles(&users).await?;
     Ok(made.iter().map(|id| id.as_str().to_owned()).collect())
 }
 

@@ -48,7 +48,9 @@ USAGE: hdoc-local [--demo] [--port PORT] [--data-dir DIR] [--dynamodb-endpoint U
                             HDOC_GITHUB_TOKEN, if set, is sent as its token)
 
 Other settings: HDOC_DEV_JWT_SECRET (dev token secret), HDOC_TABLE,
-HDOC_CORS_ORIGINS, RUST_LOG. Mint a token with
+HDOC_CORS_ORIGINS, HDOC_LINK_BASE_PATH (the path Link headers start with, such
+as /api behind the front end's rewrites), HDOC_CACHE_SECONDS (how long a write
+may take to show through a shared cache, default 60), RUST_LOG. Mint a token with
   curl -X POST localhost:3000/_dev/token -H 'content-type: application/json' -d '{\"sub\":\"alice\"}'
 ";
 

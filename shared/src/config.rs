@@ -38,7 +38,23 @@ pub struct Config {
     /// What time it is for what the API stamps and decides by: the system's
     /// clock; tests set one they move on ([`Clock::manual`]).
     pub clock: Clock,
+    /// The public base path of the API's `Link` headers
+    /// (`HDOC_LINK_BASE_PATH`, default empty: the API's root), such as
+    /// `/api` when clients reach the API behind the front end's `/api`
+    /// rewrites, so that a client following a link stays under it.
+    pub link_base_path: String,
+    /// How long a write may take to show in the public reads that shared
+    /// caches (CloudFront, nginx) hold, in seconds (`HDOC_CACHE_SECONDS`,
+    /// default [`DEFAULT_CACHE_SECONDS`]; 0: every read is revalidated).
+    /// See `http/caching.rs`.
+    pub cache_seconds: u32,
 }
+
+/// [`Config::cache_seconds`] when `HDOC_CACHE_SECONDS` is not set.
+pub const DEFAULT_CACHE_SECONDS: u32 = 60;
+
+/// The most [`Config::cache_seconds`] may be: a day.
+pub const MAX_CACHE_SECONDS: u32 = 86_400;
 
 /// GitHub's public REST API.
 pub const GITHUB_API: &str = "https://api.github.com";
@@ -102,9 +118,45 @@ impl Config {
                 .to_owned(),
             github_token: get("HDOC_GITHUB_TOKEN").map(GitHubToken),
             clock: Clock::system(),
+            link_base_path: get("HDOC_LINK_BASE_PATH")
+                .map(|raw| link_base_path(&raw))
+                .unwrap_or_default(),
+            cache_seconds: get("HDOC_CACHE_SECONDS")
+                .map(|raw| cache_seconds(&raw))
+                .unwrap_or(DEFAULT_CACHE_SECONDS),
             stage,
         }
     }
+}
+
+/// `HDOC_LINK_BASE_PATH` as links use it: a leading `/`, no trailing one.
+/// Panics (at start-up) on a value a `Link` header cannot carry.
+fn link_base_path(raw: &str) -> String {
+    let path = raw.trim().trim_end_matches('/');
+    let valid = path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/-._~%!$&'()*+,;=:@".contains(&b));
+    assert!(
+        valid,
+        "HDOC_LINK_BASE_PATH must be a URL path such as /api, not {raw:?}"
+    );
+    match path {
+        "" => String::new(),
+        path if path.starts_with('/') => path.to_owned(),
+        path => format!("/{path}"),
+    }
+}
+
+/// `HDOC_CACHE_SECONDS`: whole seconds up to [`MAX_CACHE_SECONDS`]. Panics
+/// (at start-up) on anything else.
+fn cache_seconds(raw: &str) -> u32 {
+    raw.trim()
+        .parse()
+        .ok()
+        .filter(|seconds| *seconds <= MAX_CACHE_SECONDS)
+        .unwrap_or_else(|| {
+            panic!("HDOC_CACHE_SECONDS must be whole seconds from 0 to {MAX_CACHE_SECONDS}, not {raw:?}")
+        })
 }
 
 #[cfg(test)]
@@ -129,6 +181,37 @@ mod tests {
         assert_eq!(config.cursor_secret, DEV_CURSOR_SECRET);
         assert_eq!(config.github_api, GITHUB_API);
         assert_eq!(config.github_token, None);
+        assert_eq!(config.link_base_path, "");
+        assert_eq!(config.cache_seconds, DEFAULT_CACHE_SECONDS);
+    }
+
+    #[test]
+    fn the_link_base_path_is_a_path_without_a_trailing_slash() {
+        for (raw, path) in [
+            ("/api", "/api"),
+            ("/api/", "/api"),
+            ("api/v1", "/api/v1"),
+            ("/", ""),
+        ] {
+            let config = config(&[("HDOC_LINK_BASE_PATH", raw)]);
+            assert_eq!(config.link_base_path, path, "{raw}");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "HDOC_LINK_BASE_PATH must be a URL path")]
+    fn a_link_base_path_a_header_cannot_carry_is_refused() {
+        config(&[("HDOC_LINK_BASE_PATH", "/api>; rel=\"evil\"")]);
+    }
+
+    #[test]
+    fn cache_seconds_are_whole_seconds_up_to_a_day() {
+        assert_eq!(config(&[("HDOC_CACHE_SECONDS", "0")]).cache_seconds, 0);
+        assert_eq!(config(&[("HDOC_CACHE_SECONDS", "120")]).cache_seconds, 120);
+        for bad in ["-1", "1.5", "86401", "soon"] {
+            let refused = std::panic::catch_unwind(|| config(&[("HDOC_CACHE_SECONDS", bad)]));
+            assert!(refused.is_err(), "{bad}");
+        }
     }
 
     #[test]

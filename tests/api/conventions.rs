@@ -188,3 +188,69 @@ async fn a_forged_or_foreign_cursor_is_a_400() {
     .await;
     problem(app.get("/users?cursor=hello").await, 400).await;
 }
+
+/// Behind the front end's `/api` rewrites, a client following `Link`
+/// stays under `/api` (`HDOC_LINK_BASE_PATH`).
+#[tokio::test]
+async fn links_start_with_the_configured_public_base_path() {
+    let app = TestApp::spawn_configured(hdoc_tests::dynamodb_endpoint(), |config| {
+        config.link_base_path = "/api".to_owned();
+    })
+    .await;
+    for i in 0..3 {
+        app.user(&format!("sub-{i}"), &format!("user{i}")).await;
+    }
+    let response = app.get("/users?order=newest&limit=2").await;
+    let next = hdoc_tests::next_link(&response).expect("next page");
+    assert!(
+        next.starts_with("/api/users?order=newest&limit=2&cursor="),
+        "{next}"
+    );
+    // What the front end's rewrite of /api/users does: drop the prefix.
+    let rest = next.strip_prefix("/api").expect("under /api");
+    let page = json_of(app.get(rest).await, 200).await;
+    assert_eq!(page[0]["id"], "user0");
+}
+
+#[tokio::test]
+async fn every_problem_carries_its_detail_as_message() {
+    let app = TestApp::spawn().await;
+    let token = app.user("sub-1", "alice").await;
+    let answers = [
+        app.get("/users/-bad-").await,
+        app.get("/users/nobody").await,
+        app.get("/no/such/path").await,
+        app.request(Method::PATCH, "/users", None)
+            .send()
+            .await
+            .expect("patch"),
+        app.request(Method::POST, "/users", None)
+            .send()
+            .await
+            .expect("post"),
+        app.send_json(
+            Method::POST,
+            "/users",
+            Some(&token),
+            &json!({"githubProfile": "bob", "name": "Bob"}),
+        )
+        .await,
+        app.request(Method::POST, "/articles", Some(&token))
+            .header("content-type", "text/plain")
+            .body("hi")
+            .send()
+            .await
+            .expect("post"),
+    ];
+    let mut statuses = Vec::new();
+    for response in answers {
+        let status = response.status().as_u16();
+        let body = problem(response, status).await;
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{body}"
+        );
+        statuses.push(status);
+    }
+    assert_eq!(statuses, [400, 404, 404, 405, 401, 409, 415]);
+}

@@ -772,7 +772,8 @@ async fn every_function_works_with_only_the_policy_template_yaml_grants_it() {
         served: BTreeSet::new(),
     };
 
-    // users: create, read, list both ways, update (owner and admin), hand over.
+    // users: create, read, list both ways, update (owner and admin), the
+    // caller's own, hand over.
     let profile = json!({"githubProfile": "alice", "name": "Alice"});
     run.call("users", "POST", "/users", ALICE, Some(profile), 201)
         .await;
@@ -787,6 +788,9 @@ async fn every_function_works_with_only_the_policy_template_yaml_grants_it() {
     let scores = json!({"githubScore": 42, "daysCompleted": 3});
     run.call("users", "PUT", "/users/alice", ADMIN, Some(scores), 200)
         .await;
+    // GET /me: the owner claim, then the profile (two GetItems).
+    let me = run.call("users", "GET", "/me", ALICE, None, 200).await;
+    assert_eq!(me["id"], "alice");
     // An imported profile (as `hdoc-local import` makes one) handed to its owner.
     let now = Timestamp::now();
     let imported = User {

@@ -173,7 +173,8 @@ async fn rows_are_imported_refused_or_trimmed_field_by_field() {
     assert_eq!(one["totalScore"], 37 + 11);
     let trimmed = json_of(app.get("/users/trimmed").await, 200).await;
     assert_eq!(trimmed["twitterProfile"], Value::Null);
-    assert_eq!(trimmed["avatarImage"], Value::Null);
+    // Without an avatar of its own, a profile shows its GitHub one.
+    assert_eq!(trimmed["avatarImage"], "https://github.com/trimmed.png");
     assert_eq!(
         (
             trimmed["githubScore"].as_u64(),
@@ -260,6 +261,92 @@ async fn aggregates_equal_a_recount_and_importing_again_changes_nothing() {
     );
     assert!(again.to_string().contains("nothing changed"));
     assert_eq!(snapshot(&app).await, before);
+    app.shutdown().await;
+}
+
+/// Tried as a new user would, with files shaped like the front end's own
+/// `data/users.json` and `data/articles.json`: every article by an author
+/// who is not in `users.json`, without `createdAt`.
+#[tokio::test]
+async fn profiles_made_for_authors_do_not_crowd_out_the_new_journeyers() {
+    let app = TestApp::spawn().await;
+    let (user_rows, article_rows) = (rows(30, 12), rows(40, 14));
+    let users: Vec<Value> = (0..user_rows).map(user).collect();
+    let articles: Vec<Value> = (0..article_rows)
+        .map(|n| {
+            let mut row = article(n, &format!("writer-{n}"));
+            row.as_object_mut().expect("a row").remove("createdAt");
+            row
+        })
+        .collect();
+    let report = run(
+        &app,
+        &[doc(Kind::Users, users), doc(Kind::Articles, articles)],
+    )
+    .await;
+    assert_eq!(report.made_profiles.len(), article_rows);
+
+    // "New Journeyers" are the journeyers of users.json, newest first, each
+    // with an avatar; none of the authors made "now".
+    let newest = json_of(app.get("/users?order=newest&limit=10").await, 200).await;
+    let newest = newest.as_array().expect("array");
+    assert_eq!(newest.len(), 10);
+    let mut joined: Vec<&str> = newest
+        .iter()
+        .map(|u| u["dateJoined"].as_str().expect("dateJoined"))
+        .collect();
+    for user in newest {
+        let id = user["id"].as_str().expect("id");
+        assert!(id.starts_with("journeyer-"), "{id} is not a journeyer");
+        assert!(
+            user["avatarImage"]
+                .as_str()
+                .is_some_and(|url| url.starts_with("https://robohash.org/")),
+            "{user}"
+        );
+    }
+    let shown = joined.clone();
+    joined.sort_unstable_by(|a, b| b.cmp(a));
+    assert_eq!(shown, joined, "newest first");
+    let (listed, _) = app.all_pages("/users?limit=100").await;
+    assert_eq!(listed.len(), user_rows, "only journeyers are listed");
+
+    // The authors' profiles are still there: by id (with their GitHub
+    // avatar), as their articles' authors, and on the leaderboard.
+    let writer = json_of(app.get("/users/writer-3").await, 200).await;
+    assert_eq!(writer["avatarImage"], "https://github.com/writer-3.png");
+    let written = json_of(app.get("/articles?author=writer-3").await, 200).await;
+    assert_eq!(written.as_array().map(Vec::len), Some(1));
+    let (board, _) = app.all_pages("/leaderboard?limit=100").await;
+    assert_eq!(board.len(), user_rows + article_rows);
+    app.assert_no_drift().await;
+
+    // Handed over to its owner, who signed in: a journeyer, listed.
+    let admin = app.admin().await;
+    json_of(
+        app.send_json(
+            Method::PUT,
+            "/users/writer-3/owner",
+            Some(&admin),
+            &json!({"sub": "sub-writer-3"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let newest = json_of(app.get("/users?order=newest&limit=1").await, 200).await;
+    assert_eq!(newest[0]["id"], "writer-3");
+    let (listed, _) = app.all_pages("/users?limit=100").await;
+    assert_eq!(listed.len(), user_rows + 1);
+    app.assert_no_drift().await;
+
+    // Importing the same files again changes nothing, and says so.
+    let again = run(
+        &app,
+        &[doc(Kind::Users, (0..user_rows).map(user).collect())],
+    )
+    .await;
+    assert!(!again.changed(), "{again}");
     app.shutdown().await;
 }
 

@@ -24,6 +24,7 @@ async fn event_files_drive_the_functions_in_order() {
         ("users-get.json", 200),
         ("users-list.json", 200),
         ("users-update.json", 200),
+        ("users-me.json", 200),
         ("leaderboard-get.json", 200),
         ("articles-create.json", 201),
         ("articles-get.json", 200),
@@ -49,6 +50,7 @@ async fn event_files_drive_the_functions_in_order() {
         ("reviews-get.json", 404),
         ("users-delete.json", 204),
         ("users-get.json", 404),
+        ("users-me.json", 404),
     ];
     for (name, status) in script {
         if status == 0 {
@@ -86,6 +88,7 @@ async fn event_files_drive_the_functions_in_order() {
                 );
             }
             ("users-list.json", _) => assert_eq!(json[0]["id"], "alice"),
+            ("users-me.json", 200) => assert_eq!(json["id"], "alice"),
             ("leaderboard-get.json", _) => {
                 assert_eq!(json[0]["id"], "alice");
                 assert_eq!(json[0]["totalScore"], 42);

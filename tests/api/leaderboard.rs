@@ -51,7 +51,7 @@ async fn highest_total_first_ties_by_id_ranked_from_one() {
     assert_eq!(
         board[1],
         json!({"rank": 2, "id": "alice", "githubProfile": "alice", "name": "alice name",
-               "twitterProfile": null, "linkedinProfile": null, "avatarImage": null,
+               "twitterProfile": null, "linkedinProfile": null, "avatarImage": "https://github.com/alice.png",
                "githubScore": 2, "githubStreak": 0, "twitterScore": 3, "twitterStreak": 0,
                "daysCompleted": 0, "totalScore": 5})
     );

@@ -4,6 +4,7 @@
 mod activity;
 mod articles;
 mod bad_input;
+mod caching;
 mod capacity;
 mod conventions;
 mod deletion;

@@ -514,6 +514,8 @@ fn template_declares_every_function_as_a_rust_arm64_lambda() {
         );
         let config = Config::from_lookup(|key| match key {
             "HDOC_STAGE" => Some("prod".to_owned()),
+            // A number (the CacheSeconds parameter: Type Number, 0 to 86400).
+            "HDOC_CACHE_SECONDS" if variables.contains_key(key) => Some("60".to_owned()),
             _ => variables.contains_key(key).then(|| "set".to_owned()),
         });
         // Only the functions that handle photos get the bucket (and links S3):
@@ -1204,6 +1206,216 @@ fn template_alarms_hold_each_function_to_the_stage_error_budget() {
                 }),
                 "{id}: {metric} by {names:?} is not emitted"
             );
+        }
+    }
+}
+
+/// A list property as its items' strings.
+fn strings(value: &Value) -> BTreeSet<&str> {
+    one_or_many(value)
+        .into_iter()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+/// Whether a CloudFront path pattern (`*` any characters, `?` one) matches `path`.
+fn glob(pattern: &str, path: &str) -> bool {
+    match (pattern.as_bytes().first(), path.as_bytes().first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => {
+            glob(&pattern[1..], path) || (!path.is_empty() && glob(pattern, &path[1..]))
+        }
+        (Some(b'?'), Some(_)) => glob(&pattern[1..], &path[1..]),
+        (Some(p), Some(c)) if p == c => glob(&pattern[1..], &path[1..]),
+        _ => false,
+    }
+}
+
+/// The front end's sign-in (lazy-cognito: the Hosted UI, implicit grant,
+/// scopes `openid email`, back to `/token`, out to `/`, `next dev` on 8080):
+/// a domain whose prefix is a parameter per stage, the web client's OAuth
+/// settings, and the outputs its configuration reads.
+#[test]
+fn template_gives_the_front_end_a_hosted_ui_to_sign_in_with() {
+    let template = template();
+    let (_, domain) = only(&template, "AWS::Cognito::UserPoolDomain");
+    assert_eq!(
+        ref_target(&domain["Properties"]["UserPoolId"]),
+        Some("UserPool")
+    );
+    assert_eq!(
+        ref_target(&domain["Properties"]["Domain"]),
+        Some("AuthDomainPrefix")
+    );
+    let parameters = &template["Parameters"];
+    assert!(
+        parameters["AuthDomainPrefix"]["Default"].is_null(),
+        "one per stage"
+    );
+
+    let (_, client) = only(&template, "AWS::Cognito::UserPoolClient");
+    let client = &client["Properties"];
+    assert_eq!(client["GenerateSecret"], false, "a browser keeps no secret");
+    assert_eq!(client["AllowedOAuthFlowsUserPoolClient"], true);
+    assert_eq!(
+        strings(&client["AllowedOAuthFlows"]),
+        BTreeSet::from(["code", "implicit"])
+    );
+    assert_eq!(
+        strings(&client["AllowedOAuthScopes"]),
+        BTreeSet::from(["openid", "email", "profile"])
+    );
+    assert_eq!(
+        strings(&client["SupportedIdentityProviders"]),
+        BTreeSet::from(["COGNITO"])
+    );
+    assert_eq!(ref_target(&client["CallbackURLs"]), Some("CallbackUrls"));
+    assert_eq!(ref_target(&client["LogoutURLs"]), Some("SignOutUrls"));
+    // Dev: the front end's `next dev --hostname localhost -p 8080`.
+    assert_eq!(parameters["CallbackUrls"]["Type"], "CommaDelimitedList");
+    assert_eq!(
+        parameters["CallbackUrls"]["Default"],
+        "http://localhost:8080/token"
+    );
+    assert_eq!(
+        parameters["SignOutUrls"]["Default"],
+        "http://localhost:8080/"
+    );
+
+    // Each stage's own prefix and, past dev, its site's https URLs.
+    let samconfig =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../samconfig.toml"))
+            .expect("samconfig.toml");
+    for stage in ["dev", "staging", "prod"] {
+        let section = format!("[{stage}.deploy.parameters]");
+        let start = samconfig.find(&section).expect("a section per stage");
+        let overrides = samconfig[start..]
+            .lines()
+            .find(|line| line.starts_with("parameter_overrides"))
+            .expect("parameter_overrides");
+        assert!(
+            overrides.contains(&format!("AuthDomainPrefix=hdoc-backend-{stage}")),
+            "{overrides}"
+        );
+        if stage != "dev" {
+            assert!(overrides.contains("CallbackUrls=https://"), "{overrides}");
+            assert!(overrides.contains("SignOutUrls=https://"), "{overrides}");
+        }
+    }
+
+    let outputs = &template["Outputs"];
+    for (output, names) in [
+        (
+            "AuthDomain",
+            "${UserPoolDomain}.auth.${AWS::Region}.amazoncognito.com",
+        ),
+        ("UserPoolId", "${UserPool}"),
+        ("UserPoolClientId", "${UserPoolClient}"),
+    ] {
+        assert_eq!(as_sub(&outputs[output]["Value"]), names, "{output}");
+    }
+    assert!(as_sub(&outputs["JwksUrl"]["Value"]).ends_with("/${UserPool}/.well-known/jwks.json"));
+}
+
+/// CloudFront in front of the HTTP API: public reads cached by URL and query
+/// string (never by a token or a cookie), everything else through uncached
+/// with its token, Host never forwarded, and its domain the API's URL.
+#[test]
+fn template_puts_a_cache_in_front_of_the_api() {
+    let template = template();
+    let distributions: Vec<_> = of_type(&template, "AWS::CloudFront::Distribution")
+        .filter(|(_, d)| {
+            as_sub(&d["Properties"]["DistributionConfig"]["Origins"][0]["DomainName"])
+                .starts_with("${HttpApi}.execute-api.")
+        })
+        .collect();
+    assert_eq!(
+        distributions.len(),
+        1,
+        "one distribution in front of the HttpApi"
+    );
+    let (cdn, distribution) = distributions[0];
+    let config = &distribution["Properties"]["DistributionConfig"];
+    let origin = &config["Origins"][0];
+    assert_eq!(
+        origin["CustomOriginConfig"]["OriginProtocolPolicy"],
+        "https-only"
+    );
+    assert_eq!(
+        as_sub(&template["Outputs"]["ApiUrl"]["Value"]),
+        format!("https://${{{cdn}.DomainName}}")
+    );
+
+    const CACHING_DISABLED: &str = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
+    const ALL_VIEWER_EXCEPT_HOST: &str = "b689b0a8-53d0-40ab-baf2-68738e2966ac";
+
+    // The default behavior: every route's reads and writes.
+    let default = &config["DefaultCacheBehavior"];
+    assert_eq!(
+        strings(&default["AllowedMethods"]),
+        BTreeSet::from(["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"])
+    );
+    assert_eq!(
+        strings(&default["CachedMethods"]),
+        BTreeSet::from(["GET", "HEAD"])
+    );
+    assert_eq!(default["OriginRequestPolicyId"], ALL_VIEWER_EXCEPT_HOST);
+    let policy = ref_target(&default["CachePolicyId"]).expect("a cache policy of this stack");
+    let policy = &template["Resources"][policy]["Properties"]["CachePolicyConfig"];
+    assert_eq!(policy["MinTTL"], 0, "no-store and private are honoured");
+    assert_eq!(
+        policy["DefaultTTL"], 0,
+        "nothing kept without Cache-Control"
+    );
+    let key = &policy["ParametersInCacheKeyAndForwardedToOrigin"];
+    assert_eq!(key["QueryStringsConfig"]["QueryStringBehavior"], "all");
+    assert_eq!(key["CookiesConfig"]["CookieBehavior"], "none");
+    assert_eq!(key["HeadersConfig"]["HeaderBehavior"], "whitelist");
+    let headers = strings(&key["HeadersConfig"]["Headers"]);
+    assert!(!headers.contains("Host"));
+    // Authorization is in the key only so that CloudFront forwards writes'
+    // tokens; a viewer-request function removes it from every GET and HEAD
+    // first, so a public read's key holds no token.
+    assert!(
+        headers.is_subset(&BTreeSet::from(["Authorization", "Origin"])),
+        "{headers:?}"
+    );
+    let associations = one_or_many(&default["FunctionAssociations"]);
+    assert_eq!(associations.len(), 1);
+    assert_eq!(associations[0]["EventType"], "viewer-request");
+    let function = as_sub(&associations[0]["FunctionARN"]);
+    let function = function
+        .trim_start_matches("${")
+        .split('.')
+        .next()
+        .expect("a function of this stack");
+    let code = template["Resources"][function]["Properties"]["FunctionCode"]
+        .as_str()
+        .expect("inline code");
+    assert!(
+        code.contains("request.method === 'GET' || request.method === 'HEAD'")
+            && code.contains("delete request.headers['authorization']"),
+        "{code}"
+    );
+
+    // Every GET route that depends on the caller has a behavior that never
+    // caches and passes its token on; no public route is caught by one.
+    let behaviors = one_or_many(&config["CacheBehaviors"]);
+    for function in FUNCTIONS {
+        for route in function.routes.iter().filter(|r| r.method == "GET") {
+            let path = route.path.replace(['{', '}'], "");
+            let matched: Vec<&&Value> = behaviors
+                .iter()
+                .filter(|b| glob(b["PathPattern"].as_str().expect("pattern"), &path))
+                .collect();
+            match route.access {
+                Access::Caller => {
+                    assert_eq!(matched.len(), 1, "{} needs a behavior", route.path);
+                    assert_eq!(matched[0]["CachePolicyId"], CACHING_DISABLED);
+                    assert_eq!(matched[0]["OriginRequestPolicyId"], ALL_VIEWER_EXCEPT_HOST);
+                }
+                Access::Public => assert!(matched.is_empty(), "{} is public", route.path),
+            }
         }
     }
 }

@@ -398,7 +398,9 @@ async fn a_profile_carries_every_v2_field() {
         200,
     )
     .await;
-    assert!(user["linkedinProfile"].is_null() && user["avatarImage"].is_null());
+    // A cleared avatar is the GitHub one again: never null.
+    assert!(user["linkedinProfile"].is_null());
+    assert_eq!(user["avatarImage"], "https://github.com/Ada.png");
 }
 
 #[tokio::test]
@@ -543,4 +545,101 @@ async fn newest_first_reads_the_join_order_backwards_ties_included() {
             "{bad}: {problem}"
         );
     }
+}
+
+#[tokio::test]
+async fn me_is_the_callers_own_profile_from_creation_to_deletion() {
+    let app = TestApp::spawn().await;
+    problem(app.get("/me").await, 401).await;
+    let token = app.token("sub-ada", &[]).await;
+    let none = problem(
+        app.request(Method::GET, "/me", Some(&token))
+            .send()
+            .await
+            .expect("me"),
+        404,
+    )
+    .await;
+    assert_eq!(
+        none["message"],
+        "the caller has no profile (POST /users makes one)"
+    );
+    let body = json!({"githubProfile": "Ada", "name": "Ada L"});
+    let made = json_of(
+        app.send_json(Method::POST, "/users", Some(&token), &body)
+            .await,
+        201,
+    )
+    .await;
+    // At once (read consistently), and exactly the profile.
+    let me = app
+        .request(Method::GET, "/me", Some(&token))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(json_of(me, 200).await, made);
+    let change = json!({"bio": "settings page"});
+    app.send_json(Method::PUT, "/users/ada", Some(&token), &change)
+        .await;
+    let me = app
+        .request(Method::GET, "/me", Some(&token))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(json_of(me, 200).await["bio"], "settings page");
+    // Another caller's /me is its own.
+    let other = app.user("sub-bob", "bob").await;
+    let me = app
+        .request(Method::GET, "/me", Some(&other))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(json_of(me, 200).await["id"], "bob");
+    // An imported profile handed over is the new owner's /me.
+    let grace = app.token("sub-grace", &[]).await;
+    let imported = parse_json::<NewUser>(br#"{"githubProfile": "grace", "name": "Grace"}"#)
+        .expect("valid")
+        .into_user(Timestamp::now());
+    app.state()
+        .repo
+        .import_profiles(&[imported])
+        .await
+        .expect("imported");
+    problem(
+        app.request(Method::GET, "/me", Some(&grace))
+            .send()
+            .await
+            .expect("me"),
+        404,
+    )
+    .await;
+    let admin = app.admin().await;
+    let owner = json!({"sub": "sub-grace"});
+    json_of(
+        app.send_json(Method::PUT, "/users/grace/owner", Some(&admin), &owner)
+            .await,
+        200,
+    )
+    .await;
+    let me = app
+        .request(Method::GET, "/me", Some(&grace))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(json_of(me, 200).await["id"], "grace");
+    // Gone with the profile.
+    let deleted = app
+        .request(Method::DELETE, "/users/ada", Some(&token))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(deleted.status(), 204);
+    problem(
+        app.request(Method::GET, "/me", Some(&token))
+            .send()
+            .await
+            .expect("me"),
+        404,
+    )
+    .await;
 }

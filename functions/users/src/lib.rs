@@ -35,6 +35,7 @@ pub const ROUTES: &[Route] = &[
     Route::caller("PUT", "/users/{id}"),
     Route::caller("DELETE", "/users/{id}"),
     Route::caller("PUT", "/users/{id}/owner"),
+    Route::caller("GET", "/me"),
 ];
 
 /// The router for [`ROUTES`].
@@ -43,6 +44,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users", get(list).post(create))
         .route("/users/{id}", get(show).put(update).delete(remove))
         .route("/users/{id}/owner", put(hand_over))
+        .route("/me", get(me))
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,6 +92,19 @@ fn total_fits(progress: ProgressChanges, current: &Progress) -> Result<()> {
 #[tracing::instrument(skip_all, fields(id))]
 async fn show(State(state): State<AppState>, Id(id): Id<UserId>) -> Result<Json<User>> {
     Ok(Json(state.repo.user(&id).await?.user))
+}
+
+/// `GET /me`: the caller's own profile (the front end's account menu and
+/// settings page), read consistently: a profile just made or changed shows.
+/// 404 when the caller has none (or it is being deleted).
+#[tracing::instrument(skip_all)]
+async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<User>> {
+    match state.repo.own_profile(&caller.sub).await? {
+        Some(user) => Ok(Json(user)),
+        None => Err(ApiError::NotFound(
+            "the caller has no profile (POST /users makes one)".into(),
+        )),
+    }
 }
 
 /// `POST /users`: the caller's own profile.

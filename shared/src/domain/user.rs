@@ -274,6 +274,15 @@ pub struct User {
 }
 
 impl User {
+    /// The avatar shown: the one set, or else the GitHub account's own
+    /// (`https://github.com/<githubProfile>.png`), so it is never null.
+    pub fn avatar_image(&self) -> std::borrow::Cow<'_, str> {
+        match &self.avatar_image {
+            Some(url) => url.as_str().into(),
+            None => format!("https://github.com/{}.png", self.id.as_str()).into(),
+        }
+    }
+
     /// Always the sum of the two scores; never stored on its own.
     pub fn total_score(&self) -> u64 {
         self.progress.github_score.get() + self.progress.twitter_score.get()
@@ -294,7 +303,7 @@ struct UserView<'a> {
     linkedin_profile: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     bio: Option<Option<&'a str>>,
-    avatar_image: Option<&'a str>,
+    avatar_image: std::borrow::Cow<'a, str>,
     github_score: u64,
     github_streak: u64,
     twitter_score: u64,
@@ -321,7 +330,7 @@ impl<'a> UserView<'a> {
             twitter_profile: user.twitter_profile.as_ref().map(TwitterHandle::as_str),
             linkedin_profile: user.linkedin_profile.as_ref().map(LinkedinProfile::url),
             bio: profile.then(|| user.bio.as_ref().map(Bio::as_str)),
-            avatar_image: user.avatar_image.as_ref().map(WebUrl::as_str),
+            avatar_image: user.avatar_image(),
             github_score: progress.github_score.get(),
             github_streak: progress.github_streak.get(),
             twitter_score: progress.twitter_score.get(),
@@ -540,6 +549,26 @@ impl UserChanges {
 mod tests {
     use super::*;
     use crate::strategies::parse_json;
+
+    #[test]
+    fn the_avatar_is_the_github_one_unless_one_is_set() {
+        let body = br#"{"githubProfile": "Ada-L", "name": "Ada"}"#;
+        let mut user = parse_json::<NewUser>(body)
+            .expect("valid")
+            .into_user(Timestamp::now());
+        let shown = serde_json::to_value(&user).expect("json");
+        assert_eq!(shown["avatarImage"], "https://github.com/Ada-L.png");
+        user.avatar_image = Some(
+            "https://img.example/a.png"
+                .to_owned()
+                .try_into()
+                .expect("url"),
+        );
+        let shown = serde_json::to_value(&user).expect("json");
+        assert_eq!(shown["avatarImage"], "https://img.example/a.png");
+        let row = serde_json::to_value(RankedUser { rank: 1, user }).expect("json");
+        assert_eq!(row["avatarImage"], "https://img.example/a.png");
+    }
 
     #[test]
     fn user_ids_follow_github_rules() {

@@ -56,6 +56,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        // The answer now depends on who asks: never shared by a cache.
+        crate::http::caching::CallerDependent::mark(&parts.extensions);
         Self::from_parts(parts).ok_or(ApiError::Unauthorized)
     }
 }
@@ -64,6 +66,7 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Option<Self>, ApiError> {
+        crate::http::caching::CallerDependent::mark(&parts.extensions);
         Ok(Self::from_parts(parts))
     }
 }

@@ -118,7 +118,10 @@ struct Problem<'a> {
     kind: &'static str,
     title: &'a str,
     status: u16,
-    detail: String,
+    detail: &'a str,
+    /// The same text as `detail`: the site's front end shows `data.message`
+    /// of any answer that is not a 200, as API Gateway's own errors carry it.
+    message: &'a str,
     #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
     errors: &'a [FieldError],
 }
@@ -137,11 +140,13 @@ impl IntoResponse for ApiError {
             Self::BadRequest { errors, .. } => errors.as_slice(),
             _ => &[],
         };
+        let detail = self.to_string();
         let problem = Problem {
             kind: "about:blank",
             title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
-            detail: self.to_string(),
+            detail: &detail,
+            message: &detail,
             errors,
         };
         let mut response = (status, Json(problem)).into_response();
@@ -224,6 +229,8 @@ mod tests {
         assert_eq!(body["status"], 400);
         assert_eq!(body["errors"][0]["field"], "stars");
         assert_eq!(body["errors"][0]["message"], "must be 1 to 5");
+        assert_eq!(body["detail"], "stars: must be 1 to 5");
+        assert_eq!(body["message"], body["detail"]);
     }
 
     #[tokio::test]
@@ -234,6 +241,7 @@ mod tests {
         .await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(body["detail"], "internal error");
+        assert_eq!(body["message"], "internal error");
         assert!(!body.to_string().contains("hdoc-prod"));
         assert!(body.get("errors").is_none());
     }

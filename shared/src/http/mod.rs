@@ -15,7 +15,9 @@
 //! | `state.rs` | [`AppState`]: the repository and photo store, built once on one SDK configuration |
 //! | `pages.rs` | [`PageQuery`] and the `Link: rel="next"` of list answers |
 //! | `lambda.rs` | [`run_lambda`]: an HTTP function's `main` |
+//! | `caching.rs` | `ETag`, 304 and `Cache-Control` of every answer |
 
+pub mod caching;
 pub mod caller;
 pub mod cursor;
 pub mod error;
@@ -72,7 +74,12 @@ fn cors(config: &Config) -> CorsLayer {
         .allow_origin(origins)
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
         .allow_headers(ALLOWED_HEADERS)
-        .expose_headers([header::LINK, header::LOCATION, header::RETRY_AFTER])
+        .expose_headers([
+            header::LINK,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::ETAG,
+        ])
         .max_age(Duration::from_secs(600))
 }
 
@@ -101,11 +108,13 @@ pub fn app(routes: Router<AppState>, state: AppState) -> Router {
 /// [`app`] with the telemetry of `observer` (tests read its lines).
 pub fn app_observed(routes: Router<AppState>, state: AppState, observer: Observer) -> Router {
     let cors = cors(&state.config);
+    let cache = caching::CachePolicy::new(state.config.cache_seconds);
     routes
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
         .layer(cors)
+        .layer(middleware::from_fn_with_state(cache, caching::caching))
         .layer(middleware::from_fn(preflight_no_content))
         .layer(middleware::from_fn_with_state(observer, observe))
 }

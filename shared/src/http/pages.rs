@@ -148,7 +148,10 @@ impl AppState {
         let mut response = axum::Json(page.items).into_response();
         if let Some(next) = page.next {
             let cursor = self.cursors.seal(&request.scope, &next);
-            let link = format!("<{}>; rel=\"next\"", with_cursor(uri, &cursor));
+            // Under the public base path clients reach the API by (`/api`
+            // behind the front end's rewrites), so following it stays there.
+            let base = &self.config.link_base_path;
+            let link = format!("<{base}{}>; rel=\"next\"", with_cursor(uri, &cursor));
             if let Ok(value) = HeaderValue::from_str(&link) {
                 response.headers_mut().insert(header::LINK, value);
             }

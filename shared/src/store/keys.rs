@@ -61,6 +61,10 @@ pub const IDEMPOTENCY: &str = "IDEMPOTENCY";
 
 /// Every profile, by the time it joined (GSI1).
 pub const USERS: &str = "USERS";
+/// The profiles the import made for articles' authors: found by id and on
+/// the leaderboard, but not in the users lists (`GET /users`, the front
+/// end's "new journeyers"), until handed over (GSI1).
+pub const AUTHORS: &str = "AUTHORS";
 /// The deletions still being purged, oldest first (GSI1).
 pub const PURGES: &str = "PURGES";
 /// Profiles by total score (GSI2).

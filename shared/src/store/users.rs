@@ -51,6 +51,7 @@ impl Repository {
         let record = UserRecord {
             user,
             owner: Some(owner.to_owned()),
+            made_for_author: false,
             version: 1,
         };
         let token = uuid::Uuid::new_v4().simple().to_string();
@@ -101,12 +102,25 @@ impl Repository {
     pub async fn import_profiles(&self, users: &[User]) -> Result<Vec<UserId>> {
         let mut created = Vec::new();
         for batch in users.chunks(BATCH) {
-            created.extend(self.import_batch(batch).await?);
+            created.extend(self.import_batch(batch, false).await?);
         }
         Ok(created)
     }
 
-    async fn import_batch(&self, users: &[User]) -> Result<Vec<UserId>> {
+    /// [`Self::import_profiles`] for the authors of imported articles and
+    /// reviews who have no profile: made so that nothing they wrote is lost,
+    /// but they are not journeyers who joined, so they stay out of the users
+    /// lists ([`UserRecord::made_for_author`]).
+    #[tracing::instrument(skip_all, fields(users = users.len()))]
+    pub async fn import_author_profiles(&self, users: &[User]) -> Result<Vec<UserId>> {
+        let mut created = Vec::new();
+        for batch in users.chunks(BATCH) {
+            created.extend(self.import_batch(batch, true).await?);
+        }
+        Ok(created)
+    }
+
+    async fn import_batch(&self, users: &[User], made_for_author: bool) -> Result<Vec<UserId>> {
         self.optimistic(|| async {
             let keys = users.iter().map(|u| key(user_pk(&u.id), PROFILE)).collect();
             let taken: HashSet<String> = self
@@ -127,6 +141,7 @@ impl Repository {
                 let record = UserRecord {
                     user: (*user).clone(),
                     owner: None,
+                    made_for_author,
                     version: 1,
                 };
                 write.put(
@@ -157,6 +172,8 @@ impl Repository {
             }
             let read = record.version;
             record.owner = Some(sub.to_owned());
+            // Its owner signed in: a journeyer now, listed with the others.
+            record.made_for_author = false;
             record.version = read + 1;
             let mut write = Write::new(&self.table);
             write.put(Part::Main, to_item(&record), "version = :v", Some(n(read)))?;
@@ -209,6 +226,22 @@ impl Repository {
         item.filter(|item| !item.contains_key(DELETED_AT))
             .map(|item| parsed(&item, "userId"))
             .transpose()
+    }
+
+    /// The profile `sub` owns (`GET /me`), read consistently: its owner
+    /// claim, then the profile. `None` when the caller has none, or it is
+    /// being deleted.
+    #[tracing::instrument(skip_all)]
+    pub async fn own_profile(&self, sub: &str) -> Result<Option<User>> {
+        let Some(id) = self.profile_of(sub).await? else {
+            return Ok(None);
+        };
+        match self.user_record(&id, Read::Consistent).await {
+            Ok(record) => Ok(Some(record.user)),
+            // Deleted between the two reads.
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(err) => Err(err),
+        }
     }
 
     /// The profile id of `sub`, about to write something only callers with a
@@ -336,7 +369,8 @@ impl Repository {
     }
 
     /// Users in the order they joined, oldest or newest first: one Query on
-    /// the creation-order index, forwards or backwards.
+    /// the creation-order index, forwards or backwards. Profiles made for
+    /// imported authors are in another partition of it, so not here.
     #[tracing::instrument(skip_all, fields(limit = page.limit))]
     pub async fn list_users(&self, order: UserOrder, page: &Window) -> Result<Page<User>> {
         let oldest_first = order == UserOrder::Oldest;

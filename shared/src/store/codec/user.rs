@@ -9,7 +9,7 @@ use crate::store::item::{
     counted, n, number, optional_parsed, optional_string, parsed, s, string, timestamp,
 };
 use crate::store::keys::{
-    DELETED_AT, LEADERBOARD, PROFILE, PURGES, USER_PREFIX, USERS, claim_pk, user_pk,
+    AUTHORS, DELETED_AT, LEADERBOARD, PROFILE, PURGES, USER_PREFIX, USERS, claim_pk, user_pk,
 };
 use crate::store::schema::{GSI1, GSI2, PK, SK};
 
@@ -22,6 +22,8 @@ pub(in crate::store) fn leaderboard_key(user: &User) -> String {
 /// The `sub` of a profile's owner; absent on an imported profile until an
 /// admin hands it over.
 pub(in crate::store) const OWNER: &str = "owner";
+/// Marks a profile the import made for an author (value `author`).
+const MADE_FOR: &str = "madeFor";
 
 /// A deleted user whose things are still being removed: the tombstone's content.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +78,10 @@ pub struct UserRecord {
     /// whom an admin handed an imported one. `None` until then: only admins
     /// change an imported profile.
     pub owner: Option<String>,
+    /// Made by the import for an imported article's (or review's) author
+    /// who had no profile: not a journeyer who joined, so kept out of the
+    /// users lists until an admin hands it over (docs/import.md).
+    pub made_for_author: bool,
     pub(in crate::store) version: u64,
 }
 
@@ -95,7 +101,14 @@ pub(in crate::store) fn to_item(record: &UserRecord) -> Item {
     let mut item = Item::from([
         (PK.to_owned(), s(user_pk(&user.id))),
         (SK.to_owned(), s(PROFILE)),
-        (GSI1.partition_key.to_owned(), s(USERS)),
+        (
+            GSI1.partition_key.to_owned(),
+            s(if record.made_for_author {
+                AUTHORS
+            } else {
+                USERS
+            }),
+        ),
         (
             GSI1.sort_key.to_owned(),
             s(format!("{}#{}", user.date_joined.as_str(), user.id.key())),
@@ -114,6 +127,9 @@ pub(in crate::store) fn to_item(record: &UserRecord) -> Item {
         ("updatedAt".to_owned(), s(user.updated_at.as_str())),
         ("version".to_owned(), n(record.version)),
     ]);
+    if record.made_for_author {
+        item.insert(MADE_FOR.to_owned(), s("author"));
+    }
     let optional = [
         (OWNER, record.owner.as_deref()),
         (
@@ -171,6 +187,7 @@ pub(in crate::store) fn from_item(item: &Item) -> Result<UserRecord> {
             updated_at: timestamp(item, "updatedAt")?,
         },
         owner: optional_string(item, OWNER),
+        made_for_author: item.contains_key(MADE_FOR),
         version: number(item, "version")?,
     })
 }
@@ -202,6 +219,7 @@ mod tests {
         let mut record = UserRecord {
             user: user("Alice", 1, 2),
             owner: Some("sub-1".into()),
+            made_for_author: false,
             version: 3,
         };
         record.user.bio = Some("hello".to_owned().try_into().expect("bio"));
@@ -211,6 +229,25 @@ mod tests {
         assert_eq!(back.user, record.user);
         assert_eq!(back.owner.as_deref(), Some("sub-1"));
         assert_eq!(back.version, 3);
+        assert!(!back.made_for_author);
+    }
+
+    #[test]
+    fn a_profile_made_for_an_author_is_kept_out_of_the_users_list() {
+        let mut record = UserRecord {
+            user: user("ekeeler0", 0, 0),
+            owner: None,
+            made_for_author: true,
+            version: 1,
+        };
+        let item = to_item(&record);
+        assert_eq!(item.get(GSI1.partition_key), Some(&s(AUTHORS)));
+        assert_eq!(item.get(GSI2.partition_key), Some(&s(LEADERBOARD)));
+        assert!(from_item(&item).expect("reads").made_for_author);
+        record.made_for_author = false;
+        let item = to_item(&record);
+        assert_eq!(item.get(GSI1.partition_key), Some(&s(USERS)));
+        assert!(!item.contains_key(MADE_FOR));
     }
 
     #[test]
@@ -218,6 +255,7 @@ mod tests {
         let record = UserRecord {
             user: user("Alice", 1, 2),
             owner: Some("sub-1".into()),
+            made_for_author: false,
             version: 3,
         };
         let mut v1 = to_item(&record);
