@@ -180,8 +180,11 @@ impl Contract {
     /// operation lists (404 for a path no route has, 405 for a method a path
     /// lacks), its content type one that status lists (or no body where none
     /// is listed), its body valid against that content's schema, its
-    /// documented headers present when required and valid, and no
-    /// `Link`, `Location` or `Retry-After` where the document has none.
+    /// documented headers present when required and valid, no `Link`,
+    /// `Location`, `Retry-After` or `ETag` where the document has none,
+    /// `Cache-Control: private, no-store` wherever the document gives no
+    /// `Cache-Control` (only public reads may be shared), and
+    /// `X-Content-Type-Options: nosniff` on every answer.
     /// CORS preflights (`OPTIONS` with `Access-Control-Request-Method`) are
     /// API Gateway's, not operations: they must be a 204 without a body.
     pub fn check(
