@@ -216,7 +216,7 @@ fn tls_config() -> Result<(Arc<rustls::ServerConfig>, String), Error> {
     let leaf = leaf.signed_by(&key, &ca)?;
     let chain = vec![leaf.der().clone(), ca.der().clone()];
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
