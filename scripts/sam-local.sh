@@ -170,6 +170,10 @@ PY
 fi
 
 # ---- every function, every event ------------------------------------------------------
+# Containers SAM leaves behind (an invocation stopped while its container
+# ran, start-api's warm ones): SAM names its image <base repo>:rapid-arm64.
+cleanup() { docker ps -q --filter "ancestor=${image%:*}:rapid-arm64" | xargs -r docker rm -f >/dev/null 2>&1 || true; }
+trap cleanup EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log "sam local invoke and start-api (stores on $bridge, Docker's bridge)"
 cargo run --quiet -p hdoc-bench -- sam-local --sam "$sam" --host "$bridge" --port "$port" "${verbose[@]}" -- \
