@@ -309,6 +309,7 @@ impl TestApp {
             addr: "127.0.0.1:0".parse().expect("address"),
             data_dir: None,
             dynamodb_endpoint: dynamodb,
+            engines: None,
             config,
             jwt_secret: "test-secret".to_owned(),
         })

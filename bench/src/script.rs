@@ -139,8 +139,49 @@ pub fn check(name: &str, outcome: &Outcome, expect: Expect) -> Result<Value, Str
                 ));
             }
             let body = json["body"].as_str().unwrap_or_default();
-            Ok(serde_json::from_str(body).unwrap_or(Value::Null))
+            let parsed = shape(want, &json["headers"], body)
+                .map_err(|e| format!("{name}: status {want}, but {e}; the answer: {json}"))?;
+            Ok(parsed)
         }
+    }
+}
+
+/// The content type and body shape of an API Gateway answer with `status`:
+/// a 204 has no body; a success is a JSON object or array
+/// (`application/json`); an error a problem document
+/// (`application/problem+json`) whose `status` is the answer's. The body, parsed.
+pub fn shape(status: u16, headers: &Value, body: &str) -> Result<Value, String> {
+    let content_type = headers
+        .as_object()
+        .and_then(|h| {
+            h.iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        })
+        .and_then(|(_, v)| v.as_str());
+    if status == 204 {
+        return match body.is_empty() {
+            true => Ok(Value::Null),
+            false => Err(format!("a body: {body}")),
+        };
+    }
+    let want = if status < 400 {
+        "application/json"
+    } else {
+        "application/problem+json"
+    };
+    if !content_type.is_some_and(|t| t.starts_with(want)) {
+        return Err(format!("content type {content_type:?}, expected {want}"));
+    }
+    let parsed: Value =
+        serde_json::from_str(body).map_err(|e| format!("a body that is not JSON ({e})"))?;
+    let fits = if status < 400 {
+        parsed.is_object() || parsed.is_array()
+    } else {
+        parsed["status"].as_u64() == Some(u64::from(status)) && parsed["title"].is_string()
+    };
+    match fits {
+        true => Ok(parsed),
+        false => Err(format!("a body of the wrong shape: {body}")),
     }
 }
 
@@ -152,7 +193,11 @@ pub struct Runner<'a> {
     pub stores: &'a Stores,
     pub logs: &'a Path,
     pub verbose: bool,
+    /// Invoke through `sam local invoke` instead of this emulator.
+    pub sam: Option<crate::sam::Sam>,
     instances: BTreeMap<String, Instance>,
+    /// The functions `sam` invoked.
+    invoked: std::collections::BTreeSet<String>,
     last_upload_key: Option<String>,
 }
 
@@ -169,14 +214,16 @@ impl<'a> Runner<'a> {
             stores,
             logs,
             verbose: false,
+            sam: None,
             instances: BTreeMap::new(),
+            invoked: std::collections::BTreeSet::new(),
             last_upload_key: None,
         }
     }
 
     /// The binaries started so far.
     pub fn started(&self) -> impl Iterator<Item = &String> {
-        self.instances.keys()
+        self.instances.keys().chain(&self.invoked)
     }
 
     async fn instance(&mut self, function: &Function) -> Result<&mut Instance, String> {
@@ -225,6 +272,17 @@ impl<'a> Runner<'a> {
                 "template.yaml has no function with Binary {binary}"
             ))?
             .clone();
+        if let Some(sam) = &self.sam {
+            let (outcome, took, log) = sam.invoke(&function, label, event).await?;
+            self.invoked.insert(function.binary.clone());
+            let body = check(label, &outcome, expect).map_err(|e| format!("{e}\n{log}"))?;
+            if self.verbose {
+                println!(
+                    "  {label:<28} -> {binary:<15} {expect:?} in {took:.1?} (sam local invoke)"
+                );
+            }
+            return Ok(body);
+        }
         let instance = self.instance(&function).await?;
         let (outcome, took) = instance.invoke(event).await?;
         let body = check(label, &outcome, expect)

@@ -82,6 +82,11 @@ pub struct Stores {
     /// activity function (`HDOC_GITHUB_API`): every journeyer has one push
     /// event, now.
     pub github_endpoint: String,
+    /// The engine itself, plain HTTP on the stores' host (for `sam local`'s
+    /// containers, which cannot be given the run's CA).
+    pub dynamodb_plain: String,
+    /// The stand-in GitHub, plain HTTP on the stores' host.
+    pub github_plain: String,
     /// A PEM bundle of the system's roots and the run's CA, for `SSL_CERT_FILE`.
     pub ca_bundle: PathBuf,
     /// The engine's time, as seen through the TLS endpoint.
@@ -106,9 +111,16 @@ impl Stores {
     /// Starts the engine with the table created, its TLS endpoint, and the S3
     /// server with the template's bucket, keeping their files under `dir`.
     pub async fn start(dir: &Path) -> Result<Self, Error> {
+        Self::start_on(dir, std::net::Ipv4Addr::LOCALHOST.into()).await
+    }
+
+    /// [`Self::start`], the engine, the S3 server and the stand-in GitHub
+    /// listening on `host` (Docker's bridge, for `sam local`); the TLS
+    /// endpoints stay on loopback.
+    pub async fn start_on(dir: &Path, host: std::net::IpAddr) -> Result<Self, Error> {
         let mut stop = Vec::new();
         let db = dynoxide::Database::memory()?;
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let listener = TcpListener::bind((host, 0)).await?;
         let engine = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
         stop.push(tx);
@@ -146,12 +158,12 @@ impl Stores {
             }
         });
 
-        let github_endpoint = serve_github(tls.clone(), &mut stop).await?;
+        let (github_endpoint, github_plain) = serve_github(tls.clone(), host, &mut stop).await?;
 
         let s3_root = dir.join("s3");
         // s3s-fs keeps a bucket as a directory: the template's bucket is one.
         std::fs::create_dir_all(s3_root.join(template::BUCKET))?;
-        let s3 = LocalS3::bind(&s3_root).await?;
+        let s3 = LocalS3::bind_on(&s3_root, (host, 0).into()).await?;
         let s3_endpoint = s3.endpoint.clone();
 
         let mut config = Config::from_lookup(|key| match key {
@@ -173,6 +185,8 @@ impl Stores {
 
         Ok(Self {
             dynamodb_endpoint,
+            dynamodb_plain: format!("http://{engine}"),
+            github_plain,
             s3_endpoint,
             github_endpoint,
             ca_bundle,
@@ -216,7 +230,7 @@ fn tls_config() -> Result<(Arc<rustls::ServerConfig>, String), Error> {
     let leaf = leaf.signed_by(&key, &ca)?;
     let chain = vec![leaf.der().clone(), ca.der().clone()];
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
@@ -229,11 +243,12 @@ const GITHUB_ETAG: &str = "W/\"hdoc-bench\"";
 
 /// A stand-in for `GET /users/{login}/events/public` (GitHub's shape,
 /// headers and conditional answers), on plain HTTP behind a TLS endpoint
-/// like the table's; its `https://` base URL.
+/// like the table's; its `https://` base URL, and the plain one on `host`.
 async fn serve_github(
     tls: Arc<rustls::ServerConfig>,
+    host: std::net::IpAddr,
     stop: &mut Vec<oneshot::Sender<()>>,
-) -> Result<String, Error> {
+) -> Result<(String, String), Error> {
     async fn events(
         axum::extract::Path(login): axum::extract::Path<String>,
         headers: axum::http::HeaderMap,
@@ -272,13 +287,13 @@ async fn serve_github(
         (rate, axum::Json(body)).into_response()
     }
     let app = axum::Router::new().route("/users/{login}/events/public", axum::routing::get(events));
-    let plain = TcpListener::bind("127.0.0.1:0").await?;
+    let plain = TcpListener::bind((host, 0)).await?;
     let upstream = format!("http://{}", plain.local_addr()?);
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let endpoint = format!("https://{}", listener.local_addr()?);
     let (tx, rx) = oneshot::channel::<()>();
     stop.push(tx);
-    let front = serve_tls(listener, tls, upstream, Arc::new(Meter::default()));
+    let front = serve_tls(listener, tls, upstream.clone(), Arc::new(Meter::default()));
     tokio::spawn(async move {
         tokio::select! {
             _ = axum::serve(plain, app) => {}
@@ -286,7 +301,7 @@ async fn serve_github(
             _ = rx => {}
         }
     });
-    Ok(endpoint)
+    Ok((endpoint, upstream))
 }
 
 /// Ends TLS on `listener` and forwards every request to `upstream`, timing

@@ -25,6 +25,8 @@ pub const CURSOR_SECRET: &str = "hdoc-bench-cursor-secret-0123456789abcdef012345
 /// One `AWS::Serverless::Function` of the template.
 #[derive(Clone, Debug)]
 pub struct Function {
+    /// Its logical id in the template (`sam local invoke <id>`).
+    pub logical_id: String,
     /// The cargo binary its bootstrap is (`BuildProperties.Binary`).
     pub binary: String,
     /// `FunctionName`, resolved.
@@ -82,6 +84,7 @@ pub fn functions(path: &Path) -> Result<Vec<Function>, String> {
             timeout_s: number("Timeout").ok_or(format!("{logical_id}: no Timeout"))?,
             binary,
             environment,
+            logical_id,
         });
     }
     if out.is_empty() {

@@ -96,6 +96,10 @@ pub struct Options {
     /// Any DynamoDB-compatible endpoint (moto, DynamoDB Local) to use instead
     /// of the embedded engine.
     pub dynamodb_endpoint: Option<String>,
+    /// Where the embedded engine serves DynamoDB's API, the S3 server on the
+    /// next port (`--engines`: Docker's bridge, so that functions run by
+    /// `sam local` share the data); `None`: free loopback ports.
+    pub engines: Option<SocketAddr>,
     /// The settings the functions would read in Lambda (table, CORS, ...).
     pub config: Config,
     /// The secret dev tokens are signed with.
@@ -165,15 +169,24 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         (None, Some(dir)) => {
             let path = dir.join("dynamodb.sqlite");
             let db = dynoxide::Database::new(&path.to_string_lossy())?;
-            serve_dynamodb(db, &mut stop).await?
+            serve_dynamodb(db, options.engines, &mut stop).await?
         }
-        (None, None) => serve_dynamodb(dynoxide::Database::memory()?, &mut stop).await?,
+        (None, None) => {
+            serve_dynamodb(dynoxide::Database::memory()?, options.engines, &mut stop).await?
+        }
     };
     // The API's address comes first: the photos' public URLs are served by it.
     let listener = TcpListener::bind(options.addr).await?;
     let addr = listener.local_addr()?;
     let s3_root = data_dir.join("s3");
-    let local_s3 = s3::LocalS3::bind(&s3_root).await?;
+    let s3_addr = match options.engines {
+        Some(addr) => SocketAddr::new(
+            addr.ip(),
+            addr.port().checked_add(1).ok_or("--engines port")?,
+        ),
+        None => SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
+    };
+    let local_s3 = s3::LocalS3::bind_on(&s3_root, s3_addr).await?;
 
     // What a function's environment says in AWS, pointed at the emulators;
     // the state is built by the very constructors Lambda's `main` uses.
@@ -360,19 +373,21 @@ pub struct EmbeddedDynamoDb {
 /// Starts [`EmbeddedDynamoDb`].
 pub async fn embedded_dynamodb() -> Result<EmbeddedDynamoDb, StartError> {
     let mut stop = Vec::new();
-    let endpoint = serve_dynamodb(dynoxide::Database::memory()?, &mut stop).await?;
+    let endpoint = serve_dynamodb(dynoxide::Database::memory()?, None, &mut stop).await?;
     Ok(EmbeddedDynamoDb {
         endpoint,
         _stop: stop,
     })
 }
 
-/// Serves the embedded engine's DynamoDB API on a free loopback port.
+/// Serves the embedded engine's DynamoDB API on `addr`, or a free loopback port.
 async fn serve_dynamodb(
     db: dynoxide::Database,
+    addr: Option<SocketAddr>,
     stop: &mut Vec<oneshot::Sender<()>>,
 ) -> Result<String, StartError> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = addr.unwrap_or_else(|| SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)));
+    let listener = TcpListener::bind(addr).await?;
     let endpoint = format!("http://{}", listener.local_addr()?);
     let (tx, rx) = oneshot::channel::<()>();
     stop.push(tx);

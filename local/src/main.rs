@@ -13,7 +13,7 @@ const USAGE: &str = "\
 hdoc-local: the whole hdoc API on one machine
 
 USAGE: hdoc-local [--demo] [--port PORT] [--data-dir DIR] [--dynamodb-endpoint URL]
-                  [--github-api URL]
+                  [--github-api URL] [--engines ADDR:PORT]
        hdoc-local reconcile [--data-dir DIR] [--dynamodb-endpoint URL]
        hdoc-local import [--aws] [--json] [--data-dir DIR] [--dynamodb-endpoint URL] FILE...
 
@@ -46,6 +46,12 @@ USAGE: hdoc-local [--demo] [--port PORT] [--data-dir DIR] [--dynamodb-endpoint U
                             activity job: scores from GitHub) reads (env
                             HDOC_GITHUB_API, default https://api.github.com;
                             HDOC_GITHUB_TOKEN, if set, is sent as its token)
+  --engines ADDR:PORT       serve the embedded engine's DynamoDB API on
+                            ADDR:PORT and the S3 server on the next port (env
+                            HDOC_ENGINES; default: free loopback ports), e.g.
+                            172.17.0.1:8000, Docker's bridge, so that functions
+                            run by `sam local` use this data (README, sam local;
+                            local/sam-env-vars.json)
 
 Other settings: HDOC_DEV_JWT_SECRET (dev token secret), HDOC_TABLE,
 HDOC_CORS_ORIGINS, HDOC_LINK_BASE_PATH (the path Link headers start with, such
@@ -70,6 +76,8 @@ struct Args {
     port: u16,
     data_dir: PathBuf,
     endpoint: Option<String>,
+    /// Where the embedded engines listen (`--engines`), if not on loopback.
+    engines: Option<SocketAddr>,
     /// Import into the real AWS table `HDOC_TABLE` with the environment's credentials.
     aws: bool,
     /// The GitHub API of the activity job, if not the configured one.
@@ -81,6 +89,7 @@ fn parse_args() -> Result<Args, String> {
     let mut data_dir = env("HDOC_DATA_DIR");
     let mut endpoint = env("AWS_ENDPOINT_URL_DYNAMODB");
     let mut github_api = None;
+    let mut engines = env("HDOC_ENGINES");
     let (mut demo, mut json, mut aws) = (false, false, false);
     let mut command: Option<&str> = None;
     let mut files = Vec::new();
@@ -111,6 +120,7 @@ fn parse_args() -> Result<Args, String> {
             "--data-dir" => &mut data_dir,
             "--dynamodb-endpoint" => &mut endpoint,
             "--github-api" => &mut github_api,
+            "--engines" => &mut engines,
             "-h" | "--help" => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -146,11 +156,19 @@ fn parse_args() -> Result<Args, String> {
     if github_api.is_some() && !matches!(command, Command::Serve { .. }) {
         return Err("--github-api is for serving".into());
     }
+    let engines = match engines {
+        Some(addr) => Some(
+            addr.parse::<SocketAddr>()
+                .map_err(|_| format!("--engines {addr}: not an ADDR:PORT"))?,
+        ),
+        None => None,
+    };
     Ok(Args {
         command,
         port,
         data_dir,
         endpoint,
+        engines,
         aws,
         github_api,
     })
@@ -195,6 +213,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         port,
         data_dir,
         endpoint,
+        engines,
         aws,
         github_api,
     } = parse_args().map_err(|err| format!("{err}\n\n{USAGE}"))?;
@@ -204,7 +223,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let report = if aws {
             import_into_aws(&docs).await?
         } else {
-            let running = start(0, &data_dir, &endpoint, None).await?;
+            let running = start(0, &data_dir, &endpoint, None, None).await?;
             let repo = running
                 .state
                 .repo
@@ -228,6 +247,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         &data_dir,
         &endpoint,
         github_api,
+        engines,
     )
     .await?;
     if reconcile {
@@ -251,6 +271,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let data = data_dir.display();
     let github = running.github.api();
     tracing::info!(address = %running.addr, %data, dynamodb, github, "hdoc-local is serving the API");
+    if engines.is_some() {
+        let config = &running.state.config;
+        let (dynamodb, s3) = (&config.dynamodb_endpoint, &config.s3_endpoint);
+        let (dynamodb, s3) = (
+            dynamodb.as_deref().unwrap_or("?"),
+            s3.as_deref().unwrap_or("?"),
+        );
+        eprintln!("hdoc-local: DynamoDB at {dynamodb}, S3 at {s3} (for sam local: README)");
+    }
     eprintln!(
         "hdoc-local: http://{} (data in {data}, DynamoDB: {dynamodb}, GitHub API: {github}); Ctrl-C stops",
         running.addr
@@ -267,6 +296,7 @@ async fn start(
     data_dir: &std::path::Path,
     endpoint: &Option<String>,
     github_api: Option<String>,
+    engines: Option<SocketAddr>,
 ) -> Result<hdoc_local::Running, hdoc_local::StartError> {
     let mut config = Config::from_env();
     if let Some(api) = github_api {
@@ -276,6 +306,7 @@ async fn start(
         addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
         data_dir: Some(data_dir.to_owned()),
         dynamodb_endpoint: endpoint.clone(),
+        engines,
         config,
         jwt_secret: env("HDOC_DEV_JWT_SECRET").unwrap_or_else(|| jwt::DEFAULT_SECRET.to_owned()),
     })

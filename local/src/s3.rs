@@ -40,11 +40,17 @@ impl LocalS3 {
     /// Binds a free loopback port over the objects in `root`, with the photo
     /// bucket created (s3s-fs keeps a bucket as a directory of the root).
     pub async fn bind(root: &Path) -> Result<Self, StartError> {
+        Self::bind_on(root, (std::net::Ipv4Addr::LOCALHOST, 0).into()).await
+    }
+
+    /// [`Self::bind`] on `addr` (Docker's bridge, for functions run by
+    /// `sam local`; port 0: a free one).
+    pub async fn bind_on(root: &Path, addr: std::net::SocketAddr) -> Result<Self, StartError> {
         std::fs::create_dir_all(root.join(BUCKET))?;
         let fs = s3s_fs::FileSystem::new(root).map_err(|err| format!("local S3 store: {err:?}"))?;
         let mut builder = S3ServiceBuilder::new(fs);
         builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let listener = TcpListener::bind(addr).await?;
         let endpoint = format!("http://{}", listener.local_addr()?);
         Ok(Self {
             listener,

@@ -1419,3 +1419,40 @@ fn template_puts_a_cache_in_front_of_the_api() {
         }
     }
 }
+
+#[test]
+fn template_declares_the_local_endpoints_empty() {
+    // `sam local --env-vars` overrides only variables the template declares,
+    // so the endpoints scripts/sam-local.sh points the functions at are
+    // declared, empty: in AWS an empty value is no endpoint (the config reads
+    // an empty variable as unset, and the SDK is configured in code, reading
+    // no endpoint variable of its own).
+    let template = template();
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+    for key in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3"] {
+        assert_eq!(globals[key], "", "Globals: {key}");
+    }
+    for (function_id, resource) in of_type(&template, "AWS::Serverless::Function") {
+        let api = &resource["Properties"]["Environment"]["Variables"]["HDOC_GITHUB_API"];
+        let is_activity = resource["Metadata"]["BuildProperties"]["Binary"] == "activity";
+        assert_eq!(
+            !api.is_null(),
+            is_activity,
+            "{function_id}: HDOC_GITHUB_API"
+        );
+        if is_activity {
+            assert_eq!(api, "", "{function_id}: HDOC_GITHUB_API");
+        }
+    }
+    // What `Config::from_env` makes of them: no endpoint (it drops empty
+    // values, as here, before `from_lookup` sees them). The other variables
+    // are left out: a local stage's defaults.
+    let config = Config::from_lookup(|key| {
+        let value = globals[key]
+            .as_str()
+            .filter(|_| key.starts_with("AWS_ENDPOINT_URL_"))?;
+        (!value.is_empty()).then(|| value.to_owned())
+    });
+    assert_eq!(config.dynamodb_endpoint, None);
+    assert_eq!(config.s3_endpoint, None);
+}

@@ -124,6 +124,7 @@ async fn start(data_dir: &std::path::Path, table: &str) -> hdoc_local::Running {
         addr: "127.0.0.1:0".parse().expect("address"),
         data_dir: Some(data_dir.to_owned()),
         dynamodb_endpoint: dynamodb_endpoint(),
+        engines: None,
         config,
         jwt_secret: "test-secret".to_owned(),
     })

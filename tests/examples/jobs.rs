@@ -25,6 +25,7 @@ async fn start(dir: &std::path::Path) -> Running {
         addr: "127.0.0.1:0".parse().expect("address"),
         data_dir: Some(dir.to_owned()),
         dynamodb_endpoint: None,
+        engines: None,
         config,
         jwt_secret: jwt::DEFAULT_SECRET.to_owned(),
     })

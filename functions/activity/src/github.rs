@@ -276,7 +276,7 @@ impl GitHub {
         http.enforce_http(false);
         http.set_connect_timeout(Some(CONNECT_TIMEOUT));
         http.set_nodelay(true);
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = hyper_rustls::HttpsConnectorBuilder::new();
         let builder = match builder.with_provider_and_native_roots(provider.clone()) {
             Ok(builder) => builder,
@@ -286,7 +286,7 @@ impl GitHub {
                 tracing::warn!(error = %err, "no TLS roots found; HTTPS to GitHub will fail");
                 let config = rustls::ClientConfig::builder_with_provider(provider)
                     .with_safe_default_protocol_versions()
-                    .expect("aws-lc-rs supports the default protocol versions")
+                    .expect("ring supports the default protocol versions")
                     .with_root_certificates(rustls::RootCertStore::empty())
                     .with_no_client_auth();
                 hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
