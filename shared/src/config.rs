@@ -2,6 +2,7 @@
 
 use crate::clock::Clock;
 use std::env;
+use std::time::Duration;
 
 /// Where the API stores things and how it talks to browsers.
 #[derive(Clone, Debug)]
@@ -38,6 +39,127 @@ pub struct Config {
     /// What time it is for what the API stamps and decides by: the system's
     /// clock; tests set one they move on ([`Clock::manual`]).
     pub clock: Clock,
+    /// How many writes of each kind a caller may make (`HDOC_WRITE_LIMITS`).
+    pub write_limits: WriteLimits,
+}
+
+/// A kind of write, each with its own bucket per caller (docs/api.md,
+/// "Write limits"): what a request does, not which route it takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WriteKind {
+    /// `POST /users`, `POST /articles`, `POST /reviews`: something new.
+    Create,
+    /// `POST /reviews/{id}/photos`: an upload URL.
+    Photo,
+    /// `PUT` of a profile, an article, a review; `PUT /users/{id}/owner`.
+    Update,
+    /// `DELETE` of a profile, an article, a review.
+    Delete,
+    /// `PUT` and `DELETE /ratings/{subject}`.
+    Rating,
+}
+
+impl WriteKind {
+    pub const ALL: [Self; 5] = [
+        Self::Create,
+        Self::Photo,
+        Self::Update,
+        Self::Delete,
+        Self::Rating,
+    ];
+
+    /// The kind's name in `HDOC_WRITE_LIMITS` and in its bucket's key.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Photo => "photo",
+            Self::Update => "update",
+            Self::Delete => "delete",
+            Self::Rating => "rating",
+        }
+    }
+}
+
+/// A token bucket: up to `burst` writes at once, one more every
+/// `period / burst` (so `burst` per `period` in the long run).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    pub burst: u32,
+    pub period: Duration,
+}
+
+impl Rate {
+    /// `per_hour` writes an hour, all of them at once if the caller was idle.
+    pub const fn per_hour(per_hour: u32) -> Self {
+        Self {
+            burst: per_hour,
+            period: Duration::from_secs(3600),
+        }
+    }
+
+    /// How long one write's token takes to come back.
+    pub fn interval(self) -> Duration {
+        self.period / self.burst.max(1)
+    }
+}
+
+/// The rate of each [`WriteKind`], per caller. Admins and the jobs are not
+/// limited.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteLimits([Rate; 5]);
+
+impl WriteLimits {
+    /// The deployed stages' defaults, per hour: 30 creates, 60 photos, 120
+    /// updates, 30 deletes, 120 ratings.
+    pub const DEPLOYED: Self = Self([
+        Rate::per_hour(30),
+        Rate::per_hour(60),
+        Rate::per_hour(120),
+        Rate::per_hour(30),
+        Rate::per_hour(120),
+    ]);
+
+    /// The `local` stage's default: 1,000 an hour of each kind, so that
+    /// seeding a dev server (and the suite) is not refused, while every
+    /// write still goes through its bucket.
+    pub const LOCAL: Self = Self([Rate::per_hour(1000); 5]);
+
+    /// The rate of `kind`.
+    pub fn rate(&self, kind: WriteKind) -> Rate {
+        self.0[kind as usize]
+    }
+
+    /// Sets the rate of `kind`.
+    pub fn set(&mut self, kind: WriteKind, rate: Rate) {
+        self.0[kind as usize] = rate;
+    }
+
+    /// These limits with the ones `spec` names changed: `kind=N` pairs,
+    /// comma separated, N writes an hour (1 to 100,000), e.g.
+    /// `create=30,rating=120`.
+    pub fn with(mut self, spec: &str) -> Result<Self, String> {
+        for pair in spec
+            .split(',')
+            .map(str::trim)
+            .filter(|pair| !pair.is_empty())
+        {
+            let (name, value) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("`{pair}` is not kind=N"))?;
+            let kind = WriteKind::ALL
+                .into_iter()
+                .find(|kind| kind.as_str() == name.trim())
+                .ok_or_else(|| format!("`{}` is not a kind of write", name.trim()))?;
+            let per_hour = value
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=100_000).contains(n))
+                .ok_or_else(|| format!("`{}` is not a number from 1 to 100000", value.trim()))?;
+            self.set(kind, Rate::per_hour(per_hour));
+        }
+        Ok(self)
+    }
 }
 
 /// GitHub's public REST API.
@@ -102,6 +224,19 @@ impl Config {
                 .to_owned(),
             github_token: get("HDOC_GITHUB_TOKEN").map(GitHubToken),
             clock: Clock::system(),
+            write_limits: {
+                let defaults = if local {
+                    WriteLimits::LOCAL
+                } else {
+                    WriteLimits::DEPLOYED
+                };
+                match get("HDOC_WRITE_LIMITS") {
+                    None => defaults,
+                    Some(spec) => defaults
+                        .with(&spec)
+                        .unwrap_or_else(|err| panic!("HDOC_WRITE_LIMITS: {err}")),
+                }
+            },
             stage,
         }
     }
@@ -148,6 +283,29 @@ mod tests {
             config.cors_origins,
             vec!["https://a.example", "https://b.example"]
         );
+    }
+
+    #[test]
+    fn write_limits_default_per_stage_and_are_changed_by_kind() {
+        assert_eq!(config(&[]).write_limits, WriteLimits::LOCAL);
+        let prod = config(&[
+            ("HDOC_STAGE", "prod"),
+            ("HDOC_TABLE", "t"),
+            ("HDOC_CORS_ORIGINS", "https://a.example"),
+            ("HDOC_CURSOR_SECRET", "s"),
+            ("HDOC_WRITE_LIMITS", "create=5, rating=600"),
+        ]);
+        let limits = prod.write_limits;
+        assert_eq!(limits.rate(WriteKind::Create), Rate::per_hour(5));
+        assert_eq!(limits.rate(WriteKind::Rating), Rate::per_hour(600));
+        assert_eq!(limits.rate(WriteKind::Photo), Rate::per_hour(60));
+        assert_eq!(
+            Rate::per_hour(30).interval(),
+            std::time::Duration::from_secs(120)
+        );
+        for bad in ["create", "posts=3", "create=0", "create=x"] {
+            assert!(WriteLimits::DEPLOYED.with(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod idempotency;
 mod import;
 mod lambda;
 mod leaderboard;
+mod limits;
 mod openapi;
 mod photos;
 mod ratings;
