@@ -86,8 +86,8 @@ async fn docs_page() -> Html<&'static str> {
     }))
 }
 
-/// How to start the local API.
-#[derive(Clone, Debug)]
+/// How to start the local API. Its `Debug` never shows the dev token secret.
+#[derive(Clone)]
 pub struct Options {
     pub addr: SocketAddr,
     /// Where the embedded DynamoDB engine and S3 server keep their data
@@ -100,6 +100,18 @@ pub struct Options {
     pub config: Config,
     /// The secret dev tokens are signed with.
     pub jwt_secret: String,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("addr", &self.addr)
+            .field("data_dir", &self.data_dir)
+            .field("dynamodb_endpoint", &self.dynamodb_endpoint)
+            .field("config", &self.config)
+            .field("jwt_secret", &"..")
+            .finish()
+    }
 }
 
 /// The browser origins allowed by default on a dev server listening on
@@ -582,5 +594,23 @@ mod tests {
                 "http://localhost:8080"
             ]
         );
+    }
+
+    #[test]
+    fn options_never_show_the_dev_token_secret() {
+        let options = Options {
+            addr: "127.0.0.1:0".parse().expect("address"),
+            data_dir: None,
+            dynamodb_endpoint: None,
+            config: Config::from_lookup(|_| None),
+            jwt_secret: "dev-jwt-secret-value".to_owned(),
+        };
+        let shown = format!("{options:?}");
+        assert!(!shown.contains("dev-jwt-secret-value"), "{shown}");
+        assert!(
+            !shown.contains(hdoc_shared::config::DEV_CURSOR_SECRET),
+            "{shown}"
+        );
+        assert!(shown.contains("127.0.0.1:0"), "{shown}");
     }
 }

@@ -4,8 +4,9 @@ use crate::clock::Clock;
 use std::env;
 use std::time::Duration;
 
-/// Where the API stores things and how it talks to browsers.
-#[derive(Clone, Debug)]
+/// Where the API stores things and how it talks to browsers. Its `Debug`
+/// shows no secret (the cursor key, the GitHub token, the emulators' keys).
+#[derive(Clone)]
 pub struct Config {
     /// The single DynamoDB table (`HDOC_TABLE`).
     pub table: String,
@@ -175,12 +176,44 @@ impl std::fmt::Debug for GitHubToken {
     }
 }
 
-/// Fixed AWS keys and region, for emulators that check signatures.
-#[derive(Clone, Debug)]
+/// Fixed AWS keys and region, for emulators that check signatures. Its
+/// `Debug` never shows the secret key.
+#[derive(Clone)]
 pub struct StaticCredentials {
     pub access_key: String,
     pub secret_key: String,
     pub region: String,
+}
+
+impl std::fmt::Debug for StaticCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaticCredentials")
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"..")
+            .field("region", &self.region)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("table", &self.table)
+            .field("bucket", &self.bucket)
+            .field("media_base_url", &self.media_base_url)
+            .field("stage", &self.stage)
+            .field("cors_origins", &self.cors_origins)
+            .field("dynamodb_endpoint", &self.dynamodb_endpoint)
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("xray_daemon", &self.xray_daemon)
+            .field("cursor_secret", &"..")
+            .field("static_credentials", &self.static_credentials)
+            .field("github_api", &self.github_api)
+            .field("github_token", &self.github_token)
+            .field("clock", &self.clock)
+            .field("write_limits", &self.write_limits)
+            .finish()
+    }
 }
 
 /// The cursor key used when none is configured; only allowed on the `local` stage.
@@ -193,6 +226,27 @@ impl Config {
     /// setting: a Lambda that cannot be configured should fail its cold start.
     pub fn from_env() -> Self {
         Self::from_lookup(|key| env::var(key).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// The configuration of a Lambda function, from its environment: as
+    /// [`Self::from_env`], but without `HDOC_STAGE` (or with `local`) an
+    /// error, so that a function deployed without its settings fails its
+    /// cold start instead of running on the local stage's defaults.
+    pub fn for_lambda() -> Result<Self, String> {
+        Self::for_lambda_from(|key| env::var(key).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// [`Self::for_lambda`] from any key lookup.
+    pub fn for_lambda_from(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        match get("HDOC_STAGE").as_deref() {
+            None => Err("HDOC_STAGE must be set in Lambda (dev, staging or prod): \
+                 a function never runs on the local stage's defaults"
+                .to_owned()),
+            Some("local") => Err("HDOC_STAGE is `local`, which is only for hdoc-local: \
+                 a Lambda function runs on dev, staging or prod"
+                .to_owned()),
+            Some(_) => Ok(Self::from_lookup(get)),
+        }
     }
 
     /// Builds a configuration from any key lookup (the environment, or a test's map).
@@ -274,6 +328,61 @@ mod tests {
         ]);
         assert_eq!(config.github_api, "http://127.0.0.1:9");
         assert!(!format!("{config:?}").contains("ghp_secret"));
+    }
+
+    #[test]
+    fn no_secret_is_ever_shown() {
+        let mut config = config(&[
+            ("HDOC_STAGE", "prod"),
+            ("HDOC_TABLE", "t"),
+            ("HDOC_CORS_ORIGINS", "https://a.example"),
+            ("HDOC_CURSOR_SECRET", "cursor-secret-value"),
+            ("HDOC_GITHUB_TOKEN", "ghp_token_value"),
+        ]);
+        config.static_credentials = Some(StaticCredentials {
+            access_key: "AKIDLOCAL".into(),
+            secret_key: "static-secret-value".into(),
+            region: "us-east-1".into(),
+        });
+        let shown = format!("{config:?} {config:#?}");
+        for secret in [
+            "cursor-secret-value",
+            "ghp_token_value",
+            "static-secret-value",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("AKIDLOCAL") && shown.contains("prod"),
+            "{shown}"
+        );
+        assert!(!format!("{:?}", self::config(&[])).contains(DEV_CURSOR_SECRET));
+    }
+
+    #[test]
+    fn a_lambda_without_its_stage_refuses_to_start() {
+        let lookup = |pairs: &'static [(&'static str, &'static str)]| {
+            move |key: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let err = Config::for_lambda_from(lookup(&[("HDOC_TABLE", "t")])).expect_err("no stage");
+        assert!(err.contains("HDOC_STAGE must be set"), "{err}");
+        let err = Config::for_lambda_from(lookup(&[("HDOC_STAGE", "local")])).expect_err("local");
+        assert!(err.contains("only for hdoc-local"), "{err}");
+        let config = Config::for_lambda_from(lookup(&[
+            ("HDOC_STAGE", "dev"),
+            ("HDOC_TABLE", "t"),
+            ("HDOC_CORS_ORIGINS", "*"),
+            ("HDOC_CURSOR_SECRET", "s"),
+        ]))
+        .expect("a deployed stage");
+        assert_eq!((config.stage.as_str(), config.table.as_str()), ("dev", "t"));
+        // hdoc-local keeps its defaults.
+        assert_eq!(self::config(&[]).stage, "local");
     }
 
     #[test]
