@@ -169,6 +169,8 @@ fn resolve(value: &Value, mappings: &Value) -> Result<String, String> {
                     let parts = list(&arg[1], mappings)?;
                     Ok(parts.join(sep))
                 }
+                // A single value of a stage's mapping (its write limits).
+                "!FindInMap" => Ok(list(value, mappings)?.join(",")),
                 other => Err(format!("the intrinsic {other} is not resolved here")),
             }
         }
@@ -234,6 +236,10 @@ mod tests {
         assert_eq!(users.environment["HDOC_TABLE"], TABLE);
         assert_eq!(users.environment["HDOC_STAGE"], "dev");
         assert_eq!(users.environment["HDOC_CORS_ORIGINS"], "*");
+        assert_eq!(
+            users.environment["HDOC_WRITE_LIMITS"],
+            "create=30,photo=60,update=120,delete=30,rating=120"
+        );
         assert_eq!(users.environment["HDOC_CURSOR_SECRET"], CURSOR_SECRET);
         let reviews = functions
             .iter()

@@ -28,7 +28,7 @@ use axum::extract::Request;
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::{Html, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use hdoc_shared::config::StaticCredentials;
 use hdoc_shared::http::Route;
@@ -37,7 +37,7 @@ use hdoc_shared::jobs::{self, Ended};
 use hdoc_shared::store::{self, Run, schema};
 use hdoc_shared::{ApiError, AppState, Config, JsonBody, Repository};
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use tokio::net::TcpListener;
@@ -86,8 +86,8 @@ async fn docs_page() -> Html<&'static str> {
     }))
 }
 
-/// How to start the local API.
-#[derive(Clone, Debug)]
+/// How to start the local API. Its `Debug` never shows the dev token secret.
+#[derive(Clone)]
 pub struct Options {
     pub addr: SocketAddr,
     /// Where the embedded DynamoDB engine and S3 server keep their data
@@ -104,6 +104,90 @@ pub struct Options {
     pub config: Config,
     /// The secret dev tokens are signed with.
     pub jwt_secret: String,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("addr", &self.addr)
+            .field("data_dir", &self.data_dir)
+            .field("dynamodb_endpoint", &self.dynamodb_endpoint)
+            .field("config", &self.config)
+            .field("engines", &self.engines)
+            .field("jwt_secret", &"..")
+            .finish()
+    }
+}
+
+/// The browser origins allowed by default on a dev server listening on
+/// `port`: its own (by name and by address) and the front end's dev server
+/// (`http://localhost:8080`). `HDOC_CORS_ORIGINS` replaces them.
+pub fn loopback_origins(port: u16) -> Vec<String> {
+    let mut origins = vec![
+        format!("http://localhost:{port}"),
+        format!("http://127.0.0.1:{port}"),
+        "http://localhost:8080".to_owned(),
+    ];
+    origins.dedup();
+    origins
+}
+
+/// The host of an `Origin` (`http://localhost:3000`) or a `Host`
+/// (`127.0.0.1:3000`, `[::1]:3000`), without its port.
+fn host_of(authority: &str) -> &str {
+    let authority = authority
+        .split_once("://")
+        .map_or(authority, |(_, rest)| rest);
+    let authority = authority.split('/').next().unwrap_or_default();
+    if authority.starts_with('[') {
+        return authority
+            .split_once(']')
+            .map_or(authority, |(host, _)| &authority[..=host.len()]);
+    }
+    authority.split(':').next().unwrap_or_default()
+}
+
+/// Whether `host` names this machine: `localhost`, 127.0.0.0/8 or `[::1]`.
+fn is_loopback_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host.parse::<Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+        || host == "[::1]"
+}
+
+/// Whether a request to `/_dev/*` may be served: its `Host` names this
+/// machine, and its `Origin`, if it has one, is a page on this machine. A
+/// web page elsewhere (or a DNS name rebound to 127.0.0.1) must not mint
+/// tokens or run the jobs.
+fn from_loopback(headers: &http::HeaderMap, uri: &http::Uri) -> bool {
+    let text = |name| {
+        headers
+            .get(name)
+            .map(|value| value.to_str().unwrap_or("\u{0}"))
+    };
+    let host = text(http::header::HOST).or(uri.authority().map(|a| a.as_str()));
+    let host_ok = host.is_some_and(|host| is_loopback_host(host_of(host)));
+    let origin_ok = match text(http::header::ORIGIN) {
+        None => true,
+        Some(origin) => {
+            (origin.starts_with("http://") || origin.starts_with("https://"))
+                && is_loopback_host(host_of(origin))
+        }
+    };
+    host_ok && origin_ok
+}
+
+/// Refuses `/_dev/*` requests that do not come from this machine (403).
+async fn dev_routes_from_loopback(request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with("/_dev/")
+        && !from_loopback(request.headers(), request.uri())
+    {
+        return ApiError::Forbidden(
+            "the /_dev routes answer only requests to a loopback host (localhost, 127.0.0.1, [::1]) from no origin or a loopback one"
+                .into(),
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// A running local API.
@@ -236,6 +320,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
             purge_after_deletion,
         ))
         .layer(middleware::from_fn_with_state(secret.clone(), gateway))
+        .layer(middleware::from_fn(dev_routes_from_loopback))
         .layer(axum::Extension(secret))
         .layer(axum::Extension(github.clone()));
 
@@ -461,4 +546,88 @@ async fn mint(
     }
     let token = jwt::mint(&secret, &request.sub, &request.groups, now());
     Ok(Json(TokenResponse { token }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> http::HeaderMap {
+        pairs
+            .iter()
+            .map(|(name, value)| {
+                (
+                    http::HeaderName::from_static(name),
+                    http::HeaderValue::from_static(value),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn dev_routes_answer_only_loopback_hosts_and_origins() {
+        let uri = http::Uri::from_static("/_dev/token");
+        for allowed in [
+            &[("host", "localhost:3000")][..],
+            &[
+                ("host", "127.0.0.1:3000"),
+                ("origin", "http://localhost:8080"),
+            ],
+            &[("host", "127.1.2.3"), ("origin", "http://127.0.0.1:3000")],
+            &[("host", "[::1]:3000"), ("origin", "http://[::1]:3000")],
+            &[("host", "LOCALHOST")],
+        ] {
+            assert!(from_loopback(&headers(allowed), &uri), "{allowed:?}");
+        }
+        for refused in [
+            &[("host", "evil.example")][..],
+            &[("host", "localhost.evil.example:3000")],
+            &[("host", "127.0.0.1.nip.io")],
+            &[
+                ("host", "localhost:3000"),
+                ("origin", "https://evil.example"),
+            ],
+            &[
+                ("host", "localhost:3000"),
+                ("origin", "http://localhost.evil.example"),
+            ],
+            &[("host", "localhost:3000"), ("origin", "null")],
+            &[("host", "10.0.0.1:3000")],
+            &[("host", "[::2]:3000")],
+            &[],
+        ] {
+            assert!(!from_loopback(&headers(refused), &uri), "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn loopback_origins_are_the_servers_own_and_the_front_ends() {
+        assert_eq!(
+            loopback_origins(3000),
+            [
+                "http://localhost:3000",
+                "http://127.0.0.1:3000",
+                "http://localhost:8080"
+            ]
+        );
+    }
+
+    #[test]
+    fn options_never_show_the_dev_token_secret() {
+        let options = Options {
+            addr: "127.0.0.1:0".parse().expect("address"),
+            data_dir: None,
+            dynamodb_endpoint: None,
+            config: Config::from_lookup(|_| None),
+            engines: None,
+            jwt_secret: "dev-jwt-secret-value".to_owned(),
+        };
+        let shown = format!("{options:?}");
+        assert!(!shown.contains("dev-jwt-secret-value"), "{shown}");
+        assert!(
+            !shown.contains(hdoc_shared::config::DEV_CURSOR_SECRET),
+            "{shown}"
+        );
+        assert!(shown.contains("127.0.0.1:0"), "{shown}");
+    }
 }

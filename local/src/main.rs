@@ -299,6 +299,10 @@ async fn start(
     engines: Option<SocketAddr>,
 ) -> Result<hdoc_local::Running, hdoc_local::StartError> {
     let mut config = Config::from_env();
+    if env("HDOC_CORS_ORIGINS").is_none() {
+        // Browsers on this machine only, unless told otherwise.
+        config.cors_origins = hdoc_local::loopback_origins(port);
+    }
     if let Some(api) = github_api {
         config.github_api = api.trim_end_matches('/').to_owned();
     }

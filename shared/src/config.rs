@@ -2,9 +2,11 @@
 
 use crate::clock::Clock;
 use std::env;
+use std::time::Duration;
 
-/// Where the API stores things and how it talks to browsers.
-#[derive(Clone, Debug)]
+/// Where the API stores things and how it talks to browsers. Its `Debug`
+/// shows no secret (the cursor key, the GitHub token, the emulators' keys).
+#[derive(Clone)]
 pub struct Config {
     /// The single DynamoDB table (`HDOC_TABLE`).
     pub table: String,
@@ -48,6 +50,127 @@ pub struct Config {
     /// default [`DEFAULT_CACHE_SECONDS`]; 0: every read is revalidated).
     /// See `http/caching.rs`.
     pub cache_seconds: u32,
+    /// How many writes of each kind a caller may make (`HDOC_WRITE_LIMITS`).
+    pub write_limits: WriteLimits,
+}
+
+/// A kind of write, each with its own bucket per caller (docs/api.md,
+/// "Write limits"): what a request does, not which route it takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WriteKind {
+    /// `POST /users`, `POST /articles`, `POST /reviews`: something new.
+    Create,
+    /// `POST /reviews/{id}/photos`: an upload URL.
+    Photo,
+    /// `PUT` of a profile, an article, a review; `PUT /users/{id}/owner`.
+    Update,
+    /// `DELETE` of a profile, an article, a review.
+    Delete,
+    /// `PUT` and `DELETE /ratings/{subject}`.
+    Rating,
+}
+
+impl WriteKind {
+    pub const ALL: [Self; 5] = [
+        Self::Create,
+        Self::Photo,
+        Self::Update,
+        Self::Delete,
+        Self::Rating,
+    ];
+
+    /// The kind's name in `HDOC_WRITE_LIMITS` and in its bucket's key.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Photo => "photo",
+            Self::Update => "update",
+            Self::Delete => "delete",
+            Self::Rating => "rating",
+        }
+    }
+}
+
+/// A token bucket: up to `burst` writes at once, one more every
+/// `period / burst` (so `burst` per `period` in the long run).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rate {
+    pub burst: u32,
+    pub period: Duration,
+}
+
+impl Rate {
+    /// `per_hour` writes an hour, all of them at once if the caller was idle.
+    pub const fn per_hour(per_hour: u32) -> Self {
+        Self {
+            burst: per_hour,
+            period: Duration::from_secs(3600),
+        }
+    }
+
+    /// How long one write's token takes to come back.
+    pub fn interval(self) -> Duration {
+        self.period / self.burst.max(1)
+    }
+}
+
+/// The rate of each [`WriteKind`], per caller. Admins and the jobs are not
+/// limited.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteLimits([Rate; 5]);
+
+impl WriteLimits {
+    /// The deployed stages' defaults, per hour: 30 creates, 60 photos, 120
+    /// updates, 30 deletes, 120 ratings.
+    pub const DEPLOYED: Self = Self([
+        Rate::per_hour(30),
+        Rate::per_hour(60),
+        Rate::per_hour(120),
+        Rate::per_hour(30),
+        Rate::per_hour(120),
+    ]);
+
+    /// The `local` stage's default: 1,000 an hour of each kind, so that
+    /// seeding a dev server (and the suite) is not refused, while every
+    /// write still goes through its bucket.
+    pub const LOCAL: Self = Self([Rate::per_hour(1000); 5]);
+
+    /// The rate of `kind`.
+    pub fn rate(&self, kind: WriteKind) -> Rate {
+        self.0[kind as usize]
+    }
+
+    /// Sets the rate of `kind`.
+    pub fn set(&mut self, kind: WriteKind, rate: Rate) {
+        self.0[kind as usize] = rate;
+    }
+
+    /// These limits with the ones `spec` names changed: `kind=N` pairs,
+    /// comma separated, N writes an hour (1 to 100,000), e.g.
+    /// `create=30,rating=120`.
+    pub fn with(mut self, spec: &str) -> Result<Self, String> {
+        for pair in spec
+            .split(',')
+            .map(str::trim)
+            .filter(|pair| !pair.is_empty())
+        {
+            let (name, value) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("`{pair}` is not kind=N"))?;
+            let kind = WriteKind::ALL
+                .into_iter()
+                .find(|kind| kind.as_str() == name.trim())
+                .ok_or_else(|| format!("`{}` is not a kind of write", name.trim()))?;
+            let per_hour = value
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=100_000).contains(n))
+                .ok_or_else(|| format!("`{}` is not a number from 1 to 100000", value.trim()))?;
+            self.set(kind, Rate::per_hour(per_hour));
+        }
+        Ok(self)
+    }
 }
 
 /// [`Config::cache_seconds`] when `HDOC_CACHE_SECONDS` is not set.
@@ -69,12 +192,46 @@ impl std::fmt::Debug for GitHubToken {
     }
 }
 
-/// Fixed AWS keys and region, for emulators that check signatures.
-#[derive(Clone, Debug)]
+/// Fixed AWS keys and region, for emulators that check signatures. Its
+/// `Debug` never shows the secret key.
+#[derive(Clone)]
 pub struct StaticCredentials {
     pub access_key: String,
     pub secret_key: String,
     pub region: String,
+}
+
+impl std::fmt::Debug for StaticCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaticCredentials")
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"..")
+            .field("region", &self.region)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("table", &self.table)
+            .field("bucket", &self.bucket)
+            .field("media_base_url", &self.media_base_url)
+            .field("stage", &self.stage)
+            .field("cors_origins", &self.cors_origins)
+            .field("dynamodb_endpoint", &self.dynamodb_endpoint)
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("xray_daemon", &self.xray_daemon)
+            .field("cursor_secret", &"..")
+            .field("static_credentials", &self.static_credentials)
+            .field("github_api", &self.github_api)
+            .field("github_token", &self.github_token)
+            .field("clock", &self.clock)
+            .field("link_base_path", &self.link_base_path)
+            .field("cache_seconds", &self.cache_seconds)
+            .field("write_limits", &self.write_limits)
+            .finish()
+    }
 }
 
 /// The cursor key used when none is configured; only allowed on the `local` stage.
@@ -87,6 +244,27 @@ impl Config {
     /// setting: a Lambda that cannot be configured should fail its cold start.
     pub fn from_env() -> Self {
         Self::from_lookup(|key| env::var(key).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// The configuration of a Lambda function, from its environment: as
+    /// [`Self::from_env`], but without `HDOC_STAGE` (or with `local`) an
+    /// error, so that a function deployed without its settings fails its
+    /// cold start instead of running on the local stage's defaults.
+    pub fn for_lambda() -> Result<Self, String> {
+        Self::for_lambda_from(|key| env::var(key).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// [`Self::for_lambda`] from any key lookup.
+    pub fn for_lambda_from(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        match get("HDOC_STAGE").as_deref() {
+            None => Err("HDOC_STAGE must be set in Lambda (dev, staging or prod): \
+                 a function never runs on the local stage's defaults"
+                .to_owned()),
+            Some("local") => Err("HDOC_STAGE is `local`, which is only for hdoc-local: \
+                 a Lambda function runs on dev, staging or prod"
+                .to_owned()),
+            Some(_) => Ok(Self::from_lookup(get)),
+        }
     }
 
     /// Builds a configuration from any key lookup (the environment, or a test's map).
@@ -124,6 +302,19 @@ impl Config {
             cache_seconds: get("HDOC_CACHE_SECONDS")
                 .map(|raw| cache_seconds(&raw))
                 .unwrap_or(DEFAULT_CACHE_SECONDS),
+            write_limits: {
+                let defaults = if local {
+                    WriteLimits::LOCAL
+                } else {
+                    WriteLimits::DEPLOYED
+                };
+                match get("HDOC_WRITE_LIMITS") {
+                    None => defaults,
+                    Some(spec) => defaults
+                        .with(&spec)
+                        .unwrap_or_else(|err| panic!("HDOC_WRITE_LIMITS: {err}")),
+                }
+            },
             stage,
         }
     }
@@ -225,12 +416,90 @@ mod tests {
     }
 
     #[test]
+    fn no_secret_is_ever_shown() {
+        let mut config = config(&[
+            ("HDOC_STAGE", "prod"),
+            ("HDOC_TABLE", "t"),
+            ("HDOC_CORS_ORIGINS", "https://a.example"),
+            ("HDOC_CURSOR_SECRET", "cursor-secret-value"),
+            ("HDOC_GITHUB_TOKEN", "ghp_token_value"),
+        ]);
+        config.static_credentials = Some(StaticCredentials {
+            access_key: "AKIDLOCAL".into(),
+            secret_key: "static-secret-value".into(),
+            region: "us-east-1".into(),
+        });
+        let shown = format!("{config:?} {config:#?}");
+        for secret in [
+            "cursor-secret-value",
+            "ghp_token_value",
+            "static-secret-value",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("AKIDLOCAL") && shown.contains("prod"),
+            "{shown}"
+        );
+        assert!(!format!("{:?}", self::config(&[])).contains(DEV_CURSOR_SECRET));
+    }
+
+    #[test]
+    fn a_lambda_without_its_stage_refuses_to_start() {
+        let lookup = |pairs: &'static [(&'static str, &'static str)]| {
+            move |key: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let err = Config::for_lambda_from(lookup(&[("HDOC_TABLE", "t")])).expect_err("no stage");
+        assert!(err.contains("HDOC_STAGE must be set"), "{err}");
+        let err = Config::for_lambda_from(lookup(&[("HDOC_STAGE", "local")])).expect_err("local");
+        assert!(err.contains("only for hdoc-local"), "{err}");
+        let config = Config::for_lambda_from(lookup(&[
+            ("HDOC_STAGE", "dev"),
+            ("HDOC_TABLE", "t"),
+            ("HDOC_CORS_ORIGINS", "*"),
+            ("HDOC_CURSOR_SECRET", "s"),
+        ]))
+        .expect("a deployed stage");
+        assert_eq!((config.stage.as_str(), config.table.as_str()), ("dev", "t"));
+        // hdoc-local keeps its defaults.
+        assert_eq!(self::config(&[]).stage, "local");
+    }
+
+    #[test]
     fn origins_are_split_and_trimmed() {
         let config = config(&[("HDOC_CORS_ORIGINS", "https://a.example, https://b.example,")]);
         assert_eq!(
             config.cors_origins,
             vec!["https://a.example", "https://b.example"]
         );
+    }
+
+    #[test]
+    fn write_limits_default_per_stage_and_are_changed_by_kind() {
+        assert_eq!(config(&[]).write_limits, WriteLimits::LOCAL);
+        let prod = config(&[
+            ("HDOC_STAGE", "prod"),
+            ("HDOC_TABLE", "t"),
+            ("HDOC_CORS_ORIGINS", "https://a.example"),
+            ("HDOC_CURSOR_SECRET", "s"),
+            ("HDOC_WRITE_LIMITS", "create=5, rating=600"),
+        ]);
+        let limits = prod.write_limits;
+        assert_eq!(limits.rate(WriteKind::Create), Rate::per_hour(5));
+        assert_eq!(limits.rate(WriteKind::Rating), Rate::per_hour(600));
+        assert_eq!(limits.rate(WriteKind::Photo), Rate::per_hour(60));
+        assert_eq!(
+            Rate::per_hour(30).interval(),
+            std::time::Duration::from_secs(120)
+        );
+        for bad in ["create", "posts=3", "create=0", "create=x"] {
+            assert!(WriteLimits::DEPLOYED.with(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

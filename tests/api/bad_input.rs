@@ -342,3 +342,26 @@ async fn put_and_delete_articles_refuse_bad_input() {
     .await;
     assert_eq!(snapshot(&app).await, before);
 }
+
+#[tokio::test]
+async fn ten_thousand_tags_are_refused_without_being_read() {
+    let app = TestApp::spawn().await;
+    let token = app.user("sub-1", "alice").await;
+    let before = snapshot(&app).await;
+    // 10,000 tags (256 distinct) in a body under the 64 KiB limit: refused
+    // once the 41st is seen, not normalized and compared one against another.
+    let tags: Vec<String> = (0..10_000).map(|i| format!("{:02x}", i % 256)).collect();
+    let body = json!({"title": "Many", "tags": tags});
+    assert!(body.to_string().len() < 65_536, "under the body limit");
+    let response = app
+        .send_json(Method::POST, "/articles", Some(&token), &body)
+        .await;
+    let problem = problem(response, 400).await;
+    assert_eq!(problem["errors"][0]["field"], "tags", "{problem}");
+    assert_eq!(
+        problem["errors"][0]["message"], "at most 40 tags may be sent (10 once de-duplicated)",
+        "{problem}"
+    );
+    assert_eq!(snapshot(&app).await, before);
+    app.shutdown().await;
+}

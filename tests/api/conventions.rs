@@ -254,3 +254,52 @@ async fn every_problem_carries_its_detail_as_message() {
     }
     assert_eq!(statuses, [400, 404, 404, 405, 401, 409, 415]);
 }
+
+#[tokio::test]
+async fn dev_routes_refuse_other_hosts_and_origins() {
+    let app = TestApp::spawn().await;
+    // Straight to hdoc-local: a Host the test chooses is sent as given.
+    let dev = |path: &str| app.http.post(format!("{}{path}", app.base));
+    let token = json!({"sub": "mallory"});
+    for (host, origin) in [
+        (Some("evil.example"), None),
+        (Some("localhost.evil.example:3000"), None),
+        (None, Some("https://evil.example")),
+        (None, Some("null")),
+    ] {
+        let mut request = dev("/_dev/token").json(&token);
+        if let Some(host) = host {
+            request = request.header("host", host);
+        }
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        let response = request.send().await.expect("request");
+        let body = problem(response, 403).await;
+        assert!(
+            body["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("loopback")),
+            "{host:?} {origin:?}: {body}"
+        );
+    }
+    let refused = dev("/_dev/reconcile")
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .expect("request");
+    problem(refused, 403).await;
+    // This machine's pages, and no page at all, are served.
+    for origin in [
+        None,
+        Some("http://localhost:8080"),
+        Some("http://127.0.0.1:3000"),
+    ] {
+        let mut request = dev("/_dev/token").json(&token);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        json_of(request.send().await.expect("request"), 200).await;
+    }
+    app.shutdown().await;
+}

@@ -17,6 +17,7 @@ mod idempotency;
 mod import;
 mod lambda;
 mod leaderboard;
+mod limits;
 mod openapi;
 mod photos;
 mod ratings;

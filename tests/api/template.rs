@@ -10,6 +10,7 @@
 //! [`EXPECTED_ACCESS`]) exists.
 
 use hdoc_shared::Config;
+use hdoc_shared::config::WriteLimits;
 use hdoc_shared::http::Access;
 use hdoc_shared::store::keys;
 use hdoc_shared::store::schema::{INDEXES, PK, SK, TTL};
@@ -42,6 +43,8 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
             // delete_user(): TransactWriteItems of two Puts (the tombstone over the
             // profile, the claim marked deleted). It deletes nothing: purge-user does.
             ("dynamodb:PutItem", TABLE),
+            // take_write_token() before every write: conditional UpdateItem.
+            ("dynamodb:UpdateItem", TABLE),
             // list_users(): query_page(GSI1, ...).
             ("dynamodb:Query", GSI1),
         ],
@@ -64,6 +67,8 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
             // and (a new article) a ConditionCheck that its author's profile is live.
             ("dynamodb:PutItem", TABLE),
             ("dynamodb:DeleteItem", TABLE),
+            // take_write_token() before every write: conditional UpdateItem.
+            ("dynamodb:UpdateItem", TABLE),
             ("dynamodb:ConditionCheckItem", TABLE),
         ],
     ),
@@ -516,8 +521,22 @@ fn template_declares_every_function_as_a_rust_arm64_lambda() {
             "HDOC_STAGE" => Some("prod".to_owned()),
             // A number (the CacheSeconds parameter: Type Number, 0 to 86400).
             "HDOC_CACHE_SECONDS" if variables.contains_key(key) => Some("60".to_owned()),
+            // A stage's own value, checked below for every stage.
+            "HDOC_WRITE_LIMITS" => None,
             _ => variables.contains_key(key).then(|| "set".to_owned()),
         });
+        assert!(
+            variables.contains_key("HDOC_WRITE_LIMITS"),
+            "{id}: HDOC_WRITE_LIMITS"
+        );
+        for stage in ["dev", "staging", "prod"] {
+            let limits = template["Mappings"]["StageConfig"][stage]["WriteLimits"]
+                .as_str()
+                .unwrap_or_else(|| panic!("StageConfig.{stage}.WriteLimits"));
+            WriteLimits::DEPLOYED
+                .with(limits)
+                .unwrap_or_else(|err| panic!("StageConfig.{stage}.WriteLimits: {err}"));
+        }
         // Only the functions that handle photos get the bucket (and links S3):
         // reviews presigns and deletes them, purge-user deletes a deleted user's.
         let photos = matches!(name, "reviews" | "purge-user");

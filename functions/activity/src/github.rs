@@ -62,6 +62,12 @@ const MAX_WAITS: u32 = 2;
 /// GitHub's advice for a secondary rate limit that names no time: wait at
 /// least a minute.
 const SECONDARY_DEFAULT: Duration = Duration::from_secs(60);
+/// The longest a `Retry-After` is taken at its word: GitHub's limits reset
+/// within the hour, and a longer one (or one too large to add to a time)
+/// would stop the job for as long.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+/// GitHub's message is stored (and shown in the run) cut to this many characters.
+const MAX_MESSAGE: usize = 300;
 
 /// The client: HTTPS with the system's roots (in Lambda, Amazon Linux's;
 /// `SSL_CERT_FILE` is honoured), or plain HTTP for a local or test server.
@@ -219,7 +225,23 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         .trim()
         .parse()
         .ok()?;
-    Some(Duration::from_secs(seconds))
+    Some(Duration::from_secs(seconds).min(MAX_RETRY_AFTER))
+}
+
+/// `now + wait`, saturating at the latest time there is rather than panicking.
+fn after(now: OffsetDateTime, wait: Duration) -> OffsetDateTime {
+    time::Duration::try_from(wait)
+        .ok()
+        .and_then(|wait| now.checked_add(wait))
+        .unwrap_or(time::PrimitiveDateTime::MAX.assume_utc())
+}
+
+/// At most [`MAX_MESSAGE`] characters of `said`, marked when cut.
+fn excerpt(said: &str) -> String {
+    match said.char_indices().nth(MAX_MESSAGE) {
+        Some((end, _)) => format!("{}...", &said[..end]),
+        None => said.to_owned(),
+    }
 }
 
 /// What a 403 or 429 means: a rate limit (and until when), or none.
@@ -231,7 +253,7 @@ fn limit_of(answer: &Answer, now: OffsetDateTime) -> Option<(Limit, OffsetDateTi
         return None;
     }
     if let Some(wait) = retry_after(&answer.headers) {
-        return Some((Limit::Secondary, now + wait));
+        return Some((Limit::Secondary, after(now, wait)));
     }
     let rate = RateLimit::of(&answer.headers);
     if let Some(rate) = rate.filter(RateLimit::exhausted) {
@@ -239,7 +261,7 @@ fn limit_of(answer: &Answer, now: OffsetDateTime) -> Option<(Limit, OffsetDateTi
     }
     let message = String::from_utf8_lossy(&answer.body).to_lowercase();
     if answer.status == StatusCode::TOO_MANY_REQUESTS || message.contains("rate limit") {
-        return Some((Limit::Secondary, now + SECONDARY_DEFAULT));
+        return Some((Limit::Secondary, after(now, SECONDARY_DEFAULT)));
     }
     None
 }
@@ -254,7 +276,7 @@ fn failure(answer: &Answer) -> Fetch {
         (StatusCode::NOT_FOUND, _) => {
             "not found on GitHub: the account was renamed or deleted".to_owned()
         }
-        (_, Some(said)) => format!("GitHub answered {status}: {said}"),
+        (_, Some(said)) => format!("GitHub answered {status}: {}", excerpt(&said)),
         (_, None) => format!("GitHub answered {status}"),
     };
     Fetch::Failed {
@@ -584,6 +606,53 @@ mod tests {
             limit_of(&answer(404, &[], ""), OffsetDateTime::now_utc()),
             None
         );
+    }
+
+    #[test]
+    fn a_retry_after_far_in_the_future_is_clamped_not_a_panic() {
+        let now = OffsetDateTime::now_utc();
+        for huge in ["18446744073709551615", "9999999999999"] {
+            let (why, until) =
+                limit_of(&answer(429, &[("retry-after", huge)], ""), now).expect("a limit");
+            assert_eq!(why, Limit::Secondary);
+            assert_eq!(until - now, time::Duration::days(1), "{huge}");
+        }
+        let reset = answer(
+            403,
+            &[
+                ("x-ratelimit-remaining", "0"),
+                ("x-ratelimit-reset", "18446744073709551615"),
+            ],
+            "{}",
+        );
+        let (why, until) = limit_of(&reset, now).expect("a limit");
+        assert_eq!(why, Limit::Primary);
+        assert!(
+            until > now && until - now <= time::Duration::minutes(2),
+            "{until}"
+        );
+        assert_eq!(
+            after(now, Duration::MAX),
+            time::PrimitiveDateTime::MAX.assume_utc()
+        );
+    }
+
+    #[test]
+    fn a_long_message_from_github_is_kept_short() {
+        let said = "é".repeat(10_000);
+        let body = serde_json::json!({ "message": said }).to_string();
+        let Fetch::Failed { message, .. } = failure(&answer(500, &[], &body)) else {
+            panic!("a failure");
+        };
+        assert!(
+            message.chars().count() <= 360,
+            "{} characters",
+            message.chars().count()
+        );
+        assert!(message.starts_with("GitHub answered 500 Internal Server Error: éé"));
+        assert!(message.ends_with("é..."), "{message}");
+        let short = failure(&answer(500, &[], r#"{"message": "Boom"}"#));
+        assert!(matches!(&short, Fetch::Failed { message, .. } if message.ends_with(": Boom")));
     }
 
     #[test]

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::http::Uri;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use hdoc_shared::domain::{Tag, TagCount};
 use hdoc_shared::http::Route;
@@ -28,24 +28,13 @@ pub fn routes() -> Router<AppState> {
         .route("/tags/{tag}", get(show))
 }
 
-/// `GET /tags?limit=N`: a page of tags by count. Without `limit` or `cursor`,
-/// every tag, read a page at a time.
+/// `GET /tags?limit=N`: a page of tags by count (100 without `limit`), with
+/// `Link: rel="next"` when more exist, like every other list.
 #[tracing::instrument(skip_all)]
 async fn list(State(state): State<AppState>, uri: Uri, query: PageQuery) -> Result<Response> {
-    let mut page = state.page("tags", &query, PAGE)?;
-    if query.is_given() {
-        let tags = state.repo.top_tags(&page.window).await?;
-        return Ok(state.page_response(&uri, &page, tags));
-    }
-    let mut all = Vec::new();
-    loop {
-        let tags = state.repo.top_tags(&page.window).await?;
-        all.extend(tags.items);
-        match tags.next {
-            Some(next) => page.window.start = Some(next),
-            None => return Ok(Json(all).into_response()),
-        }
-    }
+    let page = state.page("tags", &query, PAGE)?;
+    let tags = state.repo.top_tags(&page.window).await?;
+    Ok(state.page_response(&uri, &page, tags))
 }
 
 /// `GET /tags/{tag}`: `{"tag", "count"}`, or 404 when no article carries it.

@@ -87,23 +87,65 @@ impl TryFrom<String> for Tag {
 string_newtype!(Tag);
 
 /// An article's tags: normalized, de-duplicated (first spelling's position kept), at most 10.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "Vec<Tag>", into = "Vec<Tag>")]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(into = "Vec<Tag>")]
 pub struct Tags(Vec<Tag>);
+
+/// At most this many tags may be sent, before de-duplication: a list longer
+/// than this is refused once its next element is seen, without normalizing
+/// that element or any after it, so a request normalizes at most this many.
+pub const MAX_SENT_TAGS: usize = 4 * MAX_TAGS;
 
 impl TryFrom<Vec<Tag>> for Tags {
     type Error = String;
     fn try_from(raw: Vec<Tag>) -> Result<Self, String> {
-        let mut tags: Vec<Tag> = Vec::with_capacity(raw.len());
-        for tag in raw {
-            if !tags.contains(&tag) {
-                tags.push(tag);
-            }
+        if raw.len() > MAX_SENT_TAGS {
+            return Err(too_many_sent());
         }
+        // A set: linear in the tags sent, whatever repeats among them.
+        let mut seen = std::collections::HashSet::with_capacity(raw.len());
+        let tags: Vec<Tag> = raw
+            .into_iter()
+            .filter(|tag| seen.insert(tag.clone()))
+            .collect();
         if tags.len() > MAX_TAGS {
             return Err(format!("at most {MAX_TAGS} tags"));
         }
         Ok(Self(tags))
+    }
+}
+
+fn too_many_sent() -> String {
+    format!("at most {MAX_SENT_TAGS} tags may be sent ({MAX_TAGS} once de-duplicated)")
+}
+
+impl<'de> Deserialize<'de> for Tags {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Tags;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                write!(f, "an array of at most {MAX_SENT_TAGS} tags")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Tags, A::Error> {
+                let mut raw = Vec::new();
+                loop {
+                    if raw.len() == MAX_SENT_TAGS {
+                        // One more element refuses the list, unread.
+                        if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                            return Err(serde::de::Error::custom(too_many_sent()));
+                        }
+                        break;
+                    }
+                    match seq.next_element::<Tag>()? {
+                        Some(tag) => raw.push(tag),
+                        None => break,
+                    }
+                }
+                Tags::try_from(raw).map_err(serde::de::Error::custom)
+            }
+        }
+        deserializer.deserialize_seq(Visitor)
     }
 }
 
@@ -344,6 +386,23 @@ mod tests {
         let err = parse_json::<NewArticle>(br#"{"title":"t","tags":["ok","?!"]}"#)
             .expect_err("empty tag");
         assert!(format!("{err:?}").contains("tags[1]"), "{err:?}");
+        let forty_one: Vec<String> = (0..41).map(|_| "aws".to_owned()).collect();
+        let forty_one = serde_json::json!({"title": "t", "tags": forty_one}).to_string();
+        let err = parse_json::<NewArticle>(forty_one.as_bytes()).expect_err("41 sent");
+        assert!(
+            format!("{err:?}").contains("at most 40 tags may be sent"),
+            "{err:?}"
+        );
+        // The 41st is not even read as a tag: an invalid one is not what is refused.
+        let mut forty_then_bad: Vec<String> = (0..40).map(|i| format!("t{}", i % 5)).collect();
+        forty_then_bad.push("?!".into());
+        let body = serde_json::json!({"title": "t", "tags": forty_then_bad}).to_string();
+        let err = parse_json::<NewArticle>(body.as_bytes()).expect_err("41 sent");
+        assert!(format!("{err:?}").contains("may be sent"), "{err:?}");
+        let forty: Vec<String> = (0..40).map(|i| format!("T{}", i % 10)).collect();
+        let forty = serde_json::json!({"title": "t", "tags": forty}).to_string();
+        let ten = parse_json::<NewArticle>(forty.as_bytes()).expect("40 sent, 10 distinct");
+        assert_eq!(ten.tags.iter().count(), 10);
         let same_eleven: Vec<String> = (0..11).map(|_| "Aws".to_owned()).collect();
         let same = serde_json::json!({"title": "t", "tags": same_eleven}).to_string();
         assert!(

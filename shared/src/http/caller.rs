@@ -30,7 +30,7 @@ impl Caller {
         let sub = claims.get("sub").filter(|sub| !sub.is_empty())?.clone();
         let admin = claims
             .get("cognito:groups")
-            .is_some_and(|groups| parse_groups(groups).any(|group| group == "admin"));
+            .is_some_and(|groups| parse_groups(groups).iter().any(|group| group == "admin"));
         Some(Self { sub, admin })
     }
 
@@ -41,15 +41,27 @@ impl Caller {
     }
 }
 
-/// API Gateway HTTP APIs pass array claims as one string, `[admin dev]`;
-/// a JSON array (`["admin","dev"]`) is accepted too.
-fn parse_groups(raw: &str) -> impl Iterator<Item = &str> {
-    raw.trim()
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .split([' ', ','])
-        .map(|group| group.trim().trim_matches('"'))
-        .filter(|group| !group.is_empty())
+/// The groups of a `cognito:groups` claim, parsed exactly. API Gateway HTTP
+/// APIs pass an array claim as one string, its elements space-separated in
+/// brackets (`[admin dev]`); a JSON array (`["admin","dev"]`) is accepted
+/// too. Anything else holds no group: neither `ops,admin` nor `[ops,admin]`
+/// (one element, `ops,admin`) holds `admin`.
+fn parse_groups(raw: &str) -> Vec<String> {
+    let raw = raw.trim();
+    if let Ok(groups) = serde_json::from_str::<Vec<String>>(raw) {
+        return groups;
+    }
+    match raw
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+    {
+        Some(inner) => inner
+            .split(' ')
+            .filter(|group| !group.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        None => Vec::new(),
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
@@ -127,6 +139,42 @@ mod tests {
         )))
         .expect("caller");
         assert!(!caller.admin);
+    }
+
+    #[test]
+    fn admin_counts_only_as_an_element_of_an_array() {
+        let admin = |groups: &str| {
+            Caller::from_parts(&parts(Some(
+                json!({"sub": "abc", "cognito:groups": groups}),
+            )))
+            .expect("caller")
+            .admin
+        };
+        for yes in [
+            "[admin]",
+            "[dev admin]",
+            " [admin dev] ",
+            r#"["admin"]"#,
+            r#"["dev", "admin"]"#,
+        ] {
+            assert!(admin(yes), "{yes} holds admin");
+        }
+        for no in [
+            "ops,admin",
+            "admin",
+            "[ops,admin]",
+            "[ops, admin,]",
+            r#"["ops,admin"]"#,
+            r#"["admin" dev]"#,
+            "[admin",
+            "admin]",
+            "[]",
+            "",
+            "[Admin]",
+            "[ admin-ish ]",
+        ] {
+            assert!(!admin(no), "{no} does not hold admin");
+        }
     }
 
     #[test]

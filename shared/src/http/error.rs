@@ -7,6 +7,7 @@ use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde::Serialize;
+use std::time::Duration;
 
 /// `Result` with [`ApiError`] as the default error.
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
@@ -60,6 +61,10 @@ pub enum ApiError {
     /// 415: the body is not JSON.
     #[error("request body must be application/json")]
     UnsupportedMediaType,
+    /// 429 with `Retry-After` (whole seconds, rounded up): the caller has
+    /// used up its writes of this kind for now (docs/api.md, "Write limits").
+    #[error("too many writes of this kind; try again in {} seconds", retry_after_secs(.0))]
+    TooManyRequests(Duration),
     /// 503: storage is throttled or unreachable; the client should retry.
     #[error("storage is unavailable; try again shortly")]
     Unavailable(#[source] BoxError),
@@ -106,10 +111,16 @@ impl ApiError {
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
+}
+
+/// `Retry-After` for a wait: whole seconds, rounded up, at least 1.
+fn retry_after_secs(wait: &Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 #[derive(Serialize)]
@@ -159,6 +170,12 @@ impl IntoResponse for ApiError {
         if matches!(self, Self::Unavailable(_) | Self::IdempotencyKeyInUse) {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
+        if let Self::TooManyRequests(wait) = &self {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after_secs(wait)),
+            );
+        }
         response
     }
 }
@@ -197,6 +214,7 @@ impl From<StoreError> for ApiError {
             StoreError::Contended => {
                 Self::Conflict("too many concurrent changes to the same items; try again".into())
             }
+            StoreError::Limited(wait) => Self::TooManyRequests(wait),
             StoreError::Unavailable(cause) => Self::Unavailable(cause),
             err @ (StoreError::Corrupt(_) | StoreError::Failed(_)) => Self::Internal(Box::new(err)),
         }
@@ -278,6 +296,18 @@ mod tests {
         for (err, status) in cases {
             assert_eq!(ApiError::from(err).status(), status);
         }
+    }
+
+    #[tokio::test]
+    async fn a_write_limit_says_when_to_retry_in_whole_seconds() {
+        let err = ApiError::from(StoreError::Limited(Duration::from_millis(119_001)));
+        let (status, headers, body) = render(err).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(headers[header::RETRY_AFTER], "120");
+        assert_eq!(
+            body["detail"],
+            "too many writes of this kind; try again in 120 seconds"
+        );
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ pub use lambda_http::Error as LambdaError;
 /// connection opened during Init by `warm_up`.
 pub async fn run_lambda(routes: Router<AppState>, warm_up: WarmUp) -> Result<(), LambdaError> {
     crate::telemetry::init();
-    let state = AppState::from_env();
+    let state = AppState::from_env()?;
     state.warm_up(warm_up).await;
     lambda_http::run(app(routes, state)).await
 }
@@ -22,7 +22,7 @@ pub async fn run_lambda_with_photos(
     warm_up: WarmUp,
 ) -> Result<(), LambdaError> {
     crate::telemetry::init();
-    let state = AppState::from_env().with_photos();
+    let state = AppState::from_env()?.with_photos();
     state.warm_up(warm_up).await;
     lambda_http::run(app(routes, state)).await
 }
@@ -47,7 +47,7 @@ where
 {
     use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
     crate::telemetry::init();
-    let mut state = AppState::from_env();
+    let mut state = AppState::from_env()?;
     if photos {
         state = state.with_photos();
     }

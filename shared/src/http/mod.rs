@@ -10,6 +10,7 @@
 //! | `caller.rs` | [`Caller`]: who is asking, from the authorizer's claims |
 //! | `cursor.rs` | signed, opaque cursors around a store's `page::Position` |
 //! | `idempotency.rs` | `Idempotency-Key`: [`create_once`] |
+//! | `limits.rs` | per-caller write limits: a token per write, or 429 |
 //! | `observe.rs` | the telemetry layer: one log line and one metrics line per request |
 //! | `routes.rs` | [`Route`]: the route table each function exports |
 //! | `state.rs` | [`AppState`]: the repository and photo store, built once on one SDK configuration |
@@ -24,6 +25,7 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 mod lambda;
+pub mod limits;
 mod observe;
 mod pages;
 mod routes;
@@ -110,6 +112,10 @@ pub fn app_observed(routes: Router<AppState>, state: AppState, observer: Observe
     let cors = cors(&state.config);
     let cache = caching::CachePolicy::new(state.config.cache_seconds);
     routes
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::limit_writes,
+        ))
         .fallback(|| async { ApiError::NotFound("no such resource".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)

@@ -153,8 +153,10 @@ impl AppState {
 
     /// Reads the configuration and the SDK's region and keys from the
     /// environment, as Lambda sets it, and connects: once per cold start.
-    pub fn from_env() -> Self {
-        Self::on(Config::from_env(), lambda_sdk_config())
+    /// Without `HDOC_STAGE` an error ([`Config::for_lambda`]): the function
+    /// fails its Init with that message rather than run on local defaults.
+    pub fn from_env() -> Result<Self, String> {
+        Ok(Self::on(Config::for_lambda()?, lambda_sdk_config()))
     }
 
     fn on(config: Config, sdk: aws_config::SdkConfig) -> Self {

@@ -58,6 +58,10 @@ pub enum StoreError {
     /// retry policy gave up; trying again later is safe.
     #[error("too many concurrent changes to the same items")]
     Contended,
+    /// The caller has used up its writes of this kind for now; one is
+    /// allowed again after the duration.
+    #[error("the caller's write limit is reached; again in {0:?}")]
+    Limited(std::time::Duration),
     /// DynamoDB or S3 is throttling, briefly failing or out of reach.
     #[error("storage is unavailable")]
     Unavailable(#[source] BoxError),

@@ -3,6 +3,7 @@
 //! `template.yaml` match (its test holds the template to these constants).
 //! `docs/data-model.md` draws the same keys as a table.
 
+use crate::config::WriteKind;
 use crate::domain::{ReviewId, Slug, Subject, Tag, UserId};
 
 // ---- partition prefixes -------------------------------------------------------
@@ -24,6 +25,9 @@ pub const RATER_PREFIX: &str = "RATER#";
 pub const TAG_PREFIX: &str = "TAG#";
 /// The record of a create made with an `Idempotency-Key`.
 pub const IDEMPOTENCY_PREFIX: &str = "IDEMPOTENCY#";
+/// A caller's write buckets: `LIMIT#<sub>`, one item per kind of write
+/// (sort key: the kind in capitals, `CREATE`), expiring once full again.
+pub const LIMIT_PREFIX: &str = "LIMIT#";
 /// A job's checkpoint: `JOB#<NAME>`.
 pub const JOB_PREFIX: &str = "JOB#";
 /// The reconcile job's checkpoint partition; its function's stream filter
@@ -111,6 +115,14 @@ pub fn rating_sk(sub: &str) -> String {
 
 pub fn rater_partition(sub: &str) -> String {
     format!("{RATER_PREFIX}{sub}")
+}
+
+pub fn limit_pk(sub: &str) -> String {
+    format!("{LIMIT_PREFIX}{sub}")
+}
+
+pub fn limit_sk(kind: WriteKind) -> String {
+    kind.as_str().to_ascii_uppercase()
 }
 
 pub fn tag_pk(tag: &Tag) -> String {

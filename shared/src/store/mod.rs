@@ -30,6 +30,7 @@
 //! | `photos.rs` | the photo bucket (presigned uploads, deletes) and a review's photo slots |
 //! | `activity.rs` | the activity job's records (a journeyer's active days, ETag, corrections) and its walk of the profiles |
 //! | `checkpoints.rs` | the checkpoint a long job keeps between invocations; the data-version marker |
+//! | `limits.rs` | each caller's token bucket per kind of write (one conditional UpdateItem) |
 //!
 //! And `reconcile.rs`, the reconcile job's walk and repairs: the one file
 //! that sees every kind of item.
@@ -66,6 +67,7 @@ mod activity;
 mod articles;
 mod checkpoints;
 mod leaderboard;
+mod limits;
 mod photos;
 mod ratings;
 mod reviews;
@@ -104,7 +106,8 @@ pub(crate) type Item = HashMap<String, AttributeValue>;
 pub struct Usage {
     /// Capacity units consumed, as DynamoDB reported them.
     pub capacity: f64,
-    /// Of which write units (TransactWriteItems and PutItem; the rest are reads).
+    /// Of which write units (TransactWriteItems, PutItem and UpdateItem; the
+    /// rest are reads).
     pub write_units: f64,
     /// How many calls of each operation were made (`Query`, `GetItem`, ...).
     pub calls: BTreeMap<&'static str, u32>,
@@ -224,7 +227,7 @@ impl Repository {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         usage.capacity += units;
-        if matches!(operation, "TransactWriteItems" | "PutItem") {
+        if matches!(operation, "TransactWriteItems" | "PutItem" | "UpdateItem") {
             usage.write_units += units;
         }
         *usage.calls.entry(operation).or_default() += 1;

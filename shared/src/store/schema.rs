@@ -14,7 +14,8 @@ pub const SK: &str = "SK";
 
 /// The table's time-to-live attribute: DynamoDB deletes an item some time
 /// after the time (seconds since the epoch) it holds there. Only the records
-/// of idempotent creates (`idempotency.rs`) have it.
+/// of idempotent creates (`idempotency.rs`) and the write buckets
+/// (`limits.rs`) have it.
 pub const TTL: &str = "expiresAt";
 
 /// A global secondary index.
