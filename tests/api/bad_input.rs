@@ -365,3 +365,40 @@ async fn ten_thousand_tags_are_refused_without_being_read() {
     assert_eq!(snapshot(&app).await, before);
     app.shutdown().await;
 }
+
+/// A refused value comes back as a short excerpt, never whole: a 60 KB
+/// value of the wrong type, a 60 KB unknown field's name and a 60 KB title
+/// each make an answer of well under a kilobyte.
+#[tokio::test]
+async fn an_error_quotes_a_short_excerpt_of_what_it_refuses() {
+    let app = TestApp::spawn().await;
+    let token = app.user("sub-1", "alice").await;
+    let before = snapshot(&app).await;
+    let huge = "z".repeat(60_000);
+    let mut unknown = serde_json::Map::new();
+    unknown.insert(huge.clone(), json!(1));
+    for (path, body) in [
+        ("/users/alice", json!({"name": 7, "bio": huge.clone()})),
+        ("/users/alice", json!({"bio": [huge.clone()]})),
+        ("/users/alice", Value::Object(unknown)),
+        ("/articles", json!({"title": huge.clone()})),
+        (
+            "/articles",
+            json!({"title": "Fine", "tags": [huge.clone()]}),
+        ),
+    ] {
+        let method = if path == "/articles" {
+            Method::POST
+        } else {
+            Method::PUT
+        };
+        let response = app.send_json(method, path, Some(&token), &body).await;
+        let bytes = response.content_length();
+        let answer = problem(response, 400).await;
+        let size = answer.to_string().len();
+        assert!(size < 1_000, "{path}: {size} bytes: {answer}");
+        assert!(bytes.is_none_or(|n| n < 1_000), "{path}: {bytes:?}");
+    }
+    assert_eq!(snapshot(&app).await, before);
+    app.shutdown().await;
+}

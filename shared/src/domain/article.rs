@@ -67,7 +67,7 @@ impl Tag {
             Err(format!("{raw:?} has no letter or digit to make a tag of"))
         } else if tag.len() > Self::MAX {
             Err(format!(
-                "{raw:?} is {} characters as a tag ({tag}); at most {}",
+                "{raw:?} is {} characters as a tag (`{tag}`); at most {}",
                 tag.len(),
                 Self::MAX
             ))

@@ -118,6 +118,54 @@ impl ApiError {
     }
 }
 
+/// A quoted value (between backticks or double quotes, as serde and the
+/// parsers quote what they refuse) longer than this is cut to it.
+const QUOTE_EXCERPT: usize = 40;
+/// And a whole message (a field name included) to this many characters.
+const MESSAGE_EXCERPT: usize = 400;
+
+/// What an error may echo of the input it refuses: each quoted value cut to
+/// [`QUOTE_EXCERPT`] characters and the whole to [`MESSAGE_EXCERPT`], each
+/// cut marked with `…`, so that a 64 KiB body yields a short answer (and a
+/// short log line), never the body again.
+pub fn excerpt(text: &str) -> String {
+    cut(text, MESSAGE_EXCERPT)
+}
+
+/// [`excerpt`] with the whole cut to `max` characters.
+pub fn cut(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max + 8));
+    let mut kept = 0;
+    let mut quote: Option<(char, usize)> = None;
+    for ch in text.chars() {
+        if kept == max {
+            out.push('…');
+            return out;
+        }
+        match quote {
+            Some((close, _)) if ch == close => quote = None,
+            Some((close, inside)) => {
+                quote = Some((close, inside + 1));
+                if inside == QUOTE_EXCERPT {
+                    out.push('…');
+                }
+                if inside >= QUOTE_EXCERPT {
+                    continue;
+                }
+            }
+            None if ch == '`' || ch == '"' => quote = Some((ch, 0)),
+            None => {}
+        }
+        out.push(ch);
+        kept += 1;
+    }
+    out
+}
+
+/// A field's name as an error may show it (an unknown field's name is the
+/// caller's).
+pub const FIELD_EXCERPT: usize = 64;
+
 /// `Retry-After` for a wait: whole seconds, rounded up, at least 1.
 fn retry_after_secs(wait: &Duration) -> u64 {
     (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
@@ -147,21 +195,27 @@ impl IntoResponse for ApiError {
             }
             _ => self.to_string(),
         };
-        let errors = match &self {
-            Self::BadRequest { errors, .. } => errors.as_slice(),
-            _ => &[],
+        let errors: Vec<FieldError> = match &self {
+            Self::BadRequest { errors, .. } => errors
+                .iter()
+                .map(|error| FieldError {
+                    field: cut(&error.field, FIELD_EXCERPT),
+                    message: excerpt(&error.message),
+                })
+                .collect(),
+            _ => Vec::new(),
         };
-        let detail = self.to_string();
+        let detail = excerpt(&self.to_string());
         let problem = Problem {
             kind: "about:blank",
             title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
             detail: &detail,
             message: &detail,
-            errors,
+            errors: &errors,
         };
         let mut response = (status, Json(problem)).into_response();
-        response.extensions_mut().insert(Failure(failure));
+        response.extensions_mut().insert(Failure(excerpt(&failure)));
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
@@ -249,6 +303,33 @@ mod tests {
         assert_eq!(body["errors"][0]["message"], "must be 1 to 5");
         assert_eq!(body["detail"], "stars: must be 1 to 5");
         assert_eq!(body["message"], body["detail"]);
+    }
+
+    #[tokio::test]
+    async fn a_refused_value_is_quoted_in_a_short_excerpt() {
+        let huge = "x".repeat(65_000);
+        let (_, _, body) = render(ApiError::invalid(
+            "tags[0]",
+            format!("invalid type: string \"{huge}\", expected a tag"),
+        ))
+        .await;
+        let message = body["errors"][0]["message"].as_str().expect("message");
+        assert_eq!(
+            message,
+            format!(
+                "invalid type: string \"{}…\", expected a tag",
+                "x".repeat(40)
+            )
+        );
+        assert!(body["detail"].as_str().expect("detail").len() < 200);
+        // Nothing quoted, but long: cut as a whole.
+        let (_, _, body) = render(ApiError::bad_request(huge)).await;
+        assert_eq!(
+            body["detail"].as_str().expect("detail").chars().count(),
+            401
+        );
+        // Short messages are left as they are.
+        assert_eq!(excerpt("unknown field `x`"), "unknown field `x`");
     }
 
     #[tokio::test]

@@ -1,6 +1,6 @@
 //! Parsing what a request brings: JSON bodies, query strings, path parameters.
 
-use super::error::{ApiError, FieldError};
+use super::error::{ApiError, FIELD_EXCERPT, FieldError, cut};
 use crate::domain::{ReviewId, Slug, Subject, Tag, UserId};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -71,7 +71,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
-        let field = err.path().to_string();
+        // An unknown field's name is the caller's: cut like any echo.
+        let field = cut(&err.path().to_string(), FIELD_EXCERPT);
         let inner = err.into_inner();
         let message = serde_message(&inner);
         if inner.is_syntax() || inner.is_eof() {
