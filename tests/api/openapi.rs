@@ -460,6 +460,8 @@ fn normalized_tags_and_linkedin_urls_are_what_the_document_shows() {
         |s| match Tag::parse(s) {
             Ok(tag) if !valid("Tag", &json!(tag.as_str())) => Err(format!("{s:?} -> {tag:?}")),
             Ok(_) if !valid("TagInput", &json!(s)) => Err(format!("{s:?} is no TagInput")),
+            // Both ways: what the document admits, the API takes.
+            Err(err) if valid("TagInput", &json!(s)) => Err(format!("{s:?} refused: {err}")),
             _ => Ok(()),
         },
     );
@@ -485,30 +487,41 @@ fn the_documents_integers_are_the_domains() {
         user::MAX_SCORE + 1,
         u64::MAX,
     ] {
-        let value = json!(n);
+        // Written as an integer, and as JSON Schema's other integer spelling
+        // (`2170.0`, which the fuzzer sends); and a fraction, no integer.
+        let as_float = serde_json::Number::from_f64(n as f64).expect("finite");
+        let fraction = serde_json::Number::from_f64(n as f64 + 0.5).expect("finite");
+        for value in [json!(n), Value::Number(as_float), Value::Number(fraction)] {
+            integers_agree(n, value);
+        }
+    }
+}
+
+fn integers_agree(n: u64, value: Value) {
+    {
         assert_eq!(
             valid("Count", &value),
             serde_json::from_value::<Count>(value.clone()).is_ok(),
-            "Count {n}"
+            "Count {n}: {value}"
         );
         assert_eq!(
             valid("DaysCompleted", &value),
             serde_json::from_value::<DaysCompleted>(value.clone()).is_ok(),
-            "DaysCompleted {n}"
+            "DaysCompleted {n}: {value}"
         );
         assert_eq!(
             valid("Stars", &value),
             serde_json::from_value::<review::Stars>(value.clone()).is_ok(),
-            "Stars {n}"
+            "Stars {n}: {value}"
         );
-        let photo = json!({"contentType": "image/png", "contentLength": n});
+        let photo = json!({"contentType": "image/png", "contentLength": value});
         assert_eq!(
             valid("PhotoRequest", &photo),
             hdoc_shared::http::extract::parse_json::<review::PhotoRequest>(
                 photo.to_string().as_bytes()
             )
             .is_ok(),
-            "contentLength {n}"
+            "contentLength {n}: {photo}"
         );
     }
 }

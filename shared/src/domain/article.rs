@@ -53,27 +53,34 @@ checked_newtype!(Slug);
 
 /// A tag: `[a-z0-9-]{1,32}`, normalized like a slug from what was given
 /// (`"Open System"` is `open-system`, `"AWS"` is `aws`, `"Día"` is `dia`).
+/// What may be given is exactly what the OpenAPI document's `TagInput` says:
+/// 1-32 characters, at least one of them an ASCII letter or digit.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Tag(String);
 
 impl Tag {
-    /// At most this many characters, once normalized.
+    /// At most this many characters, as given and once normalized.
     pub const MAX: usize = 32;
 
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let tag = slugify(raw);
-        if tag.is_empty() {
-            Err(format!("{raw:?} has no letter or digit to make a tag of"))
-        } else if tag.len() > Self::MAX {
-            Err(format!(
-                "{raw:?} is {} characters as a tag (`{tag}`); at most {}",
-                tag.len(),
+        let length = raw.chars().count();
+        if length > Self::MAX {
+            return Err(format!(
+                "{raw:?} is {length} characters; a tag is at most {}",
                 Self::MAX
-            ))
-        } else {
-            Ok(Self(tag))
+            ));
         }
+        if !raw.bytes().any(|b| b.is_ascii_alphanumeric()) {
+            return Err(format!(
+                "{raw:?} has no letter or digit (a-z, 0-9) to make a tag of"
+            ));
+        }
+        // Transliteration may lengthen a few characters (`ß` is `ss`): cut
+        // back to the limit, at a whole word where it falls on a `-`.
+        let mut tag = slugify(raw);
+        tag.truncate(Self::MAX);
+        Ok(Self(tag.trim_end_matches('-').to_owned()))
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod article;
+mod number;
 pub mod review;
 mod text;
 pub mod user;
@@ -10,6 +11,7 @@ pub mod user;
 pub use article::{
     Article, ArticleChanges, ArticleSummary, NewArticle, Slug, Subtitle, Tag, TagCount, Tags,
 };
+pub use number::Integral;
 pub use review::{
     MAX_PHOTOS, NewReview, PhotoRequest, PhotoType, RatingRequest, Review, ReviewChanges, ReviewId,
     ReviewSummary, Stars, Subject, SubjectSummary, Tally,

@@ -1,5 +1,6 @@
 //! Reviews of subjects, and star ratings with their summaries.
 
+use super::number::Integral;
 use super::text::{Timestamp, checked_newtype, present, text_newtype};
 use super::user::UserId;
 use serde::{Deserialize, Serialize};
@@ -208,7 +209,7 @@ impl PhotoType {
 
 /// A photo size: 1 byte to 5 MiB.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "u32", into = "u32")]
+#[serde(try_from = "Integral", into = "u32")]
 pub struct PhotoSize(u32);
 
 impl TryFrom<u32> for PhotoSize {
@@ -221,6 +222,16 @@ impl TryFrom<u32> for PhotoSize {
                 "must be an integer from 1 to {MAX_PHOTO_BYTES} (5 MiB)"
             ))
         }
+    }
+}
+
+impl TryFrom<Integral> for PhotoSize {
+    type Error = String;
+    fn try_from(raw: Integral) -> Result<Self, String> {
+        u32::try_from(raw.0)
+            .map_err(|_| String::new())
+            .and_then(Self::try_from)
+            .map_err(|_| format!("must be an integer from 1 to {MAX_PHOTO_BYTES} (5 MiB)"))
     }
 }
 
@@ -246,7 +257,7 @@ pub struct PhotoRequest {
 
 /// A star rating: an integer from 1 to 5, and nothing else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "u8", into = "u8")]
+#[serde(try_from = "Integral", into = "u8")]
 pub struct Stars(u8);
 
 impl TryFrom<u8> for Stars {
@@ -257,6 +268,16 @@ impl TryFrom<u8> for Stars {
         } else {
             Err("must be an integer from 1 to 5".into())
         }
+    }
+}
+
+impl TryFrom<Integral> for Stars {
+    type Error = String;
+    fn try_from(raw: Integral) -> Result<Self, String> {
+        u8::try_from(raw.0)
+            .map_err(|_| String::new())
+            .and_then(Self::try_from)
+            .map_err(|_| "must be an integer from 1 to 5".into())
     }
 }
 
@@ -359,11 +380,12 @@ mod tests {
 
     #[test]
     fn stars_are_whole_numbers_from_one_to_five() {
-        for ok in ["1", "5"] {
+        // 5.0 is the integer 5 in JSON Schema, and so in the OpenAPI document.
+        for ok in ["1", "5", "5.0"] {
             let body = format!(r#"{{"stars":{ok}}}"#);
             assert!(parse_json::<RatingRequest>(body.as_bytes()).is_ok(), "{ok}");
         }
-        for bad in ["0", "6", "3.5", "\"5\"", "-1", "null", "256", "5.0", "true"] {
+        for bad in ["0", "6", "3.5", "\"5\"", "-1", "null", "256", "5.5", "true"] {
             let body = format!(r#"{{"stars":{bad}}}"#);
             assert!(
                 parse_json::<RatingRequest>(body.as_bytes()).is_err(),

@@ -1,5 +1,6 @@
 //! Users: profiles keyed by GitHub username, with scores for the leaderboard.
 
+use super::number::Integral;
 use super::text::{Timestamp, checked_newtype, nullable, present, text_newtype};
 use serde::{Deserialize, Serialize};
 
@@ -170,7 +171,7 @@ impl From<LinkedinProfile> for String {
 /// A count of points or days: an integer from 0 to 2^53 - 1 (exact in JSON).
 /// Scores and streaks are counts.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "u64", into = "u64")]
+#[serde(try_from = "Integral", into = "u64")]
 pub struct Count(u64);
 
 impl TryFrom<u64> for Count {
@@ -181,6 +182,13 @@ impl TryFrom<u64> for Count {
         } else {
             Err(format!("must be an integer from 0 to {MAX_SCORE}"))
         }
+    }
+}
+
+impl TryFrom<Integral> for Count {
+    type Error = String;
+    fn try_from(raw: Integral) -> Result<Self, String> {
+        Self::try_from(raw.0)
     }
 }
 
@@ -198,7 +206,7 @@ impl Count {
 
 /// How far into the 100 days a journeyer is: an integer from 0 to 100.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "u64", into = "u64")]
+#[serde(try_from = "Integral", into = "u64")]
 pub struct DaysCompleted(u8);
 
 impl DaysCompleted {
@@ -217,6 +225,13 @@ impl TryFrom<u64> for DaysCompleted {
             .filter(|days| *days <= Self::MAX)
             .map(Self)
             .ok_or_else(|| format!("must be an integer from 0 to {}", Self::MAX))
+    }
+}
+
+impl TryFrom<Integral> for DaysCompleted {
+    type Error = String;
+    fn try_from(raw: Integral) -> Result<Self, String> {
+        Self::try_from(raw.0)
     }
 }
 
