@@ -73,6 +73,40 @@ async fn a_photo_joins_its_review_once_uploaded_and_is_served_at_its_url() {
     assert_eq!(fetched.bytes().await.expect("bytes").to_vec(), png(1000));
 }
 
+/// An upload URL works once: `If-None-Match: *` is signed into it, so a
+/// second PUT (a replay, or another file of the same type and size) is
+/// refused and the first photo stays what is served.
+#[tokio::test]
+async fn an_upload_url_is_single_use() {
+    let app = TestApp::spawn().await;
+    let (token, review) = review(&app).await;
+    let answer = app.presign_photo(&token, &review, "image/png", 1000).await;
+    let signed = answer["headers"].as_object().expect("headers");
+    assert!(
+        signed
+            .iter()
+            .any(|(name, value)| name.eq_ignore_ascii_case("if-none-match") && value == "*"),
+        "{signed:?}"
+    );
+    assert_eq!(app.upload_photo(&answer, "image/png", png(1000)).await, 200);
+    let mut other = png(1000);
+    other[999] = 9;
+    assert_eq!(
+        app.upload_photo(&answer, "image/png", other).await,
+        412,
+        "the URL was used"
+    );
+    let photo_url = answer["photoUrl"].as_str().expect("photo url");
+    let fetched = app.http.get(photo_url).send().await.expect("photo");
+    assert_eq!(fetched.bytes().await.expect("bytes").to_vec(), png(1000));
+    assert_eq!(
+        json_of(app.get(&review).await, 200).await["photos"],
+        json!([photo_url]),
+        "joined once"
+    );
+    app.shutdown().await;
+}
+
 #[tokio::test]
 async fn uploads_of_another_type_or_size_are_refused() {
     let app = TestApp::spawn().await;

@@ -93,7 +93,10 @@ impl Photos {
         format!("{}/{key}", self.public_base)
     }
 
-    /// A PUT URL for `key` that accepts only `request`'s type and length.
+    /// A PUT URL for `key` that accepts only `request`'s type and length,
+    /// and only once: `If-None-Match: *` is signed into it, so S3 refuses a
+    /// second PUT (412) while the first object is there (S3's conditional
+    /// writes; the embedded S3 server and moto do the same).
     pub async fn presign(&self, key: &str, request: &PhotoRequest) -> Result<Upload> {
         let presigning =
             PresigningConfig::expires_in(UPLOAD_VALIDITY).map_err(StoreError::failed)?;
@@ -104,6 +107,7 @@ impl Photos {
             .key(key)
             .content_type(request.content_type.mime())
             .content_length(i64::from(request.content_length))
+            .if_none_match("*")
             .presigned(presigning)
             .await?;
         Ok(Upload {
