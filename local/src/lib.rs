@@ -26,7 +26,7 @@ use activity::github::GitHub;
 use axum::Json;
 use axum::extract::Request;
 use axum::extract::State;
-use axum::http::{Method, StatusCode};
+use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -393,7 +393,9 @@ fn spawn_purger(state: AppState) -> (tokio::task::JoinHandle<()>, Arc<Notify>) {
     (task, deleted)
 }
 
-/// After a successful `DELETE /users/{id}`, wakes the purger.
+/// After a `DELETE /users/{id}` that may have deleted (a 204, or a 5xx: the
+/// write may have landed and only its answer been lost), wakes the purger,
+/// as the table's stream reports the write whatever the caller was told.
 async fn purge_after_deletion(
     State(deleted): State<Arc<Notify>>,
     request: Request,
@@ -402,7 +404,7 @@ async fn purge_after_deletion(
     let deletion =
         request.method() == Method::DELETE && request.uri().path().starts_with("/users/");
     let response = next.run(request).await;
-    if deletion && response.status() == StatusCode::NO_CONTENT {
+    if deletion && !response.status().is_client_error() {
         deleted.notify_one();
     }
     response
