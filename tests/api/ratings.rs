@@ -130,7 +130,8 @@ async fn stars_must_be_an_integer_from_one_to_five_and_bad_input_changes_nothing
         json!(6),
         json!(-1),
         json!(null),
-        json!(5.0),
+        json!(4.5),
+        json!(1e20),
     ] {
         let problem = problem(rate(&app, &alice, "s1", bad.clone()).await, 400).await;
         assert_eq!(problem["errors"][0]["field"], "stars", "{bad}: {problem}");
@@ -186,6 +187,10 @@ async fn stars_must_be_an_integer_from_one_to_five_and_bad_input_changes_nothing
     .await;
     problem(app.get("/ratings/s1/mine").await, 401).await;
     problem(app.get("/ratings/UPPER").await, 400).await;
+    assert_eq!(json_of(app.get("/ratings/s1").await, 200).await, before);
+    // 4.0 is the integer 4 (JSON Schema's, and the document's): the same
+    // rating again, which changes nothing.
+    json_of(rate(&app, &alice, "s1", json!(4.0)).await, 200).await;
     assert_eq!(json_of(app.get("/ratings/s1").await, 200).await, before);
 }
 
