@@ -643,3 +643,52 @@ async fn me_is_the_callers_own_profile_from_creation_to_deletion() {
     )
     .await;
 }
+
+/// The badge a journeyer embeds in their README: an SVG of their progress,
+/// cached like any public read, inert when opened on its own.
+#[tokio::test]
+async fn the_badge_shows_days_of_100_and_the_streak() {
+    let app = TestApp::spawn().await;
+    app.user("sub-1", "Ada").await;
+    let admin = app.admin().await;
+    let body = json!({"daysCompleted": 42, "githubStreak": 7});
+    json_of(
+        app.send_json(Method::PUT, "/users/ada", Some(&admin), &body)
+            .await,
+        200,
+    )
+    .await;
+
+    let response = app.get("/users/ADA/badge.svg").await;
+    assert_eq!(response.status(), 200);
+    let headers = response.headers().clone();
+    assert_eq!(headers["content-type"], "image/svg+xml");
+    assert_eq!(
+        headers["content-security-policy"],
+        "default-src 'none'; style-src 'unsafe-inline'"
+    );
+    assert!(
+        headers["cache-control"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("public")
+    );
+    let svg = response.text().await.expect("body");
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""), "{svg}");
+    assert!(svg.contains(">#100DaysOfCloud</text>"), "{svg}");
+    assert!(svg.contains(">42/100 · 7 day streak</text>"), "{svg}");
+    assert!(svg.contains("<title>Ada: "), "the stored spelling: {svg}");
+
+    let etag = headers["etag"].to_str().expect("etag").to_owned();
+    let again = app
+        .request(Method::GET, "/users/ada/badge.svg", None)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(again.status(), 304);
+
+    problem(app.get("/users/nobody/badge.svg").await, 404).await;
+    problem(app.get("/users/-bad-/badge.svg").await, 400).await;
+    app.shutdown().await;
+}
