@@ -12,8 +12,12 @@ use super::Repository;
 use super::error::StoreError;
 use std::time::{Duration, Instant};
 
-/// At most this many attempts of one write.
-const MAX_ATTEMPTS: u32 = 50;
+/// At most this many attempts of one write: a safety net. The write budget
+/// is what bounds a write: in Lambda its 3 s allow about 35 attempts once
+/// the backoff reaches its cap; `hdoc-local`'s 25 s on a slow engine (moto
+/// runs one request at a time) allow more, and thirty writers racing for one
+/// count there may each lose more than 50 times before their turn.
+const MAX_ATTEMPTS: u32 = 300;
 /// The first backoff's upper bound; it doubles with each lost race...
 const BASE: Duration = Duration::from_millis(4);
 /// ...up to this bound.
