@@ -48,7 +48,6 @@ pub const SMOKE: &[Step] = &[
     Event("users-list.json", Status(200)),
     Event("users-update.json", Status(200)),
     Event("users-me.json", Status(200)),
-    Event("users-badge.json", Status(200)),
     Event("leaderboard-get.json", Status(200)),
     // alice's public events, from the bench's stand-in GitHub.
     Event("activity-schedule.json", Done),
@@ -79,7 +78,6 @@ pub const SMOKE: &[Step] = &[
     Event("users-delete.json", Status(204)),
     Event("users-get.json", Status(404)),
     Event("users-me.json", Status(404)),
-    Event("users-badge.json", Status(404)),
     Event("purge-user-stream.json", Done),
     Event("reconcile-schedule.json", Done),
     Event("users-get.json", Status(404)),
@@ -150,8 +148,7 @@ pub fn check(name: &str, outcome: &Outcome, expect: Expect) -> Result<Value, Str
 
 /// The content type and body shape of an API Gateway answer with `status`:
 /// a 204 has no body; a success is a JSON object or array
-/// (`application/json`), or the badge, an SVG document (`image/svg+xml`,
-/// given as a string); an error a problem document
+/// (`application/json`); an error a problem document
 /// (`application/problem+json`) whose `status` is the answer's. The body, parsed.
 pub fn shape(status: u16, headers: &Value, body: &str) -> Result<Value, String> {
     let content_type = headers
@@ -165,16 +162,6 @@ pub fn shape(status: u16, headers: &Value, body: &str) -> Result<Value, String> 
         return match body.is_empty() {
             true => Ok(Value::Null),
             false => Err(format!("a body: {body}")),
-        };
-    }
-    if status == 200 && content_type == Some("image/svg+xml") {
-        return match body.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\"")
-            && body.ends_with("</svg>")
-        {
-            true => Ok(Value::String(body.to_owned())),
-            false => Err(format!(
-                "an image/svg+xml body that is no SVG document: {body}"
-            )),
         };
     }
     let want = if status < 400 {

@@ -1,14 +1,12 @@
 //! `/users`: profiles, one per caller, keyed by GitHub username; and the
 //! `purge-user` function, which removes a deleted user's things.
 
-mod badge;
-
 use aws_lambda_events::dynamodb::Event as DynamoDbEvent;
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
 use axum::routing::{get, put};
 use hdoc_shared::domain::{
     NewOwner, NewUser, Progress, ProgressChanges, Timestamp, User, UserChanges, UserId, UserOrder,
@@ -34,7 +32,6 @@ pub const ROUTES: &[Route] = &[
     Route::public("GET", "/users"),
     Route::caller("POST", "/users"),
     Route::public("GET", "/users/{id}"),
-    Route::public("GET", "/users/{id}/badge.svg"),
     Route::caller("PUT", "/users/{id}"),
     Route::caller("DELETE", "/users/{id}"),
     Route::caller("PUT", "/users/{id}/owner"),
@@ -46,7 +43,6 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/users", get(list).post(create))
         .route("/users/{id}", get(show).put(update).delete(remove))
-        .route("/users/{id}/badge.svg", get(show_badge))
         .route("/users/{id}/owner", put(hand_over))
         .route("/me", get(me))
 }
@@ -96,31 +92,6 @@ fn total_fits(progress: ProgressChanges, current: &Progress) -> Result<()> {
 #[tracing::instrument(skip_all, fields(id))]
 async fn show(State(state): State<AppState>, Id(id): Id<UserId>) -> Result<Json<User>> {
     Ok(Json(state.repo.user(&id).await?.user))
-}
-
-/// `GET /users/{id}/badge.svg`: the journeyer's progress as an SVG badge
-/// for a README (`daysCompleted` of 100 and `githubStreak`); cached like
-/// any public read. The SVG may draw nothing else: no script, no fetch.
-#[tracing::instrument(skip_all)]
-async fn show_badge(State(state): State<AppState>, Id(id): Id<UserId>) -> Result<Response> {
-    let user = state.repo.user(&id).await?.user;
-    let progress = &user.progress;
-    let svg = badge::svg(
-        user.id.as_str(),
-        progress.days_completed.get(),
-        progress.github_streak.get(),
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, "image/svg+xml"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'",
-            ),
-        ],
-        svg,
-    )
-        .into_response())
 }
 
 /// `GET /me`: the caller's own profile (the front end's account menu and
