@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod article;
+pub mod journey;
 pub mod review;
 mod text;
 pub mod user;
