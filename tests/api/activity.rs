@@ -39,6 +39,9 @@ fn user(id: &str, joined: &str) -> User {
         progress: Progress::default(),
         date_joined: at.clone(),
         updated_at: at,
+        journey_repo: None,
+        blog_url: None,
+        journey: Default::default(),
     }
 }
 

@@ -803,6 +803,9 @@ async fn every_function_works_with_only_the_policy_template_yaml_grants_it() {
         progress: Progress::default(),
         date_joined: now.clone(),
         updated_at: now,
+        journey_repo: None,
+        blog_url: None,
+        journey: Default::default(),
     };
     stack
         .admin

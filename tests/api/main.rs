@@ -15,6 +15,7 @@ mod fuzzed;
 mod iam;
 mod idempotency;
 mod import;
+mod journey;
 mod lambda;
 mod leaderboard;
 mod openapi;

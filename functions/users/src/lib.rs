@@ -9,7 +9,8 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, put};
 use hdoc_shared::domain::{
-    NewOwner, NewUser, Progress, ProgressChanges, Timestamp, User, UserChanges, UserId, UserOrder,
+    JourneyRepo, NewOwner, NewUser, Progress, ProgressChanges, Timestamp, User, UserChanges,
+    UserId, UserOrder, check_repo_owner,
 };
 use hdoc_shared::http::Route;
 use hdoc_shared::jobs;
@@ -88,6 +89,12 @@ fn total_fits(progress: ProgressChanges, current: &Progress) -> Result<()> {
         .map_err(|err| ApiError::invalid(err.field, err.to_string()))
 }
 
+/// Refuses a `journeyRepo` whose owner is not the profile `id`: 400 naming
+/// the field (only one's own copy of the template counts).
+fn own_repo(repo: Option<&JourneyRepo>, id: &UserId) -> Result<()> {
+    check_repo_owner(repo, id).map_err(|err| ApiError::invalid("journeyRepo", err.to_string()))
+}
+
 /// `GET /users/{id}`.
 #[tracing::instrument(skip_all, fields(id))]
 async fn show(State(state): State<AppState>, Id(id): Id<UserId>) -> Result<Json<User>> {
@@ -118,6 +125,7 @@ async fn create(
     create_once(&state.repo, &caller, key, answer, async |once| {
         admin_only(&caller, new.progress())?;
         total_fits(new.progress(), &Progress::default())?;
+        own_repo(new.journey_repo.as_ref(), &new.github_profile)?;
         let user = new.into_user(Timestamp::now_on(&state.config.clock));
         let user = state.repo.create_user(&caller.sub, user, once).await?;
         telemetry::count(emf::PROFILES_CREATED, 1);
@@ -135,6 +143,7 @@ async fn update(
     JsonBody(changes): JsonBody<UserChanges>,
 ) -> Result<Json<User>> {
     admin_only(&caller, changes.progress())?;
+    own_repo(changes.journey_repo.as_ref().and_then(Option::as_ref), &id)?;
     let user = state
         .repo
         .update_user(&id, |record| {

@@ -17,9 +17,143 @@
 //!   [`super::activity::settle`]'s, as before.
 
 use super::activity::Tally;
+use super::text::Timestamp;
+use super::user::UserId;
 use std::collections::BTreeMap;
 use std::fmt;
 use time::{Date, OffsetDateTime, UtcOffset, Weekday};
+
+/// A journeyer's copy of the Journey Template: `owner/name` on GitHub.
+/// Accepted as `owner/name` or `https://github.com/owner/name` (an optional
+/// trailing `/`); shown as the URL. The owner is a GitHub login
+/// (checked like a [`UserId`]); the name 1-100 of `[A-Za-z0-9._-]`, not `.`
+/// or `..`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct JourneyRepo {
+    owner: UserId,
+    name: String,
+}
+
+impl JourneyRepo {
+    const URL: &'static str = "https://github.com/";
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let error = || {
+            "must be a GitHub repository: owner/name or https://github.com/owner/name".to_owned()
+        };
+        let path = raw.strip_prefix(Self::URL).unwrap_or(raw);
+        let path = path.strip_suffix('/').unwrap_or(path);
+        let (owner, name) = path.split_once('/').ok_or_else(error)?;
+        let owner = UserId::parse(owner).map_err(|_| error())?;
+        let valid = (1..=100).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+            && !name.bytes().all(|b| b == b'.');
+        if !valid {
+            return Err(error());
+        }
+        Ok(Self {
+            owner,
+            name: name.to_owned(),
+        })
+    }
+
+    /// The owner's login.
+    pub fn owner(&self) -> &UserId {
+        &self.owner
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `owner/name`, as GitHub's API paths take it (and as it is stored).
+    pub fn full_name(&self) -> String {
+        format!("{}/{}", self.owner.as_str(), self.name)
+    }
+
+    /// `https://github.com/owner/name`.
+    pub fn url(&self) -> String {
+        format!("{}{}", Self::URL, self.full_name())
+    }
+
+    /// The page of `day` on the default branch `branch`.
+    pub fn day_url(&self, branch: &str, day: DayNumber) -> String {
+        format!("{}/blob/{branch}/{}", self.url(), day.path())
+    }
+
+    /// Whether `owner/name` (as GitHub writes it, any case) is this one.
+    pub fn is(&self, full_name: &str) -> bool {
+        full_name.eq_ignore_ascii_case(&self.full_name())
+    }
+}
+
+impl TryFrom<String> for JourneyRepo {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<JourneyRepo> for String {
+    fn from(value: JourneyRepo) -> Self {
+        value.url()
+    }
+}
+
+/// The code a journeyer puts in their journey repository's README (the
+/// line `hdoc-verification: <code>`) to prove the GitHub account is theirs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verification {
+    pub code: String,
+    pub expires_at: Timestamp,
+}
+
+impl Verification {
+    /// How long a code is valid.
+    pub const VALID_FOR: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+    /// What precedes the code in the README.
+    pub const PREFIX: &'static str = "hdoc-verification:";
+
+    /// Whether `readme` holds the line `hdoc-verification: <code>` (spaces
+    /// around either part are allowed, and the line may be in a comment or
+    /// a list: only the text after the prefix up to the line's end, less a
+    /// trailing `-->`, must be the code).
+    pub fn is_in(&self, readme: &str) -> bool {
+        readme.lines().any(|line| {
+            line.find(Self::PREFIX).is_some_and(|at| {
+                let rest = line[at + Self::PREFIX.len()..].trim();
+                let rest = rest.strip_suffix("-->").unwrap_or(rest).trim();
+                rest == self.code
+            })
+        })
+    }
+
+    /// Whether the code is still valid at `now`.
+    pub fn is_valid_at(&self, now: &Timestamp) -> bool {
+        *now < self.expires_at
+    }
+}
+
+/// What the journey has set on a profile: shown on every user answer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JourneyStatus {
+    /// The owner proved the GitHub account `githubProfile` is theirs.
+    pub verified: bool,
+    pub consistency: Consistency,
+    /// The latest documented day's date.
+    pub last_entry: Option<Date>,
+}
+
+impl JourneyStatus {
+    /// `lastEntryAt` as shown: the date's start, `YYYY-MM-DDT00:00:00Z`.
+    pub fn last_entry_at(&self) -> Option<Timestamp> {
+        self.last_entry
+            .map(|date| Timestamp::from_datetime(date.midnight().assume_utc()))
+    }
+}
 
 /// How many days the challenge has.
 pub const DAYS: u8 = 100;
@@ -476,6 +610,62 @@ mod tests {
         assert_eq!(IsoWeek::of(date!(2027 - 01 - 01)).to_string(), "2026-W53");
         assert_eq!(IsoWeek::parse("2026-W54"), None);
         assert_eq!(IsoWeek::parse("26-W10"), None);
+    }
+
+    #[test]
+    fn journey_repos_are_owner_and_name() {
+        for ok in [
+            "alice/100DaysOfCloud",
+            "https://github.com/alice/100DaysOfCloud",
+            "https://github.com/alice/100DaysOfCloud/",
+        ] {
+            let repo = JourneyRepo::parse(ok).expect(ok);
+            assert_eq!(
+                repo.url(),
+                "https://github.com/alice/100DaysOfCloud",
+                "{ok}"
+            );
+            assert_eq!(repo.owner(), &UserId::parse("ALICE").expect("id"));
+        }
+        for bad in [
+            "",
+            "alice",
+            "alice/",
+            "/repo",
+            "alice/a/b",
+            "https://gitlab.com/alice/repo",
+            "-alice/repo",
+            "alice/..",
+            "http://github.com/alice/repo",
+            " alice/repo",
+            "alice/re po",
+            "https://github.com/alice",
+        ] {
+            assert!(JourneyRepo::parse(bad).is_err(), "{bad}");
+        }
+        let repo = JourneyRepo::parse("alice/j").expect("repo");
+        assert!(repo.is("Alice/J"));
+        assert_eq!(
+            repo.day_url("main", DayNumber::new(3).expect("day")),
+            "https://github.com/alice/j/blob/main/Journey/003/Readme.md"
+        );
+    }
+
+    #[test]
+    fn a_verification_code_is_a_line_of_the_readme() {
+        let v = Verification {
+            code: "abc123".into(),
+            expires_at: Timestamp::parse("2026-03-08T00:00:00Z").expect("time"),
+        };
+        assert!(v.is_in("# Journey\nhdoc-verification: abc123\n"));
+        assert!(v.is_in("<!-- hdoc-verification: abc123 -->"));
+        assert!(v.is_in("- hdoc-verification:abc123"));
+        assert!(!v.is_in("hdoc-verification: abc1234"));
+        assert!(!v.is_in("hdoc-verification: other"));
+        assert!(!v.is_in("abc123"));
+        let now = Timestamp::parse("2026-03-07T23:59:59Z").expect("time");
+        assert!(v.is_valid_at(&now));
+        assert!(!v.is_valid_at(&v.expires_at));
     }
 
     #[test]

@@ -11,6 +11,9 @@ pub mod user;
 pub use article::{
     Article, ArticleChanges, ArticleSummary, NewArticle, Slug, Subtitle, Tag, TagCount, Tags,
 };
+pub use journey::{
+    Consistency, DayNumber, Days, IsoWeek, JourneyRepo, JourneyStatus, Verification,
+};
 pub use review::{
     MAX_PHOTOS, NewReview, PhotoRequest, PhotoType, RatingRequest, Review, ReviewChanges, ReviewId,
     ReviewSummary, Stars, Subject, SubjectSummary, Tally,
@@ -19,5 +22,6 @@ pub use text::Timestamp;
 pub use text::slugify;
 pub use user::{
     CallerSub, Count, DaysCompleted, LinkedinProfile, NewOwner, NewUser, Progress, ProgressChanges,
-    RankedUser, TotalTooLarge, User, UserChanges, UserId, UserOrder,
+    RankedUser, TotalTooLarge, User, UserChanges, UserId, UserOrder, WeekRankedUser,
+    check_repo_owner,
 };

@@ -52,6 +52,7 @@ impl Repository {
             user,
             owner: Some(owner.to_owned()),
             made_for_author: false,
+            verification: None,
             version: 1,
         };
         let token = uuid::Uuid::new_v4().simple().to_string();
@@ -142,6 +143,7 @@ impl Repository {
                     user: (*user).clone(),
                     owner: None,
                     made_for_author,
+                    verification: None,
                     version: 1,
                 };
                 write.put(
