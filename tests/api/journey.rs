@@ -86,3 +86,351 @@ async fn a_journey_repo_owned_by_another_login_is_400_and_changes_nothing() {
     assert_eq!(problem["errors"][0]["field"], "journeyRepo");
     assert_eq!(app.get("/users/eve").await.status(), 404);
 }
+
+// ---- verification and the journey job, against the GitHub stand-in ---------
+
+use activity::{ActivityRun, Settings};
+use hdoc_shared::domain::UserId;
+use hdoc_shared::jobs::Ended;
+use hdoc_tests::github::FakeGitHub;
+use serde_json::Value;
+use time::Date;
+use time::macros::date;
+
+/// A Wednesday (ISO week 2026-W10 runs Mon Mar 2 to Sun Mar 8).
+const TODAY: Date = date!(2026 - 03 - 04);
+const CREATED: &str = "2026-01-01T00:00:00Z";
+
+async fn started() -> (FakeGitHub, TestApp) {
+    let github = FakeGitHub::start().await;
+    github.template();
+    let app = TestApp::spawn_with_github(&github.base, Some("ghp_test")).await;
+    (github, app)
+}
+
+fn settings(app: &TestApp, today: Date) -> Settings {
+    Settings {
+        today: Some(today),
+        ..Settings::of(&app.state().config)
+    }
+}
+
+/// One run of the journey job as of `today`, to its end.
+async fn run(app: &TestApp, today: Date) -> ActivityRun {
+    match activity::run(app.state(), app.github(), None, &settings(app, today))
+        .await
+        .expect("the journey job runs")
+    {
+        Ended::Finished(run) => run,
+        other => panic!("the run did not finish: {other:?}"),
+    }
+}
+
+async fn post(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
+    app.request(Method::POST, path, Some(token))
+        .send()
+        .await
+        .expect("a request")
+}
+
+/// A new code for `login`, put in the README of `login/100DaysOfCloud`.
+async fn code_in_readme(app: &TestApp, github: &FakeGitHub, login: &str, token: &str) -> String {
+    let path = format!("/users/{login}/verification");
+    let answer = json_of(post(app, &path, token).await, 201).await;
+    let code = answer["code"].as_str().expect("a code").to_owned();
+    let line = format!("# Journey\n\nhdoc-verification: {code}\n");
+    github.change_repo(&format!("{login}/100DaysOfCloud"), |repo| {
+        repo.readme = Some(line);
+    });
+    code
+}
+
+/// `login`'s profile with its copy of the template, verified; its token.
+async fn journeyer(app: &TestApp, github: &FakeGitHub, login: &str) -> String {
+    let token = app.user(&format!("sub-{login}"), login).await;
+    github.copy_template(login, "100DaysOfCloud", CREATED);
+    let body = json!({"journeyRepo": format!("{login}/100DaysOfCloud")});
+    let path = format!("/users/{login}");
+    json_of(
+        app.send_json(Method::PUT, &path, Some(&token), &body).await,
+        200,
+    )
+    .await;
+    code_in_readme(app, github, login, &token).await;
+    let check = format!("/users/{login}/verification/check");
+    let user = json_of(post(app, &check, &token).await, 200).await;
+    assert_eq!(user["verified"], true);
+    token
+}
+
+async fn profile(app: &TestApp, id: &str) -> Value {
+    json_of(app.get(&format!("/users/{id}")).await, 200).await
+}
+
+/// `(githubScore, githubStreak, daysCompleted, consistency)`.
+async fn numbers(app: &TestApp, id: &str) -> (u64, u64, u64, f64) {
+    let user = profile(app, id).await;
+    let n = |field: &str| user[field].as_u64().expect(field);
+    (
+        n("githubScore"),
+        n("githubStreak"),
+        n("daysCompleted"),
+        user["consistency"].as_f64().expect("consistency"),
+    )
+}
+
+/// The recorded days of `id`: day -> date.
+async fn recorded(app: &TestApp, id: &str) -> Vec<(u8, String)> {
+    let id = UserId::parse(id).expect("id");
+    let journeyer = app
+        .state()
+        .repo
+        .journeyer(&id)
+        .await
+        .expect("read")
+        .expect("live");
+    journeyer
+        .activity
+        .journey
+        .days
+        .iter()
+        .map(|(day, date)| (day.get(), date.to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn verification_by_code_names_what_is_missing() {
+    let (github, app) = started().await;
+    let token = app.user("sub-ada", "ada").await;
+    let check = "/users/ada/verification/check";
+    let missing = |problem: Value, what: &str| {
+        let detail = problem["detail"].as_str().unwrap_or_default().to_owned();
+        assert!(detail.contains(what), "{detail} should name {what}");
+    };
+    missing(
+        problem(post(&app, check, &token).await, 422).await,
+        "no journey repo",
+    );
+    let body = json!({"journeyRepo": "ada/100DaysOfCloud"});
+    json_of(
+        app.send_json(Method::PUT, "/users/ada", Some(&token), &body)
+            .await,
+        200,
+    )
+    .await;
+    // Not on GitHub (or private).
+    missing(
+        problem(post(&app, check, &token).await, 422).await,
+        "not public",
+    );
+    github.copy_template("ada", "100DaysOfCloud", CREATED);
+    // No code asked for yet.
+    missing(problem(post(&app, check, &token).await, 422).await, "code");
+    // Only the owner asks for a code, or for the check.
+    let other = app.token("sub-eve", &[]).await;
+    problem(post(&app, "/users/ada/verification", &other).await, 403).await;
+    problem(post(&app, check, &other).await, 403).await;
+    // A code in the README that is not the one pending.
+    let old = code_in_readme(&app, &github, "ada", &token).await;
+    let fresh = json_of(post(&app, "/users/ada/verification", &token).await, 201).await;
+    assert_ne!(fresh["code"], old, "a new code replaces the old");
+    missing(problem(post(&app, check, &token).await, 422).await, "code");
+    assert_eq!(profile(&app, "ada").await["verified"], false);
+    // The pending code: verified.
+    let line = format!(
+        "hdoc-verification: {}",
+        fresh["code"].as_str().expect("code")
+    );
+    github.change_repo("ada/100DaysOfCloud", |repo| repo.readme = Some(line));
+    let user = json_of(post(&app, check, &token).await, 200).await;
+    assert_eq!(user["verified"], true);
+    assert_eq!(profile(&app, "ada").await, user);
+    // Again: still verified, nothing asked of GitHub.
+    github.clear_seen();
+    json_of(post(&app, check, &token).await, 200).await;
+    assert_eq!(github.requests(), 0);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unverified_claim_of_someone_elses_login_earns_nothing() {
+    let (github, app) = started().await;
+    // The real torvalds documents days in their own repository ...
+    github.copy_template("torvalds", "100DaysOfCloud", CREATED);
+    github.push(
+        "torvalds/100DaysOfCloud",
+        &[1, 2, 3],
+        "2026-03-04T09:00:00Z",
+        "2026-03-04T09:00:00Z",
+    );
+    // ... and mallory makes the profile `torvalds`, naming that repository.
+    let token = app.user("sub-mallory", "torvalds").await;
+    let body = json!({"journeyRepo": "torvalds/100DaysOfCloud"});
+    json_of(
+        app.send_json(Method::PUT, "/users/torvalds", Some(&token), &body)
+            .await,
+        200,
+    )
+    .await;
+    let before = profile(&app, "torvalds").await;
+    github.clear_seen();
+    let run = run(&app, TODAY).await;
+    assert_eq!((run.users, run.new_days, run.updated), (0, 0, 0), "{run:?}");
+    assert_eq!(
+        github.requests(),
+        0,
+        "an unverified profile costs no request"
+    );
+    assert_eq!(profile(&app, "torvalds").await, before);
+    assert_eq!(numbers(&app, "torvalds").await, (0, 0, 0, 0.0));
+    // Mallory cannot put a code in torvalds's README: the check says so.
+    json_of(
+        post(&app, "/users/torvalds/verification", &token).await,
+        201,
+    )
+    .await;
+    let problem = problem(
+        post(&app, "/users/torvalds/verification/check", &token).await,
+        422,
+    )
+    .await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("code"))
+    );
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn honest_daily_progress_gaps_and_idempotent_reruns() {
+    let (github, app) = started().await;
+    journeyer(&app, &github, "ada").await;
+    let repo = "ada/100DaysOfCloud";
+    github.push(repo, &[1], "2026-03-02T20:00:00Z", "2026-03-02T20:00:05Z");
+    github.push(repo, &[2], "2026-03-03T21:00:00Z", "2026-03-03T21:00:05Z");
+    github.push(repo, &[3], "2026-03-04T07:00:00Z", "2026-03-04T07:00:05Z");
+    github.clear_seen();
+    let first = run(&app, TODAY).await;
+    assert_eq!(
+        (first.users, first.new_days, first.updated),
+        (1, 3, 1),
+        "{first:?}"
+    );
+    // Template (repo, tree), repo, tree, events, three compares.
+    assert_eq!(first.requests, 8, "{first:?}");
+    assert_eq!(numbers(&app, "ada").await, (30, 3, 3, 1.0));
+    assert_eq!(
+        profile(&app, "ada").await["lastEntryAt"],
+        "2026-03-04T00:00:00Z"
+    );
+    assert_eq!(
+        recorded(&app, "ada").await,
+        [
+            (1, "2026-03-02".into()),
+            (2, "2026-03-03".into()),
+            (3, "2026-03-04".into())
+        ]
+    );
+    // Again, nothing new: two conditional requests, both 304, no write.
+    github.clear_seen();
+    let again = run(&app, TODAY).await;
+    assert_eq!(
+        (again.new_days, again.updated, again.not_modified),
+        (0, 0, 1),
+        "{again:?}"
+    );
+    assert_eq!(
+        again.requests, 4,
+        "the template again, then two 304s: {again:?}"
+    );
+    assert_eq!(github.by_status().get(&304), Some(&2));
+    assert_eq!(numbers(&app, "ada").await, (30, 3, 3, 1.0));
+    // A gap: nothing on Mar 5 and 6, day 4 on Mar 7; as of Mar 8.
+    github.push(repo, &[4], "2026-03-07T10:00:00Z", "2026-03-07T10:00:00Z");
+    let later = run(&app, date!(2026 - 03 - 08)).await;
+    assert_eq!(later.new_days, 1, "{later:?}");
+    // 4 days over Mar 2..=Mar 8: 0.57; the streak is Mar 7 alone.
+    assert_eq!(numbers(&app, "ada").await, (40, 1, 4, 0.57));
+    // Days later, nothing new: the streak is gone, consistency falls.
+    run(&app, date!(2026 - 03 - 12)).await;
+    assert_eq!(numbers(&app, "ada").await, (40, 0, 4, 0.36));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_bulk_push_of_backdated_commits_is_dated_by_its_push() {
+    let (github, app) = started().await;
+    journeyer(&app, &github, "ada").await;
+    // Thirty days committed "a year ago" (before the repository existed),
+    // pushed today in one push.
+    let days: Vec<u32> = (1..=30).collect();
+    github.push(
+        "ada/100DaysOfCloud",
+        &days,
+        "2025-03-04T09:00:00Z",
+        "2026-03-04T09:30:00Z",
+    );
+    let run1 = run(&app, TODAY).await;
+    assert_eq!(run1.new_days, 30, "{run1:?}");
+    assert_eq!(numbers(&app, "ada").await, (300, 1, 30, 1.0));
+    assert!(
+        recorded(&app, "ada")
+            .await
+            .iter()
+            .all(|(_, date)| date == "2026-03-04")
+    );
+    // Older days, without a push GitHub still lists: the commit's date,
+    // never before the repository was made.
+    journeyer(&app, &github, "bob").await;
+    github.commit("bob/100DaysOfCloud", &[1], "2026-01-05T12:00:00Z");
+    github.commit("bob/100DaysOfCloud", &[2], "2025-06-01T12:00:00Z");
+    run(&app, TODAY).await;
+    assert_eq!(
+        recorded(&app, "bob").await,
+        [(1, "2026-01-05".into()), (2, "2026-01-01".into())]
+    );
+    // 2 days from Jan 1 through Mar 4 (63 dates): 0.03.
+    assert_eq!(numbers(&app, "bob").await, (20, 0, 2, 0.03));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_recounts_at_once_count_each_day_once() {
+    let (github, app) = started().await;
+    journeyer(&app, &github, "ada").await;
+    github.push(
+        "ada/100DaysOfCloud",
+        &[1, 2, 3],
+        "2026-03-04T09:00:00Z",
+        "2026-03-04T09:00:00Z",
+    );
+    let id = UserId::parse("ada").expect("id");
+    let (one, two) = (
+        activity::journey::Placeholders::new(hdoc_shared::config::JOURNEY_TEMPLATE),
+        activity::journey::Placeholders::new(hdoc_shared::config::JOURNEY_TEMPLATE),
+    );
+    let repo = &app.state().repo;
+    let (a, b) = tokio::join!(
+        activity::recount(repo, app.github(), &one, &id, None, TODAY, None),
+        activity::recount(repo, app.github(), &two, &id, None, TODAY, None)
+    );
+    let new_days = |recount: activity::Recount| match recount.result {
+        activity::Counted::Recorded { new_days, .. } => new_days,
+        other => panic!("not recorded: {other:?}"),
+    };
+    let total = new_days(a.expect("a")) + new_days(b.expect("b"));
+    assert_eq!(total, 3, "each day is counted once");
+    assert_eq!(numbers(&app, "ada").await, (30, 1, 3, 1.0));
+    // And two whole runs at once: one holds the job, nothing counts twice.
+    let state = app.state();
+    let s = settings(&app, TODAY);
+    let (x, y) = tokio::join!(
+        activity::run(state, app.github(), None, &s),
+        activity::run(state, app.github(), None, &s)
+    );
+    let _ = (x.expect("x"), y.expect("y"));
+    assert_eq!(numbers(&app, "ada").await, (30, 1, 3, 1.0));
+    app.assert_no_drift().await;
+    app.shutdown().await;
+}

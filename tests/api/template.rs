@@ -165,11 +165,14 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
             ("dynamodb:GetItem", TABLE),
             // journeyer(): Query of a profile's partition (profile + activity record).
             ("dynamodb:Query", TABLE),
-            // record_activity(), record_activity_error(): TransactWriteItems of
-            // an Update (the activity record: ADD days) with a Put of the
-            // profile (scores, leaderboard key) or a ConditionCheck of it.
+            // record_journey(), record_activity_error(): TransactWriteItems of
+            // an Update (the activity record: the journey's days) with a Put of
+            // the profile (scores, leaderboard key) or a ConditionCheck of it,
+            // and the week's entries (Put, or Delete when empty);
+            // mark_verified(): update_user = get() and a Put.
             ("dynamodb:PutItem", TABLE),
             ("dynamodb:UpdateItem", TABLE),
+            ("dynamodb:DeleteItem", TABLE),
             ("dynamodb:ConditionCheckItem", TABLE),
             // journeyers(): query_page(GSI1, USERS, ...), the users list.
             ("dynamodb:Query", GSI1),
@@ -771,12 +774,14 @@ fn template_background_functions_have_their_triggers() {
     assert!(timeout.is_some_and(|t| t > 60), "{id}: Timeout {timeout:?}");
 
     // The GitHub token is optional (a parameter that defaults to none), given
-    // only to the activity function, and never in the template: a Secrets
-    // Manager dynamic reference CloudFormation resolves at deploy time.
+    // only to the functions that read GitHub (the journey job, and users for
+    // the verification check), and never in the template: a Secrets Manager
+    // dynamic reference CloudFormation resolves at deploy time.
     assert_eq!(template["Parameters"]["GitHubTokenSecret"]["Default"], "");
     for (function_id, resource) in of_type(&template, "AWS::Serverless::Function") {
         let token = &resource["Properties"]["Environment"]["Variables"]["HDOC_GITHUB_TOKEN"];
-        let is_activity = resource["Metadata"]["BuildProperties"]["Binary"] == "activity";
+        let binary = &resource["Metadata"]["BuildProperties"]["Binary"];
+        let is_activity = binary == "activity" || binary == "users";
         assert_eq!(
             !token.is_null(),
             is_activity,

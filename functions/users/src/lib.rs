@@ -1,16 +1,20 @@
 //! `/users`: profiles, one per caller, keyed by GitHub username; and the
 //! `purge-user` function, which removes a deleted user's things.
 
+use activity::github::GitHub;
+use activity::journey::check_verification;
 use aws_lambda_events::dynamodb::Event as DynamoDbEvent;
+use axum::Extension;
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
+use axum::response::IntoResponse;
 use axum::response::Response;
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use hdoc_shared::domain::{
     JourneyRepo, NewOwner, NewUser, Progress, ProgressChanges, Timestamp, User, UserChanges,
-    UserId, UserOrder, check_repo_owner,
+    UserId, UserOrder, Verification, check_repo_owner,
 };
 use hdoc_shared::http::Route;
 use hdoc_shared::jobs;
@@ -20,7 +24,7 @@ use hdoc_shared::{
     ApiError, AppState, Caller, Create, CursorScope, Id, JsonBody, PageLimits, PageQuery, Query,
     Result, create_once,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_dynamo::AttributeValue;
 
 const PAGE: PageLimits = PageLimits {
@@ -36,6 +40,8 @@ pub const ROUTES: &[Route] = &[
     Route::caller("PUT", "/users/{id}"),
     Route::caller("DELETE", "/users/{id}"),
     Route::caller("PUT", "/users/{id}/owner"),
+    Route::caller("POST", "/users/{id}/verification"),
+    Route::caller("POST", "/users/{id}/verification/check"),
     Route::caller("GET", "/me"),
 ];
 
@@ -45,6 +51,8 @@ pub fn routes() -> Router<AppState> {
         .route("/users", get(list).post(create))
         .route("/users/{id}", get(show).put(update).delete(remove))
         .route("/users/{id}/owner", put(hand_over))
+        .route("/users/{id}/verification", post(new_code))
+        .route("/users/{id}/verification/check", post(check_code))
         .route("/me", get(me))
 }
 
@@ -201,6 +209,100 @@ async fn hand_over(
         ));
     }
     Ok(Json(state.repo.hand_over(&id, owner.sub.as_str()).await?))
+}
+
+/// The answer of `POST /users/{id}/verification`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NewCode {
+    code: String,
+    expires_at: Timestamp,
+}
+
+/// Refuses anyone but the profile's owner (an admin too: proving a GitHub
+/// account is the owner's own act).
+fn owner_only(caller: &Caller, owner: Option<&str>) -> Result<()> {
+    if owner == Some(caller.sub.as_str()) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "only the profile's owner verifies its GitHub account".into(),
+        ))
+    }
+}
+
+/// `POST /users/{id}/verification`: a fresh code, valid 7 days, replacing
+/// any pending one. The owner puts `hdoc-verification: <code>` in the
+/// journey repository's README.md, then asks for the check.
+#[tracing::instrument(skip_all)]
+async fn new_code(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id<UserId>,
+) -> Result<Response> {
+    let now = Timestamp::now_on(&state.config.clock);
+    let code = Verification {
+        code: uuid::Uuid::new_v4().simple().to_string(),
+        expires_at: Timestamp::after(&now, Verification::VALID_FOR),
+    };
+    let user = state
+        .repo
+        .update_user(&id, |record| {
+            owner_only(&caller, record.owner.as_deref())?;
+            record.verification = Some(code.clone());
+            Ok::<(), ApiError>(())
+        })
+        .await?;
+    let body = NewCode {
+        code: code.code,
+        expires_at: code.expires_at,
+    };
+    tracing::debug!(id = user.id.as_str(), "a new verification code");
+    Ok(Answer::created(None, &body).into_response())
+}
+
+/// `POST /users/{id}/verification/check`: reads the journey repository's
+/// README on GitHub; 200 with the profile, now verified, or 422 naming
+/// what is missing. Nothing changes unless the check passes.
+#[tracing::instrument(skip_all)]
+async fn check_code(
+    State(state): State<AppState>,
+    github: Option<Extension<GitHub>>,
+    caller: Caller,
+    Id(id): Id<UserId>,
+) -> Result<Json<User>> {
+    let record = state.repo.user(&id).await?;
+    owner_only(&caller, record.owner.as_deref())?;
+    if record.user.journey.verified {
+        return Ok(Json(record.user));
+    }
+    // The client the function's bootstrap (or hdoc-local) built once; a
+    // bare router (a test's) makes one for the configured API.
+    let github = match github {
+        Some(Extension(github)) => github,
+        None => GitHub::new(&state.config),
+    };
+    let now = Timestamp::now_on(&state.config.clock);
+    let mut reading = GitHub::reading();
+    let checked = check_verification(
+        &github,
+        &record.user,
+        record.verification.as_ref(),
+        &now,
+        None,
+        &mut reading,
+    )
+    .await;
+    match checked {
+        Ok(Ok(())) => Ok(Json(activity::mark_verified(&state.repo, &id).await?)),
+        Ok(Err(missing)) => Err(ApiError::Unprocessable(missing.message().to_owned())),
+        Err(fetch) => {
+            tracing::warn!(?fetch, "GitHub could not be read for a verification check");
+            Err(ApiError::GitHubUnavailable(
+                "GitHub could not be read; try again later".into(),
+            ))
+        }
+    }
 }
 
 /// The profiles a table-stream event reports (their `PK`s): each one that

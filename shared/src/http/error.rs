@@ -54,6 +54,14 @@ pub enum ApiError {
         "this Idempotency-Key was used for another request (another body or path) in the last 24 hours; send a new key"
     )]
     IdempotencyKeyReused,
+    /// 422: understood, but not possible as things stand (a verification
+    /// check that finds something missing); says what.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// 503 with `Retry-After`: GitHub could not be read (down, or its rate
+    /// limit spent); nothing changed.
+    #[error("{0}")]
+    GitHubUnavailable(String),
     /// 413: the body is over the limit.
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
@@ -103,7 +111,8 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) | Self::IdempotencyKeyInUse => StatusCode::CONFLICT,
-            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::IdempotencyKeyReused | Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::GitHubUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -158,6 +167,9 @@ impl IntoResponse for ApiError {
         );
         if matches!(self, Self::Unavailable(_) | Self::IdempotencyKeyInUse) {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        if matches!(self, Self::GitHubUnavailable(_)) {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
         }
         response
     }

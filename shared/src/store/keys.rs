@@ -50,6 +50,9 @@ pub const RATING_PREFIX: &str = "RATING#";
 pub const COUNT: &str = "COUNT";
 /// A journeyer's activity record.
 pub const ACTIVITY: &str = "ACTIVITY";
+/// A journeyer's entry in a week's leaderboard: `WEEK#2026-W10` (under the
+/// profile's partition).
+pub const WEEK_PREFIX: &str = "WEEK#";
 /// A job's checkpoint item.
 pub const CHECKPOINT: &str = "CHECKPOINT";
 /// The data-version item.
@@ -59,6 +62,8 @@ pub const IDEMPOTENCY: &str = "IDEMPOTENCY";
 
 // ---- index partitions ---------------------------------------------------------
 
+/// A week's leaderboard (GSI2): `WEEKBOARD#2026-W10`, most days first.
+pub const WEEKBOARD_PREFIX: &str = "WEEKBOARD#";
 /// Every profile, by the time it joined (GSI1).
 pub const USERS: &str = "USERS";
 /// The profiles the import made for articles' authors: found by id and on
@@ -87,6 +92,20 @@ pub const HANDOFF: &str = "handoff";
 
 pub fn user_pk(id: &UserId) -> String {
     format!("{USER_PREFIX}{}", id.key())
+}
+
+/// A journeyer's entry in `week`'s leaderboard (sort key, under `user_pk`).
+pub fn week_sk(week: crate::domain::IsoWeek) -> String {
+    format!("{WEEK_PREFIX}{week}")
+}
+
+/// The weeks whose entries may still be stored on `today`: entries expire
+/// three weeks after their week's Monday (`store::journey`).
+pub fn stored_weeks(today: time::Date) -> Vec<crate::domain::IsoWeek> {
+    (0..4)
+        .filter_map(|back| today.checked_sub(time::Duration::days(7 * back)))
+        .map(crate::domain::IsoWeek::of)
+        .collect()
 }
 
 pub fn claim_pk(sub: &str) -> String {

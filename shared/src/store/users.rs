@@ -19,7 +19,9 @@ use super::codec::user::{
 };
 use super::error::{Missing, Precondition, Result, StoreError};
 use super::item::{n, optional_string, parsed, s, string};
-use super::keys::{ACTIVITY, DELETED_AT, PROFILE, PURGES, USERS, claim_pk, user_pk};
+use super::keys::{
+    ACTIVITY, DELETED_AT, PROFILE, PURGES, USERS, claim_pk, stored_weeks, user_pk, week_sk,
+};
 use super::parts::answers::KeyedCreate;
 use super::read::{Read, key};
 use super::retry::Attempt;
@@ -364,6 +366,11 @@ impl Repository {
         // No activity is recorded for a tombstone (every write of it checks
         // the profile), so what is there now is the last of it.
         write.delete_any(Part::Activity, user_pk(&purge.id), ACTIVITY)?;
+        // And its entries in the weeks' leaderboards (the journey job
+        // writes none for a tombstone either).
+        for week in stored_weeks(time::OffsetDateTime::now_utc().date()) {
+            write.delete_any(Part::Week, user_pk(&purge.id), &week_sk(week))?;
+        }
         if let Some(owner) = &purge.owner {
             write.delete(Part::Claim, claim_pk(owner), PROFILE, condition, None)?;
         }
