@@ -434,3 +434,169 @@ async fn two_recounts_at_once_count_each_day_once() {
     app.assert_no_drift().await;
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_journey_and_the_badge_show_the_days() {
+    let (github, app) = started().await;
+    journeyer(&app, &github, "ada").await;
+    github.push(
+        "ada/100DaysOfCloud",
+        &[1, 2],
+        "2026-03-03T09:00:00Z",
+        "2026-03-03T09:00:00Z",
+    );
+    github.push(
+        "ada/100DaysOfCloud",
+        &[5],
+        "2026-03-04T09:00:00Z",
+        "2026-03-04T09:00:00Z",
+    );
+    run(&app, TODAY).await;
+    let journey = json_of(app.get("/users/ADA/journey").await, 200).await;
+    assert_eq!(
+        journey,
+        json!({
+            "repo": "https://github.com/ada/100DaysOfCloud",
+            "verified": true,
+            "daysCompleted": 3,
+            "githubStreak": 2,
+            "consistency": 1.0,
+            "lastEntryAt": "2026-03-04T00:00:00Z",
+            "days": [
+                {"day": 1, "date": "2026-03-03",
+                 "url": "https://github.com/ada/100DaysOfCloud/blob/main/Journey/001/Readme.md"},
+                {"day": 2, "date": "2026-03-03",
+                 "url": "https://github.com/ada/100DaysOfCloud/blob/main/Journey/002/Readme.md"},
+                {"day": 5, "date": "2026-03-04",
+                 "url": "https://github.com/ada/100DaysOfCloud/blob/main/Journey/005/Readme.md"},
+            ]
+        })
+    );
+    // A profile without a journey: no days.
+    app.user("sub-bob", "bob").await;
+    let bob = json_of(app.get("/users/bob/journey").await, 200).await;
+    assert_eq!(
+        (bob["repo"].clone(), bob["days"].clone()),
+        (Value::Null, json!([]))
+    );
+    assert_eq!(app.get("/users/nobody/journey").await.status(), 404);
+    // The badge: SVG, the challenge, N/100 and the streak; cacheable.
+    let response = app.get("/users/ada/badge.svg").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/svg+xml");
+    let etag = response.headers()["etag"].clone();
+    assert!(
+        response.headers()["cache-control"]
+            .to_str()
+            .is_ok_and(|c| c.contains("s-maxage"))
+    );
+    let svg = response.text().await.expect("a body");
+    assert!(
+        svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+        "{svg}"
+    );
+    assert!(
+        svg.contains("#100DaysOfCloud") && svg.contains("3/100 · streak 2"),
+        "{svg}"
+    );
+    let again = app
+        .request(Method::GET, "/users/ada/badge.svg", None)
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .expect("a request");
+    assert_eq!(again.status(), 304);
+    assert_eq!(app.get("/users/nobody/badge.svg").await.status(), 404);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_weeks_leaderboard_turns_over_on_monday_utc() {
+    let github = FakeGitHub::start().await;
+    github.template();
+    let clock = hdoc_shared::clock::Clock::manual();
+    let base = github.base.clone();
+    let app_clock = clock.clone();
+    let app = TestApp::spawn_configured(hdoc_tests::dynamodb_endpoint(), move |config| {
+        config.github_api = base;
+        config.github_token = Some(hdoc_shared::config::GitHubToken("ghp_test".into()));
+        config.clock = app_clock;
+    })
+    .await;
+    // The next Sunday, at noon UTC; then the Monday after.
+    let today = clock.now().date();
+    let sunday = (1..=7)
+        .map(|n| today + time::Duration::days(n))
+        .find(|d| d.weekday() == time::Weekday::Sunday)
+        .expect("a Sunday within a week");
+    let monday = sunday.next_day().expect("a Monday");
+    let noon = |date: Date| date.with_hms(12, 0, 0).expect("noon").assume_utc();
+    let at = |date: Date, hour: u8| format!("{date}T{hour:02}:00:00Z");
+    journeyer(&app, &github, "ada").await;
+    journeyer(&app, &github, "bob").await;
+    journeyer(&app, &github, "cy").await;
+    github.push(
+        "ada/100DaysOfCloud",
+        &[1, 2],
+        &at(sunday, 10),
+        &at(sunday, 10),
+    );
+    github.push("bob/100DaysOfCloud", &[1], &at(sunday, 9), &at(sunday, 9));
+    // Late on Sunday in UTC (Monday already east of it): still Sunday's.
+    github.push("cy/100DaysOfCloud", &[1], &at(sunday, 23), &at(sunday, 23));
+    run(&app, sunday).await;
+    clock.advance((noon(sunday) - clock.now()).try_into().expect("ahead"));
+    let board = |rows: &Value| -> Vec<(String, u64)> {
+        rows.as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| {
+                (
+                    r["id"].as_str().expect("id").to_owned(),
+                    r["weekDays"].as_u64().expect("weekDays"),
+                )
+            })
+            .collect()
+    };
+    let week = json_of(app.get("/leaderboard?period=week").await, 200).await;
+    assert_eq!(
+        board(&week),
+        [
+            ("ada".to_owned(), 2),
+            ("bob".to_owned(), 1),
+            ("cy".to_owned(), 1)
+        ]
+    );
+    assert_eq!(week[0]["rank"], 1);
+    assert_eq!(week[0]["totalScore"], 20);
+    // Monday: bob documents two more; the new week has only what Monday brought.
+    github.push(
+        "bob/100DaysOfCloud",
+        &[2, 3],
+        &at(monday, 8),
+        &at(monday, 8),
+    );
+    run(&app, monday).await;
+    clock.advance((noon(monday) - clock.now()).try_into().expect("ahead"));
+    let week = json_of(app.get("/leaderboard?period=week&limit=10").await, 200).await;
+    assert_eq!(board(&week), [("bob".to_owned(), 2)]);
+    let all = json_of(app.get("/leaderboard?period=all").await, 200).await;
+    let ids: Vec<&str> = all
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(ids, ["bob", "ada", "cy"]);
+    assert!(all[0].get("weekDays").is_none());
+    // Pages of one: the cursor goes on within the week.
+    let first = app.get("/leaderboard?period=week&limit=1").await;
+    assert_eq!(first.status(), 200);
+    let problem = problem(app.get("/leaderboard?period=month").await, 400).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("period"))
+    );
+    app.shutdown().await;
+}

@@ -44,12 +44,18 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
             ("dynamodb:PutItem", TABLE),
             // list_users(): query_page(GSI1, ...).
             ("dynamodb:Query", GSI1),
+            // journeyer() (GET /users/{id}/journey): Query of the profile's partition.
+            ("dynamodb:Query", TABLE),
         ],
     ),
     (
         "leaderboard",
-        // top_scores(): query_page(GSI2, ...), and nothing else.
-        &[("dynamodb:Query", GSI2)],
+        &[
+            // top_scores(), week_scores(): query_page(GSI2, ...).
+            ("dynamodb:Query", GSI2),
+            // week_scores(): batch_get of the week's rows' profiles.
+            ("dynamodb:BatchGetItem", TABLE),
+        ],
     ),
     (
         "articles",

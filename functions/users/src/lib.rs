@@ -40,6 +40,8 @@ pub const ROUTES: &[Route] = &[
     Route::caller("PUT", "/users/{id}"),
     Route::caller("DELETE", "/users/{id}"),
     Route::caller("PUT", "/users/{id}/owner"),
+    Route::public("GET", "/users/{id}/journey"),
+    Route::public("GET", "/users/{id}/badge.svg"),
     Route::caller("POST", "/users/{id}/verification"),
     Route::caller("POST", "/users/{id}/verification/check"),
     Route::caller("GET", "/me"),
@@ -51,6 +53,8 @@ pub fn routes() -> Router<AppState> {
         .route("/users", get(list).post(create))
         .route("/users/{id}", get(show).put(update).delete(remove))
         .route("/users/{id}/owner", put(hand_over))
+        .route("/users/{id}/journey", get(journey))
+        .route("/users/{id}/badge.svg", get(badge))
         .route("/users/{id}/verification", post(new_code))
         .route("/users/{id}/verification/check", post(check_code))
         .route("/me", get(me))
@@ -209,6 +213,85 @@ async fn hand_over(
         ));
     }
     Ok(Json(state.repo.hand_over(&id, owner.sub.as_str()).await?))
+}
+
+/// One documented day of `GET /users/{id}/journey`.
+#[derive(Serialize)]
+struct DayView {
+    day: u8,
+    date: String,
+    url: String,
+}
+
+/// The answer of `GET /users/{id}/journey`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JourneyView {
+    repo: Option<String>,
+    verified: bool,
+    days_completed: u64,
+    github_streak: u64,
+    consistency: f64,
+    last_entry_at: Option<Timestamp>,
+    days: Vec<DayView>,
+}
+
+/// `GET /users/{id}/journey`: the profile's journey, with each documented
+/// day's date and page (days only for a verified profile, from the
+/// repository it names). One consistent Query of the profile's partition.
+#[tracing::instrument(skip_all, fields(id))]
+async fn journey(State(state): State<AppState>, Id(id): Id<UserId>) -> Result<Json<JourneyView>> {
+    let Some(journeyer) = state.repo.journeyer(&id).await? else {
+        return Err(ApiError::NotFound(format!("no user {}", id.as_str())));
+    };
+    let user = &journeyer.record.user;
+    let read = &journeyer.activity.journey;
+    let counted = user.journey_repo.as_ref().filter(|repo| {
+        user.journey.verified && read.repo.as_deref().is_some_and(|name| repo.is(name))
+    });
+    let days = match counted {
+        None => Vec::new(),
+        Some(repo) => {
+            let branch = read.branch.as_deref().unwrap_or("HEAD");
+            read.days
+                .iter()
+                .map(|(day, date)| DayView {
+                    day: day.get(),
+                    date: hdoc_shared::domain::activity::format_day(date),
+                    url: repo.day_url(branch, day),
+                })
+                .collect()
+        }
+    };
+    Ok(Json(JourneyView {
+        repo: user.journey_repo.as_ref().map(JourneyRepo::url),
+        verified: user.journey.verified,
+        days_completed: user.progress.days_completed.get(),
+        github_streak: user.progress.github_streak.get(),
+        consistency: user.journey.consistency.value(),
+        last_entry_at: user.journey.last_entry_at(),
+        days,
+    }))
+}
+
+/// `GET /users/{id}/badge.svg`: a small SVG badge for a README: the
+/// challenge's name, `N/100` and the streak. Cacheable like any public read.
+#[tracing::instrument(skip_all, fields(id))]
+async fn badge(State(state): State<AppState>, Id(id): Id<UserId>) -> Result<Response> {
+    let user = state.repo.user(&id).await?.user;
+    let svg = hdoc_shared::domain::journey::badge(
+        user.id.as_str(),
+        user.progress.days_completed.get(),
+        user.progress.github_streak.get(),
+    );
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("image/svg+xml"),
+        )],
+        svg,
+    )
+        .into_response())
 }
 
 /// The answer of `POST /users/{id}/verification`.

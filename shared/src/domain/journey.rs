@@ -155,6 +155,57 @@ impl JourneyStatus {
     }
 }
 
+/// The challenge's name, as the badge shows it.
+pub const CHALLENGE: &str = "#100DaysOfCloud";
+
+/// `text` with XML's five special characters escaped.
+pub fn xml_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&apos;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// A README badge (a small SVG, shields-like in shape): the challenge's
+/// name on the left; `N/100` and the streak on the right. Every text in it
+/// is escaped; widths follow the texts' lengths (about 7 px a character).
+pub fn badge(login: &str, days: u64, streak: u64) -> String {
+    let left = CHALLENGE;
+    let right = format!("{days}/100 · streak {streak}");
+    let width = |text: &str| 10 + 7 * text.chars().count();
+    let (lw, rw) = (width(left), width(&right));
+    let total = lw + rw;
+    let label = xml_escape(&format!("{login}: {left} {days}/100, streak {streak}"));
+    let (left, right) = (xml_escape(left), xml_escape(&right));
+    format!(
+        concat!(
+            r##"<svg xmlns="http://www.w3.org/2000/svg" width="{total}" height="20" role="img" aria-label="{label}">"##,
+            r##"<title>{label}</title>"##,
+            r##"<rect width="{lw}" height="20" fill="#555"/>"##,
+            r##"<rect x="{lw}" width="{rw}" height="20" fill="#f90"/>"##,
+            r##"<g fill="#fff" font-family="Verdana,DejaVu Sans,sans-serif" font-size="11">"##,
+            r##"<text x="5" y="14">{left}</text>"##,
+            r##"<text x="{rx}" y="14">{right}</text>"##,
+            r##"</g></svg>"##
+        ),
+        total = total,
+        label = label,
+        lw = lw,
+        rw = rw,
+        rx = lw + 5,
+        left = left,
+        right = right,
+    )
+}
+
 /// How many days the challenge has.
 pub const DAYS: u8 = 100;
 
@@ -666,6 +717,22 @@ mod tests {
         let now = Timestamp::parse("2026-03-07T23:59:59Z").expect("time");
         assert!(v.is_valid_at(&now));
         assert!(!v.is_valid_at(&v.expires_at));
+    }
+
+    #[test]
+    fn the_badge_is_small_valid_svg_with_its_text_escaped() {
+        let svg = badge("ada", 42, 7);
+        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+        assert!(svg.ends_with("</svg>"));
+        assert!(svg.contains("#100DaysOfCloud"));
+        assert!(svg.contains("42/100 · streak 7"));
+        assert!(svg.len() < 1024);
+        assert_eq!(
+            xml_escape("<a & 'b'>\""),
+            "&lt;a &amp; &apos;b&apos;&gt;&quot;"
+        );
+        let hostile = badge("<script>", 1, 0);
+        assert!(!hostile.contains("<script>"));
     }
 
     #[test]
