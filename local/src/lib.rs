@@ -211,6 +211,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         .merge(tags::routes())
         .merge(reviews::routes())
         .merge(ratings::routes())
+        .merge(github::routes())
         .route("/_dev/token", post(mint))
         .route("/_dev/reconcile", post(reconcile))
         .route("/_dev/activity", post(activity_route))

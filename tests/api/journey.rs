@@ -600,3 +600,126 @@ async fn the_weeks_leaderboard_turns_over_on_monday_utc() {
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_push_webhook_recounts_at_once_and_only_when_signed() {
+    let github = FakeGitHub::start().await;
+    github.template();
+    let base = github.base.clone();
+    let app = TestApp::spawn_configured(hdoc_tests::dynamodb_endpoint(), move |config| {
+        config.github_api = base;
+        config.github_token = Some(hdoc_shared::config::GitHubToken("ghp_test".into()));
+        config.webhook_secret = Some(hdoc_shared::config::GitHubToken("whsec-test".into()));
+    })
+    .await;
+    journeyer(&app, &github, "ada").await;
+    // Committed "long ago", pushed now: the delivery arrives as it happens.
+    github.commit("ada/100DaysOfCloud", &[1, 2], "2025-01-01T00:00:00Z");
+    let push = json!({
+        "ref": "refs/heads/main",
+        "before": "0", "after": "1", "deleted": false,
+        "repository": {"full_name": "ada/100DaysOfCloud", "default_branch": "main",
+            "owner": {"login": "ada", "name": "ada"}, "pushed_at": 1_772_600_000},
+        "commits": [{"added": [], "removed": [],
+            "modified": ["Journey/001/Readme.md", "Journey/002/Readme.md"]}],
+    })
+    .to_string();
+    let deliver = |event: &'static str, body: String, signature: Option<String>| {
+        let mut request = app
+            .request(Method::POST, "/github/webhook", None)
+            .header("content-type", "application/json")
+            .header("x-github-event", event)
+            .body(body);
+        if let Some(signature) = signature {
+            request = request.header("x-hub-signature-256", signature);
+        }
+        request.send()
+    };
+    let sign = |body: &str| Some(::github::signature(b"whsec-test", body.as_bytes()));
+    // Unsigned, or signed with another secret, or another body: 401, nothing changes.
+    problem(
+        deliver("push", push.clone(), None).await.expect("sent"),
+        401,
+    )
+    .await;
+    let forged = Some(::github::signature(b"guess", push.as_bytes()));
+    problem(
+        deliver("push", push.clone(), forged).await.expect("sent"),
+        401,
+    )
+    .await;
+    let other_body = push.replace("Journey/002", "Journey/003");
+    problem(
+        deliver("push", other_body, sign(&push))
+            .await
+            .expect("sent"),
+        401,
+    )
+    .await;
+    assert_eq!(numbers(&app, "ada").await, (0, 0, 0, 0.0));
+    // A ping.
+    let ping = r#"{"zen": "Keep it logically awesome.", "hook_id": 1}"#.to_owned();
+    let pong = json_of(
+        deliver("ping", ping.clone(), sign(&ping))
+            .await
+            .expect("sent"),
+        200,
+    )
+    .await;
+    assert_eq!(pong["recounted"], false);
+    // The push: recounted at once, dated today (its arrival), whatever the commits say.
+    github.clear_seen();
+    let answer = json_of(
+        deliver("push", push.clone(), sign(&push))
+            .await
+            .expect("sent"),
+        202,
+    )
+    .await;
+    assert_eq!(
+        (answer["recounted"].clone(), answer["newDays"].clone()),
+        (json!(true), json!(2))
+    );
+    let first_push = github.requests();
+    let today = app.state().config.clock.now().date().to_string();
+    assert_eq!(
+        recorded(&app, "ada").await,
+        [(1, today.clone()), (2, today)]
+    );
+    assert_eq!(numbers(&app, "ada").await, (20, 1, 2, 1.0));
+    // The same delivery again: nothing counts twice.
+    github.clear_seen();
+    let again = json_of(
+        deliver("push", push.clone(), sign(&push))
+            .await
+            .expect("sent"),
+        202,
+    )
+    .await;
+    assert_eq!(again["newDays"], 0);
+    assert_eq!(numbers(&app, "ada").await, (20, 1, 2, 1.0));
+    // Template (2, once a process), repository, tree; then two 304s.
+    assert_eq!((first_push, github.requests()), (4, 2));
+    assert_eq!(github.by_status().get(&304), Some(&2));
+    // Another repository, another event: 202, ignored.
+    let elsewhere = push.replace("ada/100DaysOfCloud", "ada/dotfiles");
+    let ignored = json_of(
+        deliver("push", elsewhere.clone(), sign(&elsewhere))
+            .await
+            .expect("sent"),
+        202,
+    )
+    .await;
+    assert_eq!(ignored["recounted"], false);
+    let issue = r#"{"action": "opened"}"#.to_owned();
+    let ignored = json_of(
+        deliver("issues", issue.clone(), sign(&issue))
+            .await
+            .expect("sent"),
+        202,
+    )
+    .await;
+    assert_eq!(ignored["recounted"], false);
+    assert_eq!(numbers(&app, "ada").await, (20, 1, 2, 1.0));
+    app.shutdown().await;
+}

@@ -165,6 +165,20 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "github",
+        &[
+            // journeyer(): Query of the journeyer's partition; mark_verified(): get().
+            ("dynamodb:Query", TABLE),
+            ("dynamodb:GetItem", TABLE),
+            // recount(): record_journey() / record_activity_error() as the
+            // activity job's, and mark_verified(): a Put of the profile.
+            ("dynamodb:PutItem", TABLE),
+            ("dynamodb:UpdateItem", TABLE),
+            ("dynamodb:DeleteItem", TABLE),
+            ("dynamodb:ConditionCheckItem", TABLE),
+        ],
+    ),
+    (
         "activity",
         &[
             // checkpoint(): get(); save_checkpoint(): a single Put (PutItem).
@@ -385,7 +399,7 @@ fn template_caller_routes_have_the_authorizer_and_public_ones_none() {
             // Explicit both ways: a public route without `NONE` would get the default authorizer.
             let wanted = match route.access {
                 Access::Caller => AUTHORIZER,
-                Access::Public => "NONE",
+                Access::Public | Access::Signed => "NONE",
             };
             assert_eq!(
                 authorizer.as_deref(),
@@ -787,7 +801,7 @@ fn template_background_functions_have_their_triggers() {
     for (function_id, resource) in of_type(&template, "AWS::Serverless::Function") {
         let token = &resource["Properties"]["Environment"]["Variables"]["HDOC_GITHUB_TOKEN"];
         let binary = &resource["Metadata"]["BuildProperties"]["Binary"];
-        let is_activity = binary == "activity" || binary == "users";
+        let is_activity = binary == "activity" || binary == "users" || binary == "github";
         assert_eq!(
             !token.is_null(),
             is_activity,
@@ -1425,7 +1439,9 @@ fn template_puts_a_cache_in_front_of_the_api() {
                     assert_eq!(matched[0]["CachePolicyId"], CACHING_DISABLED);
                     assert_eq!(matched[0]["OriginRequestPolicyId"], ALL_VIEWER_EXCEPT_HOST);
                 }
-                Access::Public => assert!(matched.is_empty(), "{} is public", route.path),
+                Access::Public | Access::Signed => {
+                    assert!(matched.is_empty(), "{} is public", route.path)
+                }
             }
         }
     }
