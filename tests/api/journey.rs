@@ -723,3 +723,157 @@ async fn the_push_webhook_recounts_at_once_and_only_when_signed() {
     assert_eq!(numbers(&app, "ada").await, (20, 1, 2, 1.0));
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_run_stopped_by_the_rate_limit_is_finished_after_the_reset() {
+    let (github, app) = started().await;
+    for login in ["ada", "bob"] {
+        journeyer(&app, &github, login).await;
+        github.push(
+            &format!("{login}/100DaysOfCloud"),
+            &[1],
+            "2026-03-04T09:00:00Z",
+            "2026-03-04T09:00:00Z",
+        );
+    }
+    let clock = hdoc_shared::clock::Clock::manual();
+    github.set_clock(clock.clone());
+    let client = app.github().clone().with_clock(clock.clone());
+    // Six requests left: the template (2), then ada's repo, tree, events
+    // and compare; the run stops there until the reset.
+    github.set_rate(6, 600);
+    let s = settings(&app, TODAY);
+    let paused = match activity::run(app.state(), &client, None, &s)
+        .await
+        .expect("runs")
+    {
+        Ended::Paused(run) => run,
+        other => panic!("the run did not pause: {other:?}"),
+    };
+    assert_eq!(
+        paused.stopped_by.as_deref(),
+        Some("rateLimit"),
+        "{paused:?}"
+    );
+    assert_eq!((paused.users, paused.new_days), (1, 1), "{paused:?}");
+    assert_eq!(numbers(&app, "ada").await.2, 1);
+    assert_eq!(numbers(&app, "bob").await.2, 0);
+    // Before the reset: nothing is asked of GitHub.
+    github.clear_seen();
+    assert!(matches!(
+        activity::run(app.state(), &client, None, &s)
+            .await
+            .expect("runs"),
+        Ended::Paused(_)
+    ));
+    assert_eq!(github.requests(), 0);
+    // After it, the run goes on from bob and finishes.
+    clock.advance(std::time::Duration::from_secs(601));
+    let finished = match activity::run(app.state(), &client, None, &s)
+        .await
+        .expect("runs")
+    {
+        Ended::Finished(run) => run,
+        other => panic!("the run did not finish: {other:?}"),
+    };
+    assert_eq!((finished.users, finished.new_days), (2, 2), "{finished:?}");
+    assert_eq!(numbers(&app, "bob").await.2, 1);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_repository_gone_private_is_recorded_and_the_others_go_on() {
+    let (github, app) = started().await;
+    for login in ["ada", "bob"] {
+        journeyer(&app, &github, login).await;
+        github.push(
+            &format!("{login}/100DaysOfCloud"),
+            &[1],
+            "2026-03-04T09:00:00Z",
+            "2026-03-04T09:00:00Z",
+        );
+    }
+    github.change_repo("ada/100DaysOfCloud", |repo| repo.private = true);
+    let run1 = run(&app, TODAY).await;
+    assert_eq!(
+        (run1.users, run1.failed, run1.new_days),
+        (2, 1, 1),
+        "{run1:?}"
+    );
+    assert_eq!(run1.failures[0].id, "ada");
+    assert!(run1.failures[0].error.contains("not public"), "{run1:?}");
+    let id = UserId::parse("ada").expect("id");
+    let ada = app
+        .state()
+        .repo
+        .journeyer(&id)
+        .await
+        .expect("read")
+        .expect("live");
+    assert!(ada.activity.error.is_some());
+    assert_eq!(numbers(&app, "ada").await, (0, 0, 0, 0.0));
+    assert_eq!(numbers(&app, "bob").await, (10, 1, 1, 1.0));
+    // Public again: counted, and the failure cleared.
+    github.change_repo("ada/100DaysOfCloud", |repo| repo.private = false);
+    let run2 = run(&app, TODAY).await;
+    assert_eq!(run2.failed, 0, "{run2:?}");
+    let ada = app
+        .state()
+        .repo
+        .journeyer(&id)
+        .await
+        .expect("read")
+        .expect("live");
+    assert!(ada.activity.error.is_none());
+    assert_eq!(numbers(&app, "ada").await, (10, 1, 1, 1.0));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_admins_correction_stays_an_offset_and_deletion_takes_the_week_entries() {
+    let (github, app) = started().await;
+    let token = journeyer(&app, &github, "ada").await;
+    let repo = "ada/100DaysOfCloud";
+    github.push(
+        repo,
+        &[1, 2, 3],
+        "2026-03-04T09:00:00Z",
+        "2026-03-04T09:00:00Z",
+    );
+    run(&app, TODAY).await;
+    assert_eq!(numbers(&app, "ada").await.0, 30);
+    // Work documented elsewhere: the admin adds 70 points.
+    let admin = app.admin().await;
+    let body = json!({"githubScore": 100});
+    json_of(
+        app.send_json(Method::PUT, "/users/ada", Some(&admin), &body)
+            .await,
+        200,
+    )
+    .await;
+    github.push(repo, &[4], "2026-03-05T09:00:00Z", "2026-03-05T09:00:00Z");
+    run(&app, date!(2026 - 03 - 05)).await;
+    assert_eq!(numbers(&app, "ada").await, (110, 2, 4, 1.0));
+    // The owner deletes the profile: the week's entries go with it.
+    let response = app
+        .request(Method::DELETE, "/users/ada", Some(&token))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(response.status(), 204);
+    app.purges_finished().await;
+    let client = app.state().repo.client();
+    let left = client
+        .query()
+        .table_name(&app.state().config.table)
+        .key_condition_expression("PK = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("USER#ada".into()),
+        )
+        .send()
+        .await
+        .expect("query");
+    assert_eq!(left.count(), 0, "{:?}", left.items());
+    app.shutdown().await;
+}

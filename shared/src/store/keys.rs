@@ -99,15 +99,6 @@ pub fn week_sk(week: crate::domain::IsoWeek) -> String {
     format!("{WEEK_PREFIX}{week}")
 }
 
-/// The weeks whose entries may still be stored on `today`: entries expire
-/// three weeks after their week's Monday (`store::journey`).
-pub fn stored_weeks(today: time::Date) -> Vec<crate::domain::IsoWeek> {
-    (0..4)
-        .filter_map(|back| today.checked_sub(time::Duration::days(7 * back)))
-        .map(crate::domain::IsoWeek::of)
-        .collect()
-}
-
 pub fn claim_pk(sub: &str) -> String {
     format!("{CALLER_PREFIX}{sub}")
 }

@@ -19,13 +19,11 @@ use super::codec::user::{
 };
 use super::error::{Missing, Precondition, Result, StoreError};
 use super::item::{n, optional_string, parsed, s, string};
-use super::keys::{
-    ACTIVITY, DELETED_AT, PROFILE, PURGES, USERS, claim_pk, stored_weeks, user_pk, week_sk,
-};
+use super::keys::{ACTIVITY, DELETED_AT, PROFILE, PURGES, USERS, WEEK_PREFIX, claim_pk, user_pk};
 use super::parts::answers::KeyedCreate;
 use super::read::{Read, key};
 use super::retry::Attempt;
-use super::schema::{GSI1, PK};
+use super::schema::{GSI1, PK, SK};
 use super::write::{Outcome, Part, Write};
 use super::{Item, Page, Repository};
 use crate::domain::{Timestamp, User, UserId, UserOrder};
@@ -367,9 +365,13 @@ impl Repository {
         // the profile), so what is there now is the last of it.
         write.delete_any(Part::Activity, user_pk(&purge.id), ACTIVITY)?;
         // And its entries in the weeks' leaderboards (the journey job
-        // writes none for a tombstone either).
-        for week in stored_weeks(time::OffsetDateTime::now_utc().date()) {
-            write.delete_any(Part::Week, user_pk(&purge.id), &week_sk(week))?;
+        // writes none for a tombstone either): a Query of the partition's
+        // `WEEK#` items (a few at most: they expire after three weeks).
+        let weeks = self
+            .partition_items(&user_pk(&purge.id), Some(WEEK_PREFIX), SK)
+            .await?;
+        for item in weeks {
+            write.delete_any(Part::Week, user_pk(&purge.id), &string(&item, SK)?)?;
         }
         if let Some(owner) = &purge.owner {
             write.delete(Part::Claim, claim_pk(owner), PROFILE, condition, None)?;
