@@ -877,3 +877,53 @@ async fn an_admins_correction_stays_an_offset_and_deletion_takes_the_week_entrie
     assert_eq!(left.count(), 0, "{:?}", left.items());
     app.shutdown().await;
 }
+
+/// What the job costs, per journeyer (docs/journey.md, "What a run costs"):
+/// 100 verified journeyers, each with one push of two days in GitHub's window.
+#[tokio::test]
+async fn requests_per_journeyer() {
+    let (github, app) = started().await;
+    let n = 100;
+    let logins: Vec<String> = (0..n).map(|i| format!("j{i:03}")).collect();
+    for login in &logins {
+        journeyer(&app, &github, login).await;
+        github.push(
+            &format!("{login}/100DaysOfCloud"),
+            &[1, 2],
+            "2026-03-03T09:00:00Z",
+            "2026-03-03T09:00:00Z",
+        );
+    }
+    let measure = |run: &ActivityRun, github: &FakeGitHub| {
+        (run.requests, github.counted() as u64, run.new_days)
+    };
+    github.clear_seen();
+    let first = run(&app, date!(2026 - 03 - 03)).await;
+    let first = measure(&first, &github);
+    // Template (2), then repo, tree, events, one compare each.
+    assert_eq!(first, (2 + 4 * n, 2 + 4 * n, 2 * n));
+    github.clear_seen();
+    let unchanged = run(&app, date!(2026 - 03 - 03)).await;
+    let unchanged = measure(&unchanged, &github);
+    // Two 304s each, which cost an authorized client nothing.
+    assert_eq!(unchanged, (2 + 2 * n, 2, 0));
+    for login in &logins {
+        github.push(
+            &format!("{login}/100DaysOfCloud"),
+            &[3],
+            "2026-03-04T09:00:00Z",
+            "2026-03-04T09:00:00Z",
+        );
+    }
+    github.clear_seen();
+    let next_day = run(&app, TODAY).await;
+    let next_day = measure(&next_day, &github);
+    // The repository (its `pushed_at` moved), a new tree, the events, and
+    // one compare: the push seen the day before is not compared again.
+    assert_eq!(next_day, (2 + 4 * n, 2 + 4 * n, n));
+    println!(
+        "per {n} journeyers (requests, counted, new days): first {first:?}, \
+         unchanged {unchanged:?}, next day {next_day:?}"
+    );
+    app.shutdown().await;
+}

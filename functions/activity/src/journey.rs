@@ -490,6 +490,7 @@ pub async fn read_journey(
     if !waiting.is_empty() {
         let (etag, newest) = push_dates(
             github,
+            journeyer.activity.newest.as_deref(),
             user.id.as_str(),
             &full_name,
             &branch,
@@ -522,6 +523,7 @@ pub async fn read_journey(
 #[allow(clippy::too_many_arguments)]
 async fn push_dates(
     github: &GitHub,
+    seen_before: Option<&str>,
     login: &str,
     full_name: &str,
     branch: &str,
@@ -574,6 +576,12 @@ async fn push_dates(
             _ => break,
         }
     }
+    // Pushes an earlier read saw (up to the newest event it saw) were
+    // compared then, or brought no documented day then: skipped. (A push
+    // landing between an earlier read's tree and its events is the one
+    // case left to the commits' dates; the webhook dates it on arrival.)
+    let seen_before = seen_before.and_then(parse_time);
+    pushes.retain(|(at, _, _)| seen_before.is_none_or(|seen| *at > seen));
     pushes.sort_by_key(|(at, _, _)| *at);
     for (at, before, head) in pushes.into_iter().take(MAX_COMPARES) {
         if waiting.is_empty() {
