@@ -927,3 +927,100 @@ async fn requests_per_journeyer() {
     );
     app.shutdown().await;
 }
+
+/// A v2 activity record (the v2 job's active days, its events' ETag, and the
+/// numbers it wrote, with an admin's bonus) is upgraded by reconcile: an
+/// unverified profile keeps only the admin's part; verified later, the
+/// journey counts from zero plus that bonus.
+#[tokio::test]
+async fn reconcile_upgrades_v2_activity_records() {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let (github, app) = started().await;
+    let token = app.user("sub-ada", "ada").await;
+    // The v2 job computed 30 (3 active days) and an admin added 50: 80.
+    let admin = app.admin().await;
+    let body = json!({"githubScore": 80, "daysCompleted": 5, "githubStreak": 2});
+    json_of(
+        app.send_json(Method::PUT, "/users/ada", Some(&admin), &body)
+            .await,
+        200,
+    )
+    .await;
+    let table = app.state().config.table.clone();
+    let n = |v: i64| A::N(v.to_string());
+    app.state()
+        .repo
+        .client()
+        .put_item()
+        .table_name(&table)
+        .item("PK", A::S("USER#ada".into()))
+        .item("SK", A::S("ACTIVITY".into()))
+        .item(
+            "days",
+            A::Ss(vec![
+                "2026-02-01".into(),
+                "2026-02-02".into(),
+                "2026-02-03".into(),
+            ]),
+        )
+        .item("etag", A::S("W/\"v2\"".into()))
+        .item("newest", A::S("2026-03-03T23:00:00Z".into()))
+        .item("appliedScore", n(80))
+        .item("appliedDays", n(5))
+        .item("appliedStreak", n(2))
+        .item("scoreBonus", n(50))
+        .item("daysBonus", n(2))
+        .item("streakBonus", n(0))
+        .item("rev", n(4))
+        .send()
+        .await
+        .expect("a v2 record");
+    let run = app.reconcile().await;
+    assert!(run["upgraded"].as_u64().is_some_and(|u| u >= 1), "{run}");
+    // What the v2 rule computed is gone; the admin's part stays.
+    assert_eq!(numbers(&app, "ada").await, (50, 0, 2, 0.0));
+    let id = UserId::parse("ada").expect("id");
+    let ada = app
+        .state()
+        .repo
+        .journeyer(&id)
+        .await
+        .expect("read")
+        .expect("live");
+    assert!(
+        ada.activity.days.is_empty()
+            && ada.activity.etag.is_none()
+            && ada.activity.newest.is_none()
+    );
+    // Again: nothing left to upgrade.
+    let again = app.reconcile().await;
+    assert_eq!(again["upgraded"], 0, "{again}");
+    // Verified, with a push: the journey's numbers plus the admin's bonus.
+    github.copy_template("ada", "100DaysOfCloud", CREATED);
+    let body = json!({"journeyRepo": "ada/100DaysOfCloud"});
+    json_of(
+        app.send_json(Method::PUT, "/users/ada", Some(&token), &body)
+            .await,
+        200,
+    )
+    .await;
+    code_in_readme(&app, &github, "ada", &token).await;
+    json_of(
+        post(&app, "/users/ada/verification/check", &token).await,
+        200,
+    )
+    .await;
+    github.push(
+        "ada/100DaysOfCloud",
+        &[1],
+        "2026-03-04T09:00:00Z",
+        "2026-03-04T09:00:00Z",
+    );
+    run_job(&app).await;
+    assert_eq!(numbers(&app, "ada").await, (60, 1, 3, 1.0));
+    app.shutdown().await;
+}
+
+async fn run_job(app: &TestApp) -> ActivityRun {
+    run(app, TODAY).await
+}

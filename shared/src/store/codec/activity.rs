@@ -12,6 +12,7 @@ use crate::store::Item;
 use crate::store::error::{Result, StoreError};
 use crate::store::item::{n, optional_number, optional_string};
 use crate::store::keys::{ACTIVITY, user_pk};
+use crate::store::schema::SK;
 use crate::store::write::{Part, Write};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::{BTreeSet, HashMap};
@@ -137,6 +138,14 @@ pub(in crate::store) fn activity_from_item(item: &Item) -> Result<ActivityRecord
         },
         rev: optional_number(item, "rev")?,
     })
+}
+
+/// Whether `item` is an activity record the v2 job wrote (its active days,
+/// or its events' ETag, and no journey read yet): reconcile upgrades it.
+pub(in crate::store) fn is_v2_record(item: &Item) -> bool {
+    let activity = matches!(item.get(SK), Some(AttributeValue::S(sk)) if sk == ACTIVITY);
+    let v2 = item.contains_key("days") || item.contains_key("etag") || item.contains_key("newest");
+    activity && v2 && !item.contains_key("journeyRepo")
 }
 
 /// The attribute of the journey's days: a string set of `NNN=YYYY-MM-DD`.
