@@ -230,6 +230,15 @@ async fn verification_by_code_names_what_is_missing() {
     let other = app.token("sub-eve", &[]).await;
     problem(post(&app, "/users/ada/verification", &other).await, 403).await;
     problem(post(&app, check, &other).await, 403).await;
+    // With an Idempotency-Key, a repeat answers the first code again.
+    let keyed = || {
+        app.request(Method::POST, "/users/ada/verification", Some(&token))
+            .header("idempotency-key", "code-1")
+            .send()
+    };
+    let first = json_of(keyed().await.expect("sent"), 201).await;
+    let again = json_of(keyed().await.expect("sent"), 201).await;
+    assert_eq!(first, again);
     // A code in the README that is not the one pending.
     let old = code_in_readme(&app, &github, "ada", &token).await;
     let fresh = json_of(post(&app, "/users/ada/verification", &token).await, 201).await;

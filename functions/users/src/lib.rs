@@ -17,6 +17,7 @@ use hdoc_shared::domain::{
     UserId, UserOrder, Verification, check_repo_owner,
 };
 use hdoc_shared::http::Route;
+use hdoc_shared::http::idempotency::CreateKey;
 use hdoc_shared::jobs;
 use hdoc_shared::store::{Answer, StoreError};
 use hdoc_shared::telemetry::{self, emf};
@@ -316,32 +317,33 @@ fn owner_only(caller: &Caller, owner: Option<&str>) -> Result<()> {
 
 /// `POST /users/{id}/verification`: a fresh code, valid 7 days, replacing
 /// any pending one. The owner puts `hdoc-verification: <code>` in the
-/// journey repository's README.md, then asks for the check.
+/// journey repository's README.md, then asks for the check. With an
+/// `Idempotency-Key`, a repeat gets the first code again.
 #[tracing::instrument(skip_all)]
 async fn new_code(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id<UserId>,
+    CreateKey(key): CreateKey,
 ) -> Result<Response> {
-    let now = Timestamp::now_on(&state.config.clock);
-    let code = Verification {
-        code: uuid::Uuid::new_v4().simple().to_string(),
-        expires_at: Timestamp::after(&now, Verification::VALID_FOR),
+    let answer = |code: &Verification| {
+        let body = NewCode {
+            code: code.code.clone(),
+            expires_at: code.expires_at.clone(),
+        };
+        Answer::created(None, &body)
     };
-    let user = state
-        .repo
-        .update_user(&id, |record| {
-            owner_only(&caller, record.owner.as_deref())?;
-            record.verification = Some(code.clone());
-            Ok::<(), ApiError>(())
-        })
-        .await?;
-    let body = NewCode {
-        code: code.code,
-        expires_at: code.expires_at,
-    };
-    tracing::debug!(id = user.id.as_str(), "a new verification code");
-    Ok(Answer::created(None, &body).into_response())
+    create_once(&state.repo, &caller, key, answer, async |once| {
+        let now = Timestamp::now_on(&state.config.clock);
+        let code = Verification {
+            code: uuid::Uuid::new_v4().simple().to_string(),
+            expires_at: Timestamp::after(&now, Verification::VALID_FOR),
+        };
+        let allow =
+            |record: &hdoc_shared::store::UserRecord| owner_only(&caller, record.owner.as_deref());
+        state.repo.set_verification(&id, &code, allow, once).await
+    })
+    .await
 }
 
 /// `POST /users/{id}/verification/check`: reads the journey repository's

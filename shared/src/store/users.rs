@@ -26,7 +26,7 @@ use super::retry::Attempt;
 use super::schema::{GSI1, PK, SK};
 use super::write::{Outcome, Part, Write};
 use super::{Item, Page, Repository};
-use crate::domain::{Timestamp, User, UserId, UserOrder};
+use crate::domain::{Timestamp, User, UserId, UserOrder, Verification};
 use crate::page::Window;
 use std::collections::HashSet;
 
@@ -274,6 +274,38 @@ impl Repository {
                 Outcome::Committed => Attempt::Done(record.user),
                 Outcome::Cancelled(_) => Attempt::Lost,
             })
+        })
+        .await
+    }
+
+    /// Gives the profile `id` the pending verification `code` (replacing
+    /// any), after `allow` has seen the stored record; once with `once` (its
+    /// answer recorded in the same transaction).
+    #[tracing::instrument(skip_all, fields(id = id.as_str()))]
+    pub async fn set_verification<E: From<StoreError>>(
+        &self,
+        id: &UserId,
+        code: &Verification,
+        allow: impl Fn(&UserRecord) -> Result<(), E>,
+        once: Option<&KeyedCreate<'_, Verification>>,
+    ) -> Result<Verification, E> {
+        let answer = self.once_record(once, code);
+        self.optimistic(|| async {
+            let mut record = self.user_record(id, Read::Consistent).await?;
+            allow(&record)?;
+            let read = record.version;
+            record.verification = Some(code.clone());
+            record.version = read + 1;
+            let mut write = Write::new(&self.table);
+            write.put(Part::Main, to_item(&record), "version = :v", Some(n(read)))?;
+            write.record_answer(answer.as_ref())?;
+            match self.commit(write).await? {
+                Outcome::Committed => Ok(Attempt::Done(code.clone())),
+                Outcome::Cancelled(c) if c.by_record() => {
+                    Err(StoreError::ConditionFailed(Precondition::IdempotencyKey).into())
+                }
+                Outcome::Cancelled(_) => Ok(Attempt::Lost),
+            }
         })
         .await
     }
