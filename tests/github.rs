@@ -31,6 +31,10 @@ pub struct Event {
     pub id: u64,
     pub kind: String,
     pub created_at: String,
+    /// The repository (`owner/name`; default `<login>/100DaysOfCloud`).
+    pub repo: Option<String>,
+    /// The payload (default: a push's, without its SHAs).
+    pub payload: Option<Value>,
 }
 
 /// What an account answers.
@@ -81,6 +85,66 @@ struct World {
     seen: Vec<Seen>,
     /// What time it is for the rate limit's resets (a test's clock, or the system's).
     clock: Clock,
+    /// Repositories by lowercased `owner/name`.
+    repos: HashMap<String, Repo>,
+    /// Makes SHAs and ids unique.
+    counter: u64,
+}
+
+/// One commit of a stand-in repository.
+#[derive(Clone, Debug)]
+pub struct Commit {
+    pub sha: String,
+    pub parent: Option<String>,
+    /// The committer date, as the committer set it (trusted by nobody).
+    pub date: String,
+    /// The files it changed: path and new blob SHA.
+    pub files: Vec<(String, String)>,
+}
+
+/// A stand-in repository: a default branch `main` made of commits.
+#[derive(Clone, Debug)]
+pub struct Repo {
+    pub full_name: String,
+    pub owner: String,
+    pub created_at: String,
+    pub private: bool,
+    pub readme: Option<String>,
+    /// Oldest first; the last is the branch's head.
+    pub commits: Vec<Commit>,
+}
+
+impl Repo {
+    fn head(&self) -> Option<&Commit> {
+        self.commits.last()
+    }
+
+    /// The tree at the head: path -> blob SHA.
+    fn tree(&self) -> BTreeMap<String, String> {
+        let mut tree = BTreeMap::new();
+        for commit in &self.commits {
+            for (path, sha) in &commit.files {
+                tree.insert(path.clone(), sha.clone());
+            }
+        }
+        tree
+    }
+}
+
+/// The blob SHA of the template's placeholder page (a day not documented).
+pub const PLACEHOLDER: &str = "5e1c309dae7f45e0f39b1bf3ac3cd9db12e7d689";
+/// The template repository the job reads its placeholder from.
+pub const TEMPLATE: &str = "100DaysOfCloud/100DaysOfCloud";
+
+/// The 100 day pages, each the placeholder.
+fn template_files() -> Vec<(String, String)> {
+    (1..=100)
+        .map(|n| (format!("Journey/{n:03}/Readme.md"), PLACEHOLDER.to_owned()))
+        .chain([(
+            "README.md".to_owned(),
+            "1111111111111111111111111111111111111111".to_owned(),
+        )])
+        .collect()
 }
 
 /// The running server.
@@ -102,6 +166,12 @@ impl World {
     fn now(&self) -> i64 {
         self.clock.now().unix_timestamp()
     }
+
+    /// A fresh 40-hex SHA.
+    fn sha(&mut self) -> String {
+        self.counter += 1;
+        format!("{:040x}", 0xabc0_0000_u64 + self.counter)
+    }
 }
 
 /// An event of `kind` at `created_at`.
@@ -110,6 +180,8 @@ pub fn event(id: u64, kind: &str, created_at: &str) -> Event {
         id,
         kind: kind.to_owned(),
         created_at: created_at.to_owned(),
+        repo: None,
+        payload: None,
     }
 }
 
@@ -140,9 +212,28 @@ impl FakeGitHub {
             },
             seen: Vec::new(),
             clock: Clock::system(),
+            repos: HashMap::new(),
+            counter: 0,
         }));
         let app = axum::Router::new()
             .route("/users/{login}/events/public", axum::routing::get(events))
+            .route("/repos/{owner}/{name}", axum::routing::get(repo_route))
+            .route(
+                "/repos/{owner}/{name}/readme",
+                axum::routing::get(readme_route),
+            )
+            .route(
+                "/repos/{owner}/{name}/git/trees/{sha}",
+                axum::routing::get(tree_route),
+            )
+            .route(
+                "/repos/{owner}/{name}/commits",
+                axum::routing::get(commits_route),
+            )
+            .route(
+                "/repos/{owner}/{name}/compare/{range}",
+                axum::routing::get(compare_route),
+            )
             .fallback(|| async { (StatusCode::NOT_FOUND, "{\"message\":\"Not Found\"}") })
             .with_state(world.clone());
         let server = tokio::spawn(async move {
@@ -196,6 +287,116 @@ impl FakeGitHub {
         let mut world = self.world();
         world.rate.remaining = remaining;
         world.rate.reset = world.now() + reset_in;
+    }
+
+    /// Serves the Journey Template ([`TEMPLATE`]): 100 placeholder pages.
+    pub fn template(&self) {
+        let mut world = self.world();
+        let sha = world.sha();
+        world.repos.insert(
+            TEMPLATE.to_lowercase(),
+            Repo {
+                full_name: TEMPLATE.to_owned(),
+                owner: "100DaysOfCloud".to_owned(),
+                created_at: "2020-07-01T00:00:00Z".to_owned(),
+                private: false,
+                readme: Some("# 100 Days Of Cloud".to_owned()),
+                commits: vec![Commit {
+                    sha,
+                    parent: None,
+                    date: "2020-07-01T00:00:00Z".to_owned(),
+                    files: template_files(),
+                }],
+            },
+        );
+    }
+
+    /// Makes `owner/name`, a copy of the template made at `created_at`
+    /// (one root commit, as "Use this template" makes it).
+    pub fn copy_template(&self, owner: &str, name: &str, created_at: &str) {
+        let mut world = self.world();
+        let sha = world.sha();
+        let full_name = format!("{owner}/{name}");
+        world.repos.insert(
+            full_name.to_lowercase(),
+            Repo {
+                full_name,
+                owner: owner.to_owned(),
+                created_at: created_at.to_owned(),
+                private: false,
+                readme: Some("# My journey".to_owned()),
+                commits: vec![Commit {
+                    sha,
+                    parent: None,
+                    date: created_at.to_owned(),
+                    files: template_files(),
+                }],
+            },
+        );
+    }
+
+    /// Changes a repository (its README, whether it is private, ...).
+    pub fn change_repo(&self, full_name: &str, change: impl FnOnce(&mut Repo)) {
+        let mut world = self.world();
+        let repo = world
+            .repos
+            .get_mut(&full_name.to_lowercase())
+            .expect("a stand-in repository");
+        change(repo);
+    }
+
+    /// Commits `days`' pages (documented: new content) dated `committed`
+    /// (any date the committer likes) to `owner/name`, without a push
+    /// GitHub still lists (older than its 90 days of events). The commit's SHA.
+    pub fn commit(&self, full_name: &str, days: &[u32], committed: &str) -> String {
+        let mut world = self.world();
+        let files: Vec<(String, String)> = days
+            .iter()
+            .map(|n| (format!("Journey/{n:03}/Readme.md"), world.sha()))
+            .collect();
+        let sha = world.sha();
+        let repo = world
+            .repos
+            .get_mut(&full_name.to_lowercase())
+            .expect("a stand-in repository");
+        let parent = repo.head().map(|c| c.sha.clone());
+        repo.commits.push(Commit {
+            sha: sha.clone(),
+            parent,
+            date: committed.to_owned(),
+            files,
+        });
+        sha
+    }
+
+    /// Commits `days` dated `committed` and pushes at `pushed`: the push
+    /// shows in the owner's public events, in today's payload shape.
+    pub fn push(&self, full_name: &str, days: &[u32], committed: &str, pushed: &str) -> String {
+        let before = {
+            let world = self.world();
+            world.repos[&full_name.to_lowercase()]
+                .head()
+                .map(|c| c.sha.clone())
+                .unwrap_or_default()
+        };
+        let head = self.commit(full_name, days, committed);
+        let owner = self.world().repos[&full_name.to_lowercase()].owner.clone();
+        let id = {
+            let mut world = self.world();
+            world.counter += 1;
+            world.counter
+        };
+        let mut event = event(id + 10_000, "PushEvent", pushed);
+        event.repo = Some(full_name.to_owned());
+        event.payload = Some(json!({
+            "repository_id": 1296269,
+            "push_id": id,
+            "ref": "refs/heads/main",
+            "head": head,
+            "before": before,
+        }));
+        self.add(&owner, vec![event]);
+        head
     }
 
     /// Goes by `clock` (the one the test moves on) from now on.
@@ -255,10 +456,19 @@ fn event_json(login: &str, event: &Event) -> Value {
         },
         "repo": {
             "id": 1296269,
-            "name": format!("{login}/100DaysOfCloud"),
-            "url": format!("https://api.github.com/repos/{login}/100DaysOfCloud")
+            "name": event.repo.clone().unwrap_or_else(|| format!("{login}/100DaysOfCloud")),
+            "url": format!(
+                "https://api.github.com/repos/{}",
+                event.repo.clone().unwrap_or_else(|| format!("{login}/100DaysOfCloud"))
+            )
         },
-        "payload": {"ref": "refs/heads/main", "size": 1, "distinct_size": 1},
+        "payload": event.payload.clone().unwrap_or_else(|| json!({
+            "repository_id": 1296269,
+            "push_id": event.id,
+            "ref": "refs/heads/main",
+            "head": "0000000000000000000000000000000000000001",
+            "before": "0000000000000000000000000000000000000000"
+        })),
         "public": true,
         "created_at": event.created_at,
     })
@@ -284,13 +494,6 @@ async fn events(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let mut world = world.lock().unwrap_or_else(|p| p.into_inner());
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
     let per_page: usize = query
         .get("per_page")
         .and_then(|n| n.parse().ok())
@@ -301,8 +504,29 @@ async fn events(
         .and_then(|n| n.parse().ok())
         .unwrap_or(1)
         .max(1);
+    serve(&world, &login, page, &headers, |world, seen| {
+        answer(world, &login, page, per_page, seen)
+    })
+}
+
+/// Serves one request as GitHub would: the rate limit's bookkeeping and
+/// headers around `respond`'s answer, and the request recorded.
+fn serve(
+    world: &Arc<Mutex<World>>,
+    login: &str,
+    page: usize,
+    headers: &HeaderMap,
+    respond: impl FnOnce(&mut World, &Seen) -> (Response, bool),
+) -> Response {
+    let mut world = world.lock().unwrap_or_else(|p| p.into_inner());
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     let mut seen = Seen {
-        login: login.clone(),
+        login: login.to_owned(),
         page,
         status: 200,
         counted: true,
@@ -314,7 +538,10 @@ async fn events(
         world.rate.remaining = world.rate.limit;
         world.rate.reset = world.now() + 3600;
     }
-    let (response, counted) = answer(&mut world, &login, page, per_page, &seen);
+    let (response, counted) = match refused(&mut world, &seen) {
+        Some(refused) => refused,
+        None => respond(&mut world, &seen),
+    };
     seen.status = response.status().as_u16();
     seen.counted = counted;
     if counted {
@@ -340,6 +567,238 @@ async fn events(
     response
 }
 
+/// A refusal before anything is looked at: no `User-Agent`, the rate
+/// limit spent, or a planned one-off answer for the account.
+fn refused(world: &mut World, seen: &Seen) -> Option<(Response, bool)> {
+    if seen.user_agent.as_deref().is_none_or(str::is_empty) {
+        let message = "Request forbidden by administrative rules. Please make sure your request has a User-Agent header";
+        return Some((error(StatusCode::FORBIDDEN, message), false));
+    }
+    if world.rate.remaining == 0 {
+        let message = "API rate limit exceeded for 203.0.113.7. (But here's the good news: Authenticated requests get a higher rate limit.)";
+        return Some((error(StatusCode::FORBIDDEN, message), false));
+    }
+    let key = seen.login.to_lowercase();
+    let planned = world.planned.get_mut(&key).and_then(VecDeque::pop_front)?;
+    Some(match planned {
+        Planned::Secondary { retry_after } => {
+            let mut response = error(
+                StatusCode::FORBIDDEN,
+                "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+            );
+            response.headers_mut().insert(
+                "retry-after",
+                HeaderValue::from_str(&retry_after.to_string()).expect("a number"),
+            );
+            (response, true)
+        }
+        Planned::Status(status) => {
+            let status = StatusCode::from_u16(status).expect("a status");
+            (error(status, "Server Error"), true)
+        }
+    })
+}
+
+/// A JSON answer with its ETag; a 304 when `If-None-Match` holds it (which
+/// costs an authorized request nothing, as on GitHub).
+fn json_answer(body: String, seen: &Seen, extra: Vec<(&'static str, String)>) -> (Response, bool) {
+    let etag = etag_of(&body);
+    let mut headers = vec![
+        ("etag", etag.clone()),
+        (
+            "cache-control",
+            "private, max-age=60, s-maxage=60".to_owned(),
+        ),
+        ("vary", "Accept, Authorization, Cookie".to_owned()),
+    ];
+    headers.extend(extra);
+    let not_modified = seen.if_none_match.as_deref() == Some(etag.as_str());
+    let mut response = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            StatusCode::OK,
+            [("content-type", "application/json; charset=utf-8")],
+            body,
+        )
+            .into_response()
+    };
+    for (name, value) in headers {
+        response
+            .headers_mut()
+            .insert(name, HeaderValue::from_str(&value).expect("a header"));
+    }
+    (response, !(not_modified && seen.authorized))
+}
+
+fn not_found() -> (Response, bool) {
+    (error(StatusCode::NOT_FOUND, "Not Found"), true)
+}
+
+/// The public repository `owner/name`, if the world has it.
+fn public_repo<'w>(world: &'w World, owner: &str, name: &str) -> Option<&'w Repo> {
+    world
+        .repos
+        .get(&format!("{owner}/{name}").to_lowercase())
+        .filter(|repo| !repo.private)
+}
+
+fn commit_json(commit: &Commit, full_name: &str) -> Value {
+    let who = json!({"name": "J", "email": "j@example.com", "date": commit.date});
+    json!({
+        "sha": commit.sha,
+        "url": format!("https://api.github.com/repos/{full_name}/commits/{}", commit.sha),
+        "commit": {"author": who, "committer": who, "message": "a day"},
+        "parents": commit.parent.iter().map(|sha| json!({"sha": sha})).collect::<Vec<_>>(),
+    })
+}
+
+async fn repo_route(
+    State(world): State<Arc<Mutex<World>>>,
+    Path((owner, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    serve(&world, &owner.clone(), 1, &headers, |world, seen| {
+        let Some(repo) = world.repos.get(&format!("{owner}/{name}").to_lowercase()) else {
+            return not_found();
+        };
+        if repo.private {
+            return not_found();
+        }
+        let body = json!({
+            "id": 1296269,
+            "name": name,
+            "full_name": repo.full_name,
+            "owner": {"login": repo.owner, "id": 1, "type": "User"},
+            "private": repo.private,
+            "visibility": "public",
+            "fork": false,
+            "default_branch": "main",
+            "created_at": repo.created_at,
+            "pushed_at": repo.head().map(|c| c.date.clone()),
+        });
+        json_answer(body.to_string(), seen, Vec::new())
+    })
+}
+
+async fn readme_route(
+    State(world): State<Arc<Mutex<World>>>,
+    Path((owner, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let raw = headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("raw"));
+    serve(&world, &owner.clone(), 1, &headers, |world, seen| {
+        let Some(readme) = public_repo(world, &owner, &name).and_then(|r| r.readme.clone()) else {
+            return not_found();
+        };
+        if raw {
+            (
+                (
+                    StatusCode::OK,
+                    [("content-type", "text/plain; charset=utf-8")],
+                    readme,
+                )
+                    .into_response(),
+                true,
+            )
+        } else {
+            let body = json!({"name": "README.md", "path": "README.md", "type": "file",
+                "encoding": "none", "content": readme});
+            json_answer(body.to_string(), seen, Vec::new())
+        }
+    })
+}
+
+async fn tree_route(
+    State(world): State<Arc<Mutex<World>>>,
+    Path((owner, name, sha)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    serve(&world, &owner.clone(), 1, &headers, |world, seen| {
+        let Some(repo) = public_repo(world, &owner, &name) else {
+            return not_found();
+        };
+        if sha != "main" && repo.head().is_none_or(|c| c.sha != sha) {
+            return not_found();
+        }
+        let mut entries = vec![json!({"path": "Journey", "mode": "040000", "type": "tree",
+            "sha": "2222222222222222222222222222222222222222"})];
+        for (path, blob) in repo.tree() {
+            entries.push(json!({"path": path, "mode": "100644", "type": "blob",
+                "sha": blob, "size": 120}));
+        }
+        let body = json!({
+            "sha": repo.head().map(|c| c.sha.clone()),
+            "tree": entries,
+            "truncated": false,
+        });
+        json_answer(body.to_string(), seen, Vec::new())
+    })
+}
+
+async fn commits_route(
+    State(world): State<Arc<Mutex<World>>>,
+    Path((owner, name)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    serve(&world, &owner.clone(), 1, &headers, |world, seen| {
+        let Some(repo) = public_repo(world, &owner, &name) else {
+            return not_found();
+        };
+        let path = query.get("path");
+        let list: Vec<Value> = repo
+            .commits
+            .iter()
+            .rev()
+            .filter(|c| path.is_none_or(|p| c.files.iter().any(|(f, _)| f == p)))
+            .map(|c| commit_json(c, &repo.full_name))
+            .collect();
+        json_answer(Value::Array(list).to_string(), seen, Vec::new())
+    })
+}
+
+async fn compare_route(
+    State(world): State<Arc<Mutex<World>>>,
+    Path((owner, name, range)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    serve(&world, &owner.clone(), 1, &headers, |world, seen| {
+        let Some(repo) = public_repo(world, &owner, &name) else {
+            return not_found();
+        };
+        let Some((base, head)) = range.split_once("...") else {
+            return not_found();
+        };
+        let index = |sha: &str| repo.commits.iter().position(|c| c.sha == sha);
+        let (Some(base), Some(head)) = (index(base), index(head)) else {
+            return not_found();
+        };
+        let between = &repo.commits[base + 1..=head.max(base)];
+        let mut files = BTreeMap::new();
+        for commit in between {
+            for (path, blob) in &commit.files {
+                files.insert(path.clone(), blob.clone());
+            }
+        }
+        let body = json!({
+            "status": "ahead",
+            "ahead_by": between.len(),
+            "behind_by": 0,
+            "total_commits": between.len(),
+            "commits": between.iter().map(|c| commit_json(c, &repo.full_name)).collect::<Vec<_>>(),
+            "files": files.iter().map(|(path, blob)| json!({
+                "sha": blob, "filename": path, "status": "modified",
+                "additions": 10, "deletions": 1, "changes": 11
+            })).collect::<Vec<_>>(),
+        });
+        json_answer(body.to_string(), seen, Vec::new())
+    })
+}
+
 /// The answer, and whether it counts against the rate limit.
 fn answer(
     world: &mut World,
@@ -348,34 +807,7 @@ fn answer(
     per_page: usize,
     seen: &Seen,
 ) -> (Response, bool) {
-    if seen.user_agent.as_deref().is_none_or(str::is_empty) {
-        let message = "Request forbidden by administrative rules. Please make sure your request has a User-Agent header";
-        return (error(StatusCode::FORBIDDEN, message), false);
-    }
-    if world.rate.remaining == 0 {
-        let message = "API rate limit exceeded for 203.0.113.7. (But here's the good news: Authenticated requests get a higher rate limit.)";
-        return (error(StatusCode::FORBIDDEN, message), false);
-    }
     let key = login.to_lowercase();
-    if let Some(planned) = world.planned.get_mut(&key).and_then(VecDeque::pop_front) {
-        return match planned {
-            Planned::Secondary { retry_after } => {
-                let mut response = error(
-                    StatusCode::FORBIDDEN,
-                    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-                );
-                response.headers_mut().insert(
-                    "retry-after",
-                    HeaderValue::from_str(&retry_after.to_string()).expect("a number"),
-                );
-                (response, true)
-            }
-            Planned::Status(status) => {
-                let status = StatusCode::from_u16(status).expect("a status");
-                (error(status, "Server Error"), true)
-            }
-        };
-    }
     let events = match world.accounts.get(&key) {
         None => Vec::new(),
         Some(Account::Status(status)) => {

@@ -66,6 +66,11 @@ pub const FUNCTIONS: &[Function] = &[
         routes: ratings::ROUTES,
         router: ratings::routes,
     },
+    Function {
+        name: "github",
+        routes: ::github::ROUTES,
+        router: ::github::routes,
+    },
 ];
 
 /// The API Gateway (payload v2) event of `events/<name>`, as `lambda_http`

@@ -31,13 +31,16 @@ pub enum Step {
     /// Tell `photo-uploaded` of the photo the last `reviews-photos.json` reserved,
     /// with an S3 notification as S3 sends it.
     PhotoUploaded,
-    /// Check that the activity function recorded alice's day (from the
-    /// stand-in GitHub, over TLS).
+    /// Give alice a journey repository and mark her verified, as the
+    /// verification check would (the stand-in has no README to check).
+    VerifyAlice,
+    /// Check that the activity function (the journey job) recorded alice's
+    /// day 1, dated today (from the stand-in GitHub, over TLS).
     ActivityRecorded,
 }
 
 use Expect::{Done, Status};
-use Step::{ActivityRecorded, Event, PhotoUploaded, SeedReview};
+use Step::{ActivityRecorded, Event, PhotoUploaded, SeedReview, VerifyAlice};
 
 /// Every event file, in an order whose statuses are known (tests/api/lambda.rs
 /// drives the routers through the same order), and the background functions'
@@ -49,9 +52,18 @@ pub const SMOKE: &[Step] = &[
     Event("users-update.json", Status(200)),
     Event("users-me.json", Status(200)),
     Event("leaderboard-get.json", Status(200)),
-    // alice's public events, from the bench's stand-in GitHub.
+    Event("leaderboard-week.json", Status(200)),
+    Event("users-verification.json", Status(201)),
+    // alice has no journey repository yet: the check says so (no GitHub asked).
+    Event("users-verification-check.json", Status(422)),
+    // Unsigned: refused before anything is read.
+    Event("github-webhook.json", Status(401)),
+    VerifyAlice,
+    // alice's journey repository, from the bench's stand-in GitHub.
     Event("activity-schedule.json", Done),
     ActivityRecorded,
+    Event("users-journey.json", Status(200)),
+    Event("users-badge.json", Status(200)),
     Event("articles-create.json", Status(201)),
     Event("articles-get.json", Status(200)),
     Event("articles-list.json", Status(200)),
@@ -307,6 +319,7 @@ impl<'a> Runner<'a> {
                     }
                 }
                 SeedReview => seed_review(self.stores).await?,
+                VerifyAlice => verify_alice(self.stores).await?,
                 ActivityRecorded => activity_recorded(self.stores).await?,
                 PhotoUploaded => {
                     let key = self
@@ -402,7 +415,24 @@ fn form_urlencoded_key(key: &str) -> String {
     out
 }
 
-/// alice's activity record holds today (the stand-in GitHub's event is now).
+/// alice's journey repository, and her verification.
+async fn verify_alice(stores: &Stores) -> Result<(), String> {
+    let alice = UserId::parse("alice").map_err(|e| format!("{e:?}"))?;
+    let repo = hdoc_shared::domain::JourneyRepo::parse("alice/100DaysOfCloud")?;
+    stores
+        .state
+        .repo
+        .update_user(&alice, |record| {
+            record.user.journey_repo = Some(repo.clone());
+            record.user.journey.verified = true;
+            Ok::<(), hdoc_shared::store::StoreError>(())
+        })
+        .await
+        .map_err(|e| format!("verifying alice: {e}"))?;
+    Ok(())
+}
+
+/// alice's journey holds day 1, dated today (the stand-in's push is today).
 async fn activity_recorded(stores: &Stores) -> Result<(), String> {
     let alice = UserId::parse("alice").map_err(|e| format!("{e:?}"))?;
     let journeyer = stores
@@ -413,9 +443,10 @@ async fn activity_recorded(stores: &Stores) -> Result<(), String> {
         .map_err(|e| format!("reading alice: {e}"))?
         .ok_or("alice has no profile")?;
     let today = hdoc_shared::domain::activity::today();
-    if !journeyer.activity.days.contains(&today) {
+    let days: Vec<_> = journeyer.activity.journey.days.iter().collect();
+    if days.len() != 1 || days[0].1 != today {
         return Err(format!(
-            "the activity function answered, but alice's record holds no day of today: {:?}",
+            "the activity function answered, but alice's journey is not day 1 of today: {:?}",
             journeyer.activity
         ));
     }

@@ -238,22 +238,40 @@ fn tls_config() -> Result<(Arc<rustls::ServerConfig>, String), Error> {
     Ok((Arc::new(config), ca.pem()))
 }
 
-/// The ETag of the stand-in GitHub's only page.
-const GITHUB_ETAG: &str = "W/\"hdoc-bench\"";
+/// The blob SHA of the stand-in template's placeholder page.
+const PLACEHOLDER: &str = "5e1c309dae7f45e0f39b1bf3ac3cd9db12e7d689";
+/// The blob SHA of a documented day in the stand-in journey repositories.
+const DOCUMENTED: &str = "d0c0000000000000000000000000000000000001";
 
-/// A stand-in for `GET /users/{login}/events/public` (GitHub's shape,
-/// headers and conditional answers), on plain HTTP behind a TLS endpoint
-/// like the table's; its `https://` base URL, and the plain one on `host`.
+/// A stand-in for the part of GitHub's REST API the journey job reads
+/// (GitHub's shapes, headers and conditional answers): every account has a
+/// public `<login>/100DaysOfCloud`, a copy of the template
+/// (`100DaysOfCloud/100DaysOfCloud`) whose day 1 was documented by a push
+/// made now. On plain HTTP behind a TLS endpoint like the table's; its
+/// `https://` base URL, and the plain one on `host`.
 async fn serve_github(
     tls: Arc<rustls::ServerConfig>,
     host: std::net::IpAddr,
     stop: &mut Vec<oneshot::Sender<()>>,
 ) -> Result<(String, String), Error> {
-    async fn events(
-        axum::extract::Path(login): axum::extract::Path<String>,
-        headers: axum::http::HeaderMap,
-    ) -> axum::response::Response {
-        use axum::response::IntoResponse;
+    use axum::extract::Path as UrlPath;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::{IntoResponse, Response};
+    use serde_json::{Value, json};
+
+    /// `body` as GitHub answers it: rate-limit headers, an ETag, a 304 for
+    /// an `If-None-Match` that holds it; a 403 without `User-Agent`.
+    fn answer(headers: &HeaderMap, body: Value) -> Response {
+        if headers.get("user-agent").is_none() {
+            return StatusCode::FORBIDDEN.into_response();
+        }
+        let text = body.to_string();
+        let etag = format!("W/\"{:016x}\"", {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            text.hash(&mut hasher);
+            hasher.finish()
+        });
         let rate = [
             ("x-ratelimit-limit", "5000".to_owned()),
             ("x-ratelimit-remaining", "4999".to_owned()),
@@ -261,32 +279,89 @@ async fn serve_github(
                 "x-ratelimit-reset",
                 (time::OffsetDateTime::now_utc().unix_timestamp() + 3600).to_string(),
             ),
-            ("etag", GITHUB_ETAG.to_owned()),
+            ("etag", etag.clone()),
+            ("content-type", "application/json; charset=utf-8".to_owned()),
         ];
-        if headers.get("user-agent").is_none() {
-            return axum::http::StatusCode::FORBIDDEN.into_response();
-        }
         if headers
             .get("if-none-match")
-            .is_some_and(|etag| etag == GITHUB_ETAG)
+            .is_some_and(|tag| *tag == *etag)
         {
-            return (axum::http::StatusCode::NOT_MODIFIED, rate).into_response();
+            return (StatusCode::NOT_MODIFIED, rate).into_response();
         }
-        let now = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
-        let body = serde_json::json!([{
-            "id": "1",
-            "type": "PushEvent",
-            "actor": {"id": 1, "login": login},
-            "repo": {"id": 1, "name": format!("{login}/100DaysOfCloud")},
-            "payload": {},
-            "public": true,
-            "created_at": now,
-        }]);
-        (rate, axum::Json(body)).into_response()
+        (rate, text).into_response()
     }
-    let app = axum::Router::new().route("/users/{login}/events/public", axum::routing::get(events));
+    fn today() -> String {
+        let now = time::OffsetDateTime::now_utc();
+        format!("{}T00:00:00Z", now.date())
+    }
+    async fn repo(
+        UrlPath((owner, name)): UrlPath<(String, String)>,
+        headers: HeaderMap,
+    ) -> Response {
+        answer(
+            &headers,
+            json!({"full_name": format!("{owner}/{name}"), "default_branch": "main",
+                "created_at": "2026-01-01T00:00:00Z", "private": false,
+                "owner": {"login": owner}}),
+        )
+    }
+    async fn tree(
+        UrlPath((owner, _name, _branch)): UrlPath<(String, String, String)>,
+        headers: HeaderMap,
+    ) -> Response {
+        let template = owner.eq_ignore_ascii_case("100DaysOfCloud");
+        let entries: Vec<Value> = (1..=100)
+            .map(|n| {
+                let sha = if n == 1 && !template {
+                    DOCUMENTED
+                } else {
+                    PLACEHOLDER
+                };
+                json!({"path": format!("Journey/{n:03}/Readme.md"), "type": "blob", "sha": sha})
+            })
+            .collect();
+        answer(
+            &headers,
+            json!({"sha": "t1", "tree": entries, "truncated": false}),
+        )
+    }
+    async fn events(UrlPath(login): UrlPath<String>, headers: HeaderMap) -> Response {
+        answer(
+            &headers,
+            json!([{
+                "id": "1",
+                "type": "PushEvent",
+                "actor": {"id": 1, "login": login},
+                "repo": {"id": 1, "name": format!("{login}/100DaysOfCloud")},
+                "payload": {"repository_id": 1, "push_id": 1, "ref": "refs/heads/main",
+                    "head": "c1", "before": "c0"},
+                "public": true,
+                "created_at": today(),
+            }]),
+        )
+    }
+    async fn compare(
+        UrlPath((_owner, _name, _range)): UrlPath<(String, String, String)>,
+        headers: HeaderMap,
+    ) -> Response {
+        answer(
+            &headers,
+            json!({"status": "ahead", "ahead_by": 1, "files": [
+                {"filename": "Journey/001/Readme.md", "sha": DOCUMENTED, "status": "modified"}
+            ]}),
+        )
+    }
+    let app = axum::Router::new()
+        .route("/users/{login}/events/public", axum::routing::get(events))
+        .route("/repos/{owner}/{name}", axum::routing::get(repo))
+        .route(
+            "/repos/{owner}/{name}/git/trees/{branch}",
+            axum::routing::get(tree),
+        )
+        .route(
+            "/repos/{owner}/{name}/compare/{range}",
+            axum::routing::get(compare),
+        );
     let plain = TcpListener::bind((host, 0)).await?;
     let upstream = format!("http://{}", plain.local_addr()?);
     let listener = TcpListener::bind("127.0.0.1:0").await?;

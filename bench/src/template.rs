@@ -119,7 +119,7 @@ fn reference(name: &str) -> Result<String, String> {
 /// `dev`, no optional parameter given.
 fn condition(name: &str) -> Result<bool, String> {
     match name {
-        "IsProd" | "HasAlarmEmail" | "HasGitHubToken" => Ok(false),
+        "IsProd" | "HasAlarmEmail" | "HasGitHubToken" | "HasWebhookSecret" => Ok(false),
         other => Err(format!(
             "no value for the condition {other} (add it to bench/src/template.rs)"
         )),

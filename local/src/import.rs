@@ -288,6 +288,9 @@ fn user_row(row: &mut Row, now: &Timestamp) -> Result<User, Problem> {
         progress,
         updated_at: date_joined.clone(),
         date_joined,
+        journey_repo: None,
+        blog_url: None,
+        journey: Default::default(),
     })
 }
 
@@ -618,6 +621,9 @@ async fn make_profiles(
                 progress: Progress::default(),
                 date_joined: now.clone(),
                 updated_at: now.clone(),
+                journey_repo: None,
+                blog_url: None,
+                journey: Default::default(),
             })
         })
         .collect();

@@ -56,6 +56,7 @@ pub const ROUTES: &[Route] = &[
     Route::public("POST", "/_dev/token"),
     Route::public("POST", "/_dev/reconcile"),
     Route::public("POST", "/_dev/activity"),
+    Route::public("POST", "/_dev/journey"),
     Route::public("GET", "/openapi.json"),
     Route::public("GET", "/docs"),
 ];
@@ -307,9 +308,11 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         .merge(tags::routes())
         .merge(reviews::routes())
         .merge(ratings::routes())
+        .merge(github::routes())
         .route("/_dev/token", post(mint))
         .route("/_dev/reconcile", post(reconcile))
         .route("/_dev/activity", post(activity_route))
+        .route("/_dev/journey", post(activity_route))
         .route("/openapi.json", get(openapi_json))
         .route("/docs", get(docs_page))
         // The public photo URLs, as CloudFront serves them from the bucket in AWS.
@@ -436,7 +439,8 @@ pub async fn activity_now(
     Ok(activity::handle(state, github, None).await?)
 }
 
-/// `POST /_dev/activity`: runs the activity job now and answers with its run
+/// `POST /_dev/journey` (and its v2 name `POST /_dev/activity`): runs the
+/// journey job now and answers with its run
 /// (finished, or stopped by a rate limit: `waitingUntil`). Only `hdoc-local`
 /// has this route.
 async fn activity_route(

@@ -42,10 +42,11 @@ USAGE: hdoc-local [--demo] [--port PORT] [--data-dir DIR] [--dynamodb-endpoint U
                             keep their data (env HDOC_DATA_DIR, default ./.data)
   --dynamodb-endpoint URL   use this DynamoDB endpoint instead of the embedded
                             engine (env AWS_ENDPOINT_URL_DYNAMODB)
-  --github-api URL          the GitHub REST API that POST /_dev/activity (the
-                            activity job: scores from GitHub) reads (env
-                            HDOC_GITHUB_API, default https://api.github.com;
-                            HDOC_GITHUB_TOKEN, if set, is sent as its token)
+  --github-api URL          the GitHub REST API that POST /_dev/journey (the
+                            journey job), the verification check and the push
+                            webhook read (env HDOC_GITHUB_API, default
+                            https://api.github.com; HDOC_GITHUB_TOKEN, if set,
+                            is sent as its token)
   --engines ADDR:PORT       serve the embedded engine's DynamoDB API on
                             ADDR:PORT and the S3 server on the next port (env
                             HDOC_ENGINES; default: free loopback ports), e.g.
@@ -53,7 +54,8 @@ USAGE: hdoc-local [--demo] [--port PORT] [--data-dir DIR] [--dynamodb-endpoint U
                             run by `sam local` use this data (README, sam local;
                             local/sam-env-vars.json)
 
-Other settings: HDOC_DEV_JWT_SECRET (dev token secret), HDOC_TABLE,
+Other settings: HDOC_GITHUB_WEBHOOK_SECRET (POST /github/webhook's secret),
+HDOC_JOURNEY_TEMPLATE (default 100DaysOfCloud/100DaysOfCloud), HDOC_DEV_JWT_SECRET (dev token secret), HDOC_TABLE,
 HDOC_CORS_ORIGINS, HDOC_LINK_BASE_PATH (the path Link headers start with, such
 as /api behind the front end's rewrites), HDOC_CACHE_SECONDS (how long a write
 may take to show through a shared cache, default 60), RUST_LOG. Mint a token with

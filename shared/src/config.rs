@@ -37,6 +37,14 @@ pub struct Config {
     /// `Authorization: Bearer` by the activity job. Without one GitHub allows
     /// 60 requests an hour and counts its 304s (docs/activity.md).
     pub github_token: Option<GitHubToken>,
+    /// The Journey Template (`HDOC_JOURNEY_TEMPLATE`, `owner/name`, default
+    /// [`JOURNEY_TEMPLATE`]): the journey job reads its placeholder page's
+    /// blob SHAs from it (docs/journey.md).
+    pub journey_template: String,
+    /// The secret of GitHub's push webhook (`HDOC_GITHUB_WEBHOOK_SECRET`;
+    /// in AWS resolved from Secrets Manager into the function's
+    /// environment). Without one, every webhook delivery is a 401.
+    pub webhook_secret: Option<GitHubToken>,
     /// What time it is for what the API stamps and decides by: the system's
     /// clock; tests set one they move on ([`Clock::manual`]).
     pub clock: Clock,
@@ -226,6 +234,8 @@ impl std::fmt::Debug for Config {
             .field("static_credentials", &self.static_credentials)
             .field("github_api", &self.github_api)
             .field("github_token", &self.github_token)
+            .field("journey_template", &self.journey_template)
+            .field("webhook_secret", &self.webhook_secret)
             .field("clock", &self.clock)
             .field("link_base_path", &self.link_base_path)
             .field("cache_seconds", &self.cache_seconds)
@@ -233,6 +243,9 @@ impl std::fmt::Debug for Config {
             .finish()
     }
 }
+
+/// The community's Journey Template repository.
+pub const JOURNEY_TEMPLATE: &str = "100DaysOfCloud/100DaysOfCloud";
 
 /// The cursor key used when none is configured; only allowed on the `local` stage.
 pub const DEV_CURSOR_SECRET: &str = "hdoc-local-cursor-secret";
@@ -295,6 +308,9 @@ impl Config {
                 .trim_end_matches('/')
                 .to_owned(),
             github_token: get("HDOC_GITHUB_TOKEN").map(GitHubToken),
+            journey_template: get("HDOC_JOURNEY_TEMPLATE")
+                .unwrap_or_else(|| JOURNEY_TEMPLATE.to_owned()),
+            webhook_secret: get("HDOC_GITHUB_WEBHOOK_SECRET").map(GitHubToken),
             clock: Clock::system(),
             link_base_path: get("HDOC_LINK_BASE_PATH")
                 .map(|raw| link_base_path(&raw))

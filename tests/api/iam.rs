@@ -37,7 +37,6 @@ use hdoc_shared::domain::{Progress, Timestamp, User, UserId};
 use hdoc_shared::jobs::Ended;
 use hdoc_shared::store::schema;
 use hdoc_shared::{AppState, Config};
-use hdoc_tests::github::{Account, pushes};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -255,6 +254,12 @@ fn moto_policy(grants: &[Grant]) -> Value {
     json!({"Version": "2012-10-17", "Statement": statements})
 }
 
+/// The GitHub stand-in the functions read (the journey job, the
+/// verification check, the webhook), once a test has started one.
+static GITHUB_API: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+/// The push webhook's secret in these stacks.
+const WEBHOOK_SECRET: &str = "iam-webhook-secret";
+
 /// Where a function's SDK clients send their calls: DynamoDB's and S3's endpoints.
 struct Endpoints<'a> {
     dynamodb: &'a str,
@@ -270,8 +275,11 @@ async fn state_for(
     keys: &Keys,
     photos: bool,
 ) -> AppState {
+    let github = GITHUB_API.get().cloned();
     let mut config = Config::from_lookup(|key| match key {
         "HDOC_TABLE" => Some(table.to_owned()),
+        "HDOC_GITHUB_API" => github.clone(),
+        "HDOC_GITHUB_WEBHOOK_SECRET" => Some(WEBHOOK_SECRET.to_owned()),
         "HDOC_BUCKET" if photos => Some(bucket.to_owned()),
         "HDOC_MEDIA_BASE_URL" if photos => Some("https://cdn.example".to_owned()),
         "AWS_ENDPOINT_URL_DYNAMODB" => Some(endpoints.dynamodb.to_owned()),
@@ -712,6 +720,13 @@ async fn send(
         request = request.header("idempotency-key", uuid::Uuid::new_v4().to_string());
     }
     let body = body.map(|body| body.to_string()).unwrap_or_default();
+    // GitHub's deliveries are signed pushes.
+    if path == "/github/webhook" {
+        let signature = ::github::signature(WEBHOOK_SECRET.as_bytes(), body.as_bytes());
+        request = request
+            .header("x-github-event", "push")
+            .header("x-hub-signature-256", signature);
+    }
     let request = request
         .body(axum::body::Body::from(body))
         .expect("a request");
@@ -766,6 +781,11 @@ fn tombstone_event(id: &str) -> lambda_http::aws_lambda_events::dynamodb::Event 
 #[tokio::test]
 #[ignore = "needs the IAM-enforcing moto that scripts/test.sh starts (HDOC_TEST_IAM_ENDPOINT)"]
 async fn every_function_works_with_only_the_policy_template_yaml_grants_it() {
+    let github = hdoc_tests::github::FakeGitHub::start().await;
+    github.template();
+    GITHUB_API
+        .set(github.base.clone())
+        .expect("one GitHub stand-in for this test");
     let stack = Stack::deploy().await;
     let mut run = Driver {
         stack: &stack,
@@ -803,6 +823,9 @@ async fn every_function_works_with_only_the_policy_template_yaml_grants_it() {
         progress: Progress::default(),
         date_joined: now.clone(),
         updated_at: now,
+        journey_repo: None,
+        blog_url: None,
+        journey: Default::default(),
     };
     stack
         .admin
@@ -947,16 +970,39 @@ async fn every_function_works_with_only_the_policy_template_yaml_grants_it() {
     )
     .await;
 
-    // activity: alice's public events from a GitHub stand-in, her day
-    // recorded with her numbers and leaderboard key in one transaction;
-    // bob's account is gone (a 404), a failure recorded on his activity
-    // record; a second run finds nothing new (304) and writes nothing.
-    let github = hdoc_tests::github::FakeGitHub::start().await;
+    // The journey: alice names her copy of the template, proves the
+    // account with a code in its README (users reads GitHub), and the
+    // journey job (activity) reads her push and records her day with her
+    // numbers, leaderboard key and week entries in one transaction; a
+    // second run finds nothing new (304s) and writes nothing. Her journey,
+    // badge and the week's board are read; a signed push webhook recounts
+    // her (github).
+    github.copy_template("alice", "100DaysOfCloud", "2026-01-01T00:00:00Z");
+    let repo = json!({"journeyRepo": "alice/100DaysOfCloud"});
+    run.call("users", "PUT", "/users/alice", ALICE, Some(repo), 200)
+        .await;
+    let code = run
+        .call(
+            "users",
+            "POST",
+            "/users/alice/verification",
+            ALICE,
+            None,
+            201,
+        )
+        .await;
+    let line = format!(
+        "hdoc-verification: {}",
+        code["code"].as_str().expect("a code")
+    );
+    github.change_repo("alice/100DaysOfCloud", |repo| repo.readme = Some(line));
+    let check = "/users/alice/verification/check";
+    let verified = run.call("users", "POST", check, ALICE, None, 200).await;
+    assert_eq!(verified["verified"], true);
     let now = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .expect("now");
-    github.set("alice", Account::Events(pushes(&[&now])));
-    github.set("bob", Account::Status(404));
+    github.push("alice/100DaysOfCloud", &[1], &now, &now);
     let client = activity::github::GitHub::with_api(&github.base, None);
     let activity_fn = stack.function("activity");
     for round in 0..2 {
@@ -965,7 +1011,7 @@ async fn every_function_works_with_only_the_policy_template_yaml_grants_it() {
             .expect("activity runs")
         {
             Ended::Finished(ran) => {
-                assert_eq!((ran.users, ran.failed), (2, 1), "{ran:?}");
+                assert_eq!((ran.users, ran.failed), (1, 0), "{ran:?}");
                 assert_eq!(ran.not_modified, round, "{ran:?}");
             }
             other => panic!("the activity run finished: {other:?}"),
@@ -977,6 +1023,30 @@ async fn every_function_works_with_only_the_policy_template_yaml_grants_it() {
         shown["githubScore"], 42,
         "the admin's score stands: {shown}"
     );
+    run.call("users", "GET", "/users/alice/journey", None, None, 200)
+        .await;
+    run.call("users", "GET", "/users/alice/badge.svg", None, None, 200)
+        .await;
+    run.call(
+        "leaderboard",
+        "GET",
+        "/leaderboard?period=week",
+        None,
+        None,
+        200,
+    )
+    .await;
+    github.push("alice/100DaysOfCloud", &[2], &now, &now);
+    let push = json!({
+        "ref": "refs/heads/main",
+        "repository": {"full_name": "alice/100DaysOfCloud", "default_branch": "main",
+            "owner": {"login": "alice"}},
+        "commits": [{"added": [], "modified": ["Journey/002/Readme.md"]}],
+    });
+    let delivered = run
+        .call("github", "POST", "/github/webhook", None, Some(push), 202)
+        .await;
+    assert_eq!(delivered["newDays"], 1, "{delivered}");
 
     // users: alice deletes herself; purge-user removes her article, her
     // review and its photo, and her rating, as the table's stream has it do.
@@ -1151,8 +1221,8 @@ async fn calls_outside_a_functions_policy_are_refused() {
         .set_key(Some(profile_key("alice")));
     denied("users: DeleteItem", true, delete.send().await);
     assert!(alice_is_there().await, "alice's profile is still there");
-    // activity neither scans nor deletes: it walks the users list and
-    // writes a profile and its activity record.
+    // activity neither scans nor batch-reads: it walks the users list and
+    // writes a profile, its activity record and its week entries.
     let moto_activity = direct("activity").await;
     let moto_activity = moto_activity.repo.client();
     denied(
@@ -1160,11 +1230,12 @@ async fn calls_outside_a_functions_policy_are_refused() {
         true,
         moto_activity.scan().table_name(table).send().await,
     );
-    let delete = moto_activity
-        .delete_item()
-        .table_name(table)
-        .set_key(Some(profile_key("alice")));
-    denied("activity: DeleteItem", true, delete.send().await);
+    let keys = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+        .keys(profile_key("alice"))
+        .build()
+        .expect("keys");
+    let batch = moto_activity.batch_get_item().request_items(table, keys);
+    denied("activity: BatchGetItem", true, batch.send().await);
     let mut mallory = profile_key("mallory");
     mallory.insert("id".to_owned(), AttributeValue::S("mallory".to_owned()));
     let tags = direct("tags").await;
@@ -1182,22 +1253,18 @@ async fn calls_outside_a_functions_policy_are_refused() {
         get.set_key(Some(profile_key("alice"))).send().await,
     );
 
-    // What moto cannot see, the authorizer refuses: a Query of the table by
-    // users (granted GSI1 only), of GSI1 by leaderboard (granted GSI2 only),
+    // What moto cannot see, the authorizer refuses: a Query of GSI2 by
+    // users (granted the table and GSI1), of GSI1 by leaderboard (granted GSI2 only),
     // and a transaction of users holding a Delete.
-    let query = |client: &aws_sdk_dynamodb::Client, index: Option<&str>| {
-        client
-            .query()
-            .table_name(table)
-            .set_index_name(index.map(str::to_owned))
-            .key_condition_expression("PK = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S("USER#alice".to_owned()))
-    };
-    denied(
-        "users: Query of the table",
-        false,
-        query(users.repo.client(), None).send().await,
-    );
+    let by_gsi2 = users
+        .repo
+        .client()
+        .query()
+        .table_name(table)
+        .index_name("GSI2")
+        .key_condition_expression("GSI2PK = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S("LEADERBOARD".to_owned()));
+    denied("users: Query of GSI2", false, by_gsi2.send().await);
     let leaderboard = stack.function("leaderboard").repo.client();
     let by_gsi1 = leaderboard
         .query()

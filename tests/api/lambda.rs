@@ -26,6 +26,14 @@ async fn event_files_drive_the_functions_in_order() {
         ("users-update.json", 200),
         ("users-me.json", 200),
         ("leaderboard-get.json", 200),
+        ("leaderboard-week.json", 200),
+        ("users-journey.json", 200),
+        ("users-badge.json", 200),
+        ("users-verification.json", 201),
+        // alice has no journey repository: the check says so.
+        ("users-verification-check.json", 422),
+        // Unsigned (and no secret configured here): refused.
+        ("github-webhook.json", 401),
         ("articles-create.json", 201),
         ("articles-get.json", 200),
         ("articles-list.json", 200),

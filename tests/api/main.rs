@@ -1,7 +1,6 @@
 //! The integration suite: the whole API over HTTP (and in the Lambda shape),
 //! on the embedded engine or on the endpoint in `HDOC_TEST_DYNAMODB_ENDPOINT`.
 
-mod activity;
 mod articles;
 mod bad_input;
 mod caching;
@@ -15,6 +14,7 @@ mod fuzzed;
 mod iam;
 mod idempotency;
 mod import;
+mod journey;
 mod lambda;
 mod leaderboard;
 mod limits;

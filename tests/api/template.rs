@@ -47,12 +47,18 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
             ("dynamodb:UpdateItem", TABLE),
             // list_users(): query_page(GSI1, ...).
             ("dynamodb:Query", GSI1),
+            // journeyer() (GET /users/{id}/journey): Query of the profile's partition.
+            ("dynamodb:Query", TABLE),
         ],
     ),
     (
         "leaderboard",
-        // top_scores(): query_page(GSI2, ...), and nothing else.
-        &[("dynamodb:Query", GSI2)],
+        &[
+            // top_scores(), week_scores(): query_page(GSI2, ...).
+            ("dynamodb:Query", GSI2),
+            // week_scores(): batch_get of the week's rows' profiles.
+            ("dynamodb:BatchGetItem", TABLE),
+        ],
     ),
     (
         "articles",
@@ -164,17 +170,34 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "github",
+        &[
+            // journeyer(): Query of the journeyer's partition; mark_verified(): get().
+            ("dynamodb:Query", TABLE),
+            ("dynamodb:GetItem", TABLE),
+            // recount(): record_journey() / record_activity_error() as the
+            // activity job's, and mark_verified(): a Put of the profile.
+            ("dynamodb:PutItem", TABLE),
+            ("dynamodb:UpdateItem", TABLE),
+            ("dynamodb:DeleteItem", TABLE),
+            ("dynamodb:ConditionCheckItem", TABLE),
+        ],
+    ),
+    (
         "activity",
         &[
             // checkpoint(): get(); save_checkpoint(): a single Put (PutItem).
             ("dynamodb:GetItem", TABLE),
             // journeyer(): Query of a profile's partition (profile + activity record).
             ("dynamodb:Query", TABLE),
-            // record_activity(), record_activity_error(): TransactWriteItems of
-            // an Update (the activity record: ADD days) with a Put of the
-            // profile (scores, leaderboard key) or a ConditionCheck of it.
+            // record_journey(), record_activity_error(): TransactWriteItems of
+            // an Update (the activity record: the journey's days) with a Put of
+            // the profile (scores, leaderboard key) or a ConditionCheck of it,
+            // and the week's entries (Put, or Delete when empty);
+            // mark_verified(): update_user = get() and a Put.
             ("dynamodb:PutItem", TABLE),
             ("dynamodb:UpdateItem", TABLE),
+            ("dynamodb:DeleteItem", TABLE),
             ("dynamodb:ConditionCheckItem", TABLE),
             // journeyers(): query_page(GSI1, USERS, ...), the users list.
             ("dynamodb:Query", GSI1),
@@ -381,7 +404,7 @@ fn template_caller_routes_have_the_authorizer_and_public_ones_none() {
             // Explicit both ways: a public route without `NONE` would get the default authorizer.
             let wanted = match route.access {
                 Access::Caller => AUTHORIZER,
-                Access::Public => "NONE",
+                Access::Public | Access::Signed => "NONE",
             };
             assert_eq!(
                 authorizer.as_deref(),
@@ -790,12 +813,14 @@ fn template_background_functions_have_their_triggers() {
     assert!(timeout.is_some_and(|t| t > 60), "{id}: Timeout {timeout:?}");
 
     // The GitHub token is optional (a parameter that defaults to none), given
-    // only to the activity function, and never in the template: a Secrets
-    // Manager dynamic reference CloudFormation resolves at deploy time.
+    // only to the functions that read GitHub (the journey job, and users for
+    // the verification check), and never in the template: a Secrets Manager
+    // dynamic reference CloudFormation resolves at deploy time.
     assert_eq!(template["Parameters"]["GitHubTokenSecret"]["Default"], "");
     for (function_id, resource) in of_type(&template, "AWS::Serverless::Function") {
         let token = &resource["Properties"]["Environment"]["Variables"]["HDOC_GITHUB_TOKEN"];
-        let is_activity = resource["Metadata"]["BuildProperties"]["Binary"] == "activity";
+        let binary = &resource["Metadata"]["BuildProperties"]["Binary"];
+        let is_activity = binary == "activity" || binary == "users" || binary == "github";
         assert_eq!(
             !token.is_null(),
             is_activity,
@@ -1433,7 +1458,9 @@ fn template_puts_a_cache_in_front_of_the_api() {
                     assert_eq!(matched[0]["CachePolicyId"], CACHING_DISABLED);
                     assert_eq!(matched[0]["OriginRequestPolicyId"], ALL_VIEWER_EXCEPT_HOST);
                 }
-                Access::Public => assert!(matched.is_empty(), "{} is public", route.path),
+                Access::Public | Access::Signed => {
+                    assert!(matched.is_empty(), "{} is public", route.path)
+                }
             }
         }
     }

@@ -167,6 +167,37 @@ pub struct Reading {
     pub rate: Option<RateLimit>,
 }
 
+/// GitHub's JSON media type.
+const JSON: &str = "application/vnd.github+json";
+/// A file's raw content.
+const RAW: &str = "application/vnd.github.raw+json";
+
+/// One answer of [`GitHub::fetch`].
+#[derive(Clone, Debug)]
+pub struct Page {
+    pub status: u16,
+    pub etag: Option<String>,
+    /// The `rel="next"` page on the API's origin.
+    pub next: Option<String>,
+    pub body: Bytes,
+    /// What a status other than 200 or 304 means, as a failure.
+    pub failed: Option<Fetch>,
+}
+
+impl Page {
+    pub fn not_modified(&self) -> bool {
+        self.status == 304
+    }
+
+    /// The body as JSON of `T`, or a failure saying what was expected.
+    pub fn json<T: serde::de::DeserializeOwned>(&self, what: &str) -> Result<T, Fetch> {
+        serde_json::from_slice(&self.body).map_err(|err| Fetch::Failed {
+            status: Some(self.status),
+            message: format!("GitHub's answer is not {what}: {err}"),
+        })
+    }
+}
+
 /// One answer.
 struct Answer {
     status: StatusCode,
@@ -339,11 +370,12 @@ impl GitHub {
         &self.api
     }
 
-    /// One GET of `url`; `Err` when no answer came (connection, TLS, timeout).
-    async fn get(&self, url: &str, etag: Option<&str>) -> Result<Answer, String> {
+    /// One GET of `url`, asking for the media type `accept`; `Err` when no
+    /// answer came (connection, TLS, timeout).
+    async fn get_as(&self, url: &str, etag: Option<&str>, accept: &str) -> Result<Answer, String> {
         let mut request = Request::get(url)
             .header(header::USER_AGENT, USER_AGENT)
-            .header(header::ACCEPT, "application/vnd.github+json")
+            .header(header::ACCEPT, accept)
             .header("x-github-api-version", API_VERSION);
         if let Some(token) = &self.token {
             let mut value = HeaderValue::from_str(&format!("Bearer {}", token.0))
@@ -390,13 +422,28 @@ impl GitHub {
         deadline: Option<Instant>,
         reading: &mut Reading,
     ) -> Result<Answer, Fetch> {
+        self.get_patiently_as(url, etag, JSON, deadline, reading)
+            .await
+    }
+
+    async fn get_patiently_as(
+        &self,
+        url: &str,
+        etag: Option<&str>,
+        accept: &str,
+        deadline: Option<Instant>,
+        reading: &mut Reading,
+    ) -> Result<Answer, Fetch> {
         let mut waits = 0;
         loop {
             reading.requests += 1;
-            let answer = self.get(url, etag).await.map_err(|message| Fetch::Failed {
-                status: None,
-                message,
-            })?;
+            let answer = self
+                .get_as(url, etag, accept)
+                .await
+                .map_err(|message| Fetch::Failed {
+                    status: None,
+                    message,
+                })?;
             if let Some(rate) = RateLimit::of(&answer.headers) {
                 reading.rate = Some(rate);
             }
@@ -417,6 +464,64 @@ impl GitHub {
                 "secondary rate limit: waiting, then asking again"
             );
             self.clock.sleep(wait).await;
+        }
+    }
+
+    /// One GET of `path` (below the API's base URL, or a whole URL on the
+    /// API's origin, as a `Link` gives it), conditional on `etag`, waiting
+    /// out a short secondary rate limit: the answer whatever its status
+    /// (200, 304, 404, ...), or `Err` for a rate limit or no answer. `raw`
+    /// asks for a file's raw content (`application/vnd.github.raw+json`).
+    pub async fn fetch(
+        &self,
+        path: &str,
+        etag: Option<&str>,
+        raw: bool,
+        deadline: Option<Instant>,
+        reading: &mut Reading,
+    ) -> Result<Page, Fetch> {
+        if reading.rate.is_some_and(|rate| rate.exhausted()) {
+            let until = reading.rate.unwrap_or_default().reset_at();
+            return Err(Fetch::Limited {
+                until,
+                why: Limit::Primary,
+            });
+        }
+        let url = if path.starts_with(&format!("{}/", self.api)) {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.api)
+        };
+        let accept = if raw { RAW } else { JSON };
+        let answer = self
+            .get_patiently_as(&url, etag, accept, deadline, reading)
+            .await?;
+        let next =
+            next_link(&answer.headers).filter(|next| next.starts_with(&format!("{}/", self.api)));
+        let etag = answer
+            .headers
+            .get(header::ETAG)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        let failed = match answer.status {
+            StatusCode::OK | StatusCode::NOT_MODIFIED => None,
+            _ => Some(failure(&answer)),
+        };
+        Ok(Page {
+            status: answer.status.as_u16(),
+            etag,
+            next,
+            body: answer.body,
+            failed,
+        })
+    }
+
+    /// A new, empty [`Reading`] (no request yet).
+    pub fn reading() -> Reading {
+        Reading {
+            fetch: Fetch::Got(Fetched::Unchanged),
+            requests: 0,
+            rate: None,
         }
     }
 

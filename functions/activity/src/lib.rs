@@ -20,13 +20,14 @@
 //! goes on.
 
 pub mod github;
+pub mod journey;
 
-use github::{Fetch, GitHub, Limit, RateLimit};
+use github::{Fetch, GitHub, Limit, RateLimit, Reading};
 use hdoc_shared::AppState;
-use hdoc_shared::domain::UserId;
-use hdoc_shared::domain::activity::today;
+use hdoc_shared::domain::{Timestamp, User, UserId};
 use hdoc_shared::jobs::{self, Ended, Stretch, Walk, out_of_time};
-use hdoc_shared::store::{Fetched, Job, Phase, Repository, ScanKey, StoreError};
+use hdoc_shared::store::{Job, Phase, Repository, ScanKey, StoreError};
+use journey::{Placeholders, PushHint, Read, check_verification, read_journey};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -83,8 +84,11 @@ pub struct ActivityRun {
     pub new_days: u64,
     /// Profiles whose numbers changed (and so their leaderboard places).
     pub updated: u64,
-    /// Journeyers whose events could not be read.
+    /// Journeyers whose repository could not be read (or does not count).
     pub failed: u64,
+    /// Profiles verified by the run (a pending code found in the README).
+    #[serde(default)]
+    pub verified: u64,
     /// The first [`LISTED_FAILURES`] of them.
     pub failures: Vec<Failure>,
     /// Invocations the run has taken so far.
@@ -106,6 +110,9 @@ pub struct Settings {
     pub today: Option<Date>,
     /// For the run's metrics line.
     pub stage: String,
+    /// The Journey Template (`owner/name`) whose placeholder page marks a
+    /// day as not documented.
+    pub template: String,
 }
 
 impl Settings {
@@ -114,6 +121,15 @@ impl Settings {
             stretch: STRETCH,
             today: None,
             stage: stage.to_owned(),
+            template: hdoc_shared::config::JOURNEY_TEMPLATE.to_owned(),
+        }
+    }
+
+    /// The settings of `config`'s deployment.
+    pub fn of(config: &hdoc_shared::Config) -> Self {
+        Self {
+            template: config.journey_template.clone(),
+            ..Self::new(&config.stage)
         }
     }
 }
@@ -139,7 +155,7 @@ pub async fn handle(
     github: &GitHub,
     deadline: Option<Instant>,
 ) -> Result<Ended<ActivityRun>, StoreError> {
-    let ended = run(state, github, deadline, &Settings::new(&state.config.stage)).await?;
+    let ended = run(state, github, deadline, &Settings::of(&state.config)).await?;
     match &ended {
         Ended::Finished(run) => tracing::info!(users = run.users, "activity run finished"),
         Ended::Paused(run) => tracing::info!(
@@ -173,6 +189,8 @@ struct Activity<'a> {
     settings: &'a Settings,
     /// Journeyers in a row for whom GitHub could not be reached.
     unreachable: AtomicU32,
+    /// The template's placeholder SHAs, read once an invocation.
+    template: Placeholders,
 }
 
 impl Walk for Activity<'_> {
@@ -216,7 +234,16 @@ impl Walk for Activity<'_> {
             if out_of_time(deadline) {
                 return Ok(Stretch::Stop);
             }
-            let step = journeyer(self.repo, self.github, &id, deadline, self.settings, run).await?;
+            let step = journeyer(
+                self.repo,
+                self.github,
+                &self.template,
+                &id,
+                deadline,
+                self.settings,
+                run,
+            )
+            .await?;
             let mut spent = None;
             match step {
                 Step::Done => self.unreachable.store(0, Ordering::Relaxed),
@@ -284,59 +311,56 @@ pub async fn run(
         github,
         settings,
         unreachable: AtomicU32::new(0),
+        template: Placeholders::new(&settings.template),
     };
     jobs::walk(&state.repo, &job, deadline).await
 }
 
-/// Reads one journeyer's events and records them.
+/// Does one journeyer: checks a pending verification code; for a verified
+/// profile with a `journeyRepo`, reads its journey repository and records
+/// what it found (`journey`). A profile that is neither earns nothing and
+/// costs no request.
 async fn journeyer(
     repo: &Repository,
     github: &GitHub,
+    template: &Placeholders,
     id: &UserId,
     deadline: Option<Instant>,
     settings: &Settings,
     run: &mut ActivityRun,
 ) -> Result<Step, StoreError> {
-    // Deleted since the users list was read: nothing to do.
-    let Some(journeyer) = repo.journeyer(id).await? else {
-        return Ok(Step::Done);
-    };
-    let activity = &journeyer.activity;
-    let reading = github
-        .events(
-            id.as_str(),
-            activity.etag.as_deref(),
-            activity.newest.as_deref(),
-            deadline,
-        )
-        .await;
-    run.requests += reading.requests;
-    if let Some(rate) = reading.rate {
+    let today = settings
+        .today
+        .unwrap_or_else(|| github.clock().now().date());
+    let outcome = recount(repo, github, template, id, None, today, deadline).await?;
+    run.requests += outcome.requests;
+    if let Some(rate) = outcome.rate {
         run.rate_limit = Some(seen(rate));
     }
-    match reading.fetch {
-        Fetch::Got(fetched) => {
-            match fetched {
-                Fetched::Unchanged => run.not_modified += 1,
-                Fetched::Events { .. } => run.fetched += 1,
-            }
-            let today = settings.today.unwrap_or_else(today);
-            if let Some(recorded) = repo.record_activity(journeyer, &fetched, today).await? {
-                run.users += 1;
-                run.new_days += recorded.new_days;
-                run.updated += u64::from(recorded.changed);
-            }
-            Ok(match reading.rate.filter(RateLimit::exhausted) {
+    run.verified += u64::from(outcome.verified);
+    match outcome.result {
+        Counted::Skipped => Ok(Step::Done),
+        Counted::Recorded {
+            new_days,
+            changed,
+            not_modified,
+        } => {
+            run.users += 1;
+            run.fetched += u64::from(!not_modified);
+            run.not_modified += u64::from(not_modified);
+            run.new_days += new_days;
+            run.updated += u64::from(changed);
+            Ok(match outcome.rate.filter(RateLimit::exhausted) {
                 Some(rate) => Step::Spent(rate.reset_at()),
                 None => Step::Done,
             })
         }
-        Fetch::Failed { status, message } => {
+        Counted::Failed { status, message } => {
             tracing::warn!(
                 id = id.as_str(),
                 status,
                 error = message,
-                "a journeyer's events could not be read"
+                "a journeyer's repository could not be read"
             );
             run.users += 1;
             run.failed += 1;
@@ -344,18 +368,187 @@ async fn journeyer(
                 run.failures.push(Failure {
                     id: id.as_str().to_owned(),
                     status,
-                    error: message.clone(),
+                    error: message,
                     at: now(),
                 });
             }
-            repo.record_activity_error(journeyer, status, &message)
-                .await?;
             Ok(match status {
                 None => Step::Unreachable,
                 Some(_) => Step::Done,
             })
         }
-        Fetch::Limited { until, why } => Ok(Step::Stop(until, why)),
+        Counted::Limited { until, why } => Ok(Step::Stop(until, why)),
+    }
+}
+
+/// What recounting one journeyer came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Counted {
+    /// Not a verified journeyer with a `journeyRepo` (or gone): nothing read.
+    Skipped,
+    /// Read and recorded (`not_modified`: the tree had not changed).
+    Recorded {
+        new_days: u64,
+        changed: bool,
+        not_modified: bool,
+    },
+    /// Not readable, or not counted (recorded on the journeyer's record).
+    Failed {
+        status: Option<u16>,
+        message: String,
+    },
+    /// A rate limit: nothing of this journeyer was read.
+    Limited { until: OffsetDateTime, why: Limit },
+}
+
+/// A [`Counted`] and what it cost.
+#[derive(Clone, Debug)]
+pub struct Recount {
+    pub result: Counted,
+    /// Whether a pending verification code was found and the profile verified.
+    pub verified: bool,
+    pub requests: u64,
+    pub rate: Option<RateLimit>,
+}
+
+/// Marks `id` verified: its owner proved the GitHub account (the pending
+/// code goes).
+pub async fn mark_verified(repo: &Repository, id: &UserId) -> Result<User, StoreError> {
+    repo.update_user(id, |record| {
+        record.user.journey.verified = true;
+        record.verification = None;
+        Ok::<(), StoreError>(())
+    })
+    .await
+}
+
+/// Recounts one journeyer now (the job's step, and the push webhook's:
+/// `hint` is the push it announced). See [`journey`].
+pub async fn recount(
+    repo: &Repository,
+    github: &GitHub,
+    template: &Placeholders,
+    id: &UserId,
+    hint: Option<&PushHint>,
+    today: Date,
+    deadline: Option<Instant>,
+) -> Result<Recount, StoreError> {
+    let mut reading = GitHub::reading();
+    let mut verified = false;
+    let result = count(
+        repo,
+        github,
+        template,
+        id,
+        hint,
+        today,
+        deadline,
+        &mut reading,
+        &mut verified,
+    )
+    .await?;
+    Ok(Recount {
+        result,
+        verified,
+        requests: reading.requests,
+        rate: reading.rate,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn count(
+    repo: &Repository,
+    github: &GitHub,
+    template: &Placeholders,
+    id: &UserId,
+    hint: Option<&PushHint>,
+    today: Date,
+    deadline: Option<Instant>,
+    reading: &mut Reading,
+    verified: &mut bool,
+) -> Result<Counted, StoreError> {
+    let failed = |fetch: Fetch| match fetch {
+        Fetch::Failed { status, message } => Counted::Failed { status, message },
+        Fetch::Limited { until, why } => Counted::Limited { until, why },
+        Fetch::Got(_) => Counted::Skipped,
+    };
+    // Deleted since the users list was read: nothing to do.
+    let Some(mut journeyer) = repo.journeyer(id).await? else {
+        return Ok(Counted::Skipped);
+    };
+    if journeyer.record.user.journey_repo.is_none() {
+        return Ok(Counted::Skipped);
+    }
+    if !journeyer.record.user.journey.verified {
+        let now = Timestamp::from_datetime(github.clock().now());
+        let pending = journeyer
+            .record
+            .verification
+            .as_ref()
+            .filter(|code| code.is_valid_at(&now));
+        if pending.is_none() {
+            return Ok(Counted::Skipped);
+        }
+        let user = &journeyer.record.user;
+        match check_verification(github, user, pending, &now, deadline, reading).await {
+            Ok(Ok(())) => {
+                mark_verified(repo, id).await?;
+                *verified = true;
+                match repo.journeyer(id).await? {
+                    Some(again) => journeyer = again,
+                    None => return Ok(Counted::Skipped),
+                }
+            }
+            Ok(Err(_)) => return Ok(Counted::Skipped),
+            Err(fetch) => return Ok(failed(fetch)),
+        }
+    }
+    let placeholders = match template.get(github, deadline, reading).await {
+        Ok(read) => read,
+        Err(fetch) => return Ok(failed(fetch)),
+    };
+    let read = match read_journey(
+        github,
+        &journeyer,
+        &placeholders,
+        hint,
+        today,
+        deadline,
+        reading,
+    )
+    .await
+    {
+        Ok(read) => read,
+        Err(Fetch::Failed { status, message }) => {
+            repo.record_activity_error(journeyer, status, &message)
+                .await?;
+            return Ok(Counted::Failed { status, message });
+        }
+        Err(fetch) => return Ok(failed(fetch)),
+    };
+    match read {
+        Read::Missing(missing) => {
+            let message = missing.message().to_owned();
+            repo.record_activity_error(journeyer, Some(422), &message)
+                .await?;
+            Ok(Counted::Failed {
+                status: Some(422),
+                message,
+            })
+        }
+        Read::Found(found) => {
+            let not_modified = found.dated.is_empty()
+                && journeyer.activity.journey.tree_etag.is_some()
+                && journeyer.activity.journey.tree_etag == found.tree_etag;
+            Ok(match repo.record_journey(journeyer, &found, today).await? {
+                None => Counted::Skipped,
+                Some(recorded) => Counted::Recorded {
+                    new_days: recorded.new_days,
+                    changed: recorded.changed,
+                    not_modified,
+                },
+            })
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod article;
+pub mod journey;
 mod number;
 pub mod review;
 mod text;
@@ -10,6 +11,9 @@ pub mod user;
 
 pub use article::{
     Article, ArticleChanges, ArticleSummary, NewArticle, Slug, Subtitle, Tag, TagCount, Tags,
+};
+pub use journey::{
+    Consistency, DayNumber, Days, IsoWeek, JourneyRepo, JourneyStatus, Verification,
 };
 pub use number::Integral;
 pub use review::{
@@ -20,5 +24,6 @@ pub use text::Timestamp;
 pub use text::slugify;
 pub use user::{
     CallerSub, Count, DaysCompleted, LinkedinProfile, NewOwner, NewUser, Progress, ProgressChanges,
-    RankedUser, TotalTooLarge, User, UserChanges, UserId, UserOrder,
+    RankedUser, TotalTooLarge, User, UserChanges, UserId, UserOrder, WeekRankedUser,
+    check_repo_owner,
 };

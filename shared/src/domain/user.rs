@@ -1,5 +1,6 @@
 //! Users: profiles keyed by GitHub username, with scores for the leaderboard.
 
+use super::journey::{JourneyRepo, JourneyStatus};
 use super::number::Integral;
 use super::text::{Timestamp, checked_newtype, nullable, present, text_newtype};
 use serde::{Deserialize, Serialize};
@@ -286,6 +287,11 @@ pub struct User {
     pub progress: Progress,
     pub date_joined: Timestamp,
     pub updated_at: Timestamp,
+    /// The journeyer's copy of the Journey Template; its owner is `id`.
+    pub journey_repo: Option<JourneyRepo>,
+    pub blog_url: Option<WebUrl>,
+    /// What only the journey (verification, the job) sets.
+    pub journey: JourneyStatus,
 }
 
 impl User {
@@ -329,6 +335,18 @@ struct UserView<'a> {
     date_joined: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     updated_at: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    journey_repo: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    blog_url: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verified: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    consistency: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_entry_at: Option<Option<Timestamp>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    week_days: Option<u64>,
 }
 
 impl<'a> UserView<'a> {
@@ -354,6 +372,12 @@ impl<'a> UserView<'a> {
             total_score: user.total_score(),
             date_joined: profile.then(|| user.date_joined.as_str()),
             updated_at: profile.then(|| user.updated_at.as_str()),
+            journey_repo: profile.then(|| user.journey_repo.as_ref().map(JourneyRepo::url)),
+            blog_url: profile.then(|| user.blog_url.as_ref().map(WebUrl::as_str)),
+            verified: profile.then_some(user.journey.verified),
+            consistency: profile.then(|| user.journey.consistency.value()),
+            last_entry_at: profile.then(|| user.journey.last_entry_at()),
+            week_days: None,
         }
     }
 }
@@ -374,6 +398,23 @@ pub struct RankedUser {
 impl Serialize for RankedUser {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         UserView::of(&self.user, Some(self.rank)).serialize(serializer)
+    }
+}
+
+/// One row of the week's leaderboard: an all-time row plus `weekDays`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WeekRankedUser {
+    pub rank: u64,
+    pub user: User,
+    /// Days documented in the week.
+    pub week_days: u64,
+}
+
+impl Serialize for WeekRankedUser {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut view = UserView::of(&self.user, Some(self.rank));
+        view.week_days = Some(self.week_days);
+        view.serialize(serializer)
     }
 }
 
@@ -469,6 +510,8 @@ pub struct NewUser {
     pub linkedin_profile: Option<LinkedinProfile>,
     pub bio: Option<Bio>,
     pub avatar_image: Option<WebUrl>,
+    pub journey_repo: Option<JourneyRepo>,
+    pub blog_url: Option<WebUrl>,
     #[serde(default, deserialize_with = "present")]
     pub github_score: Option<Count>,
     #[serde(default, deserialize_with = "present")]
@@ -479,6 +522,25 @@ pub struct NewUser {
     pub twitter_streak: Option<Count>,
     #[serde(default, deserialize_with = "present")]
     pub days_completed: Option<DaysCompleted>,
+}
+
+/// Why a `journeyRepo` is refused: its owner is not the profile's
+/// `githubProfile` (only one's own copy of the template counts).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotOwnRepo;
+
+impl std::fmt::Display for NotOwnRepo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("must be a repository owned by the profile's githubProfile")
+    }
+}
+
+/// Checks that `repo` (if any) is owned by `id`.
+pub fn check_repo_owner(repo: Option<&JourneyRepo>, id: &UserId) -> Result<(), NotOwnRepo> {
+    match repo {
+        Some(repo) if repo.owner() != id => Err(NotOwnRepo),
+        _ => Ok(()),
+    }
 }
 
 impl NewUser {
@@ -500,6 +562,9 @@ impl NewUser {
             progress,
             date_joined: now.clone(),
             updated_at: now,
+            journey_repo: self.journey_repo,
+            blog_url: self.blog_url,
+            journey: JourneyStatus::default(),
         }
     }
 }
@@ -520,6 +585,10 @@ pub struct UserChanges {
     pub bio: Option<Option<Bio>>,
     #[serde(default, deserialize_with = "nullable")]
     pub avatar_image: Option<Option<WebUrl>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub journey_repo: Option<Option<JourneyRepo>>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub blog_url: Option<Option<WebUrl>>,
     #[serde(default, deserialize_with = "present")]
     pub github_score: Option<Count>,
     #[serde(default, deserialize_with = "present")]
@@ -554,6 +623,12 @@ impl UserChanges {
         }
         if let Some(url) = &self.avatar_image {
             user.avatar_image = url.clone();
+        }
+        if let Some(repo) = &self.journey_repo {
+            user.journey_repo = repo.clone();
+        }
+        if let Some(url) = &self.blog_url {
+            user.blog_url = url.clone();
         }
         self.progress().apply(&mut user.progress);
         user.updated_at = now;

@@ -55,6 +55,14 @@ pub enum ApiError {
         "this Idempotency-Key was used for another request (another body or path) in the last 24 hours; send a new key"
     )]
     IdempotencyKeyReused,
+    /// 422: understood, but not possible as things stand (a verification
+    /// check that finds something missing); says what.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// 503 with `Retry-After`: GitHub could not be read (down, or its rate
+    /// limit spent); nothing changed.
+    #[error("{0}")]
+    GitHubUnavailable(String),
     /// 413: the body is over the limit.
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
@@ -108,7 +116,8 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) | Self::IdempotencyKeyInUse => StatusCode::CONFLICT,
-            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::IdempotencyKeyReused | Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::GitHubUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -229,6 +238,9 @@ impl IntoResponse for ApiError {
                 header::RETRY_AFTER,
                 HeaderValue::from(retry_after_secs(wait)),
             );
+        }
+        if matches!(self, Self::GitHubUnavailable(_)) {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
         }
         response
     }

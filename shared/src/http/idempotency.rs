@@ -72,6 +72,44 @@ fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(hash.finalize())
 }
 
+/// The request's `Idempotency-Key`, if it has one; a key that is not
+/// valid, or given twice, is a 400 naming the header.
+fn key_of(headers: &http::HeaderMap) -> Result<Option<String>, ApiError> {
+    let mut values = headers.get_all(HEADER).iter();
+    match (values.next().map(HeaderValue::as_bytes), values.next()) {
+        (None, _) => Ok(None),
+        (Some(raw), None) if IdempotencyKey::is_valid(raw) => {
+            Ok(Some(String::from_utf8_lossy(raw).into_owned()))
+        }
+        (Some(_), None) => Err(ApiError::invalid(
+            HEADER,
+            "must be 1 to 255 printable ASCII characters",
+        )),
+        (Some(_), Some(_)) => Err(ApiError::invalid(HEADER, "must be given once")),
+    }
+}
+
+/// The `Idempotency-Key` of a create without a body (`POST
+/// /users/{id}/verification`): its fingerprint is the method and path.
+#[derive(Debug)]
+pub struct CreateKey(pub Option<IdempotencyKey>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CreateKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, ApiError> {
+        let key = key_of(&parts.headers)?;
+        let (method, path) = (parts.method.to_string(), parts.uri.path().to_owned());
+        Ok(CreateKey(key.map(|key| IdempotencyKey {
+            key,
+            fingerprint: fingerprint(&method, &path, b""),
+        })))
+    }
+}
+
 /// A create's JSON body, parsed as [`crate::JsonBody`] parses it, and the
 /// request's `Idempotency-Key` if it has one. A key that is not valid, or
 /// given twice, is a 400 naming the header.
@@ -82,20 +120,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Create<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let mut values = request.headers().get_all(HEADER).iter();
-        let key = match (values.next().map(HeaderValue::as_bytes), values.next()) {
-            (None, _) => None,
-            (Some(raw), None) if IdempotencyKey::is_valid(raw) => {
-                Some(String::from_utf8_lossy(raw).into_owned())
-            }
-            (Some(_), None) => {
-                return Err(ApiError::invalid(
-                    HEADER,
-                    "must be 1 to 255 printable ASCII characters",
-                ));
-            }
-            (Some(_), Some(_)) => return Err(ApiError::invalid(HEADER, "must be given once")),
-        };
+        let key = key_of(request.headers())?;
         let method = request.method().to_string();
         let path = request.uri().path().to_owned();
         let bytes = json_bytes(request, state).await?;

@@ -63,6 +63,13 @@ mod tests {
             ("POST", "/articles", Some(WriteKind::Create)),
             ("POST", "/reviews", Some(WriteKind::Create)),
             ("POST", "/reviews/{id}/photos", Some(WriteKind::Photo)),
+            // Each check reads GitHub with the stage's token: limited as creates.
+            ("POST", "/users/{id}/verification", Some(WriteKind::Create)),
+            (
+                "POST",
+                "/users/{id}/verification/check",
+                Some(WriteKind::Create),
+            ),
             ("PUT", "/users/{id}", Some(WriteKind::Update)),
             ("PUT", "/users/{id}/owner", Some(WriteKind::Update)),
             ("PUT", "/articles/{slug}", Some(WriteKind::Update)),

@@ -8,6 +8,10 @@ pub enum Access {
     Public,
     /// Only a caller with a valid token; API Gateway's JWT authorizer guards it.
     Caller,
+    /// Anyone at API Gateway (no authorizer), but the function itself
+    /// answers 401 to a request that its sender did not sign (GitHub's
+    /// webhook: an HMAC of the body with a shared secret).
+    Signed,
 }
 
 /// One route a function serves. `path` is written as API Gateway and axum
@@ -25,6 +29,14 @@ impl Route {
             method,
             path,
             access: Access::Public,
+        }
+    }
+
+    pub const fn signed(method: &'static str, path: &'static str) -> Self {
+        Self {
+            method,
+            path,
+            access: Access::Signed,
         }
     }
 

@@ -13,50 +13,25 @@
 //! nothing left to do). The numbers follow from the days by the rule in
 //! `crate::domain::activity`. See `docs/activity.md`.
 
+use super::Repository;
+pub use super::codec::activity::{ActivityError, ActivityRecord, JourneyRead};
+use super::codec::activity::{Update, activity_from_item, signed_value};
 use super::codec::user::{UserRecord, from_item, to_item};
 use super::error::{Result, StoreError};
-use super::item::{n, optional_number, optional_string, parsed, s, string};
+use super::item::{n, parsed, s, string};
 use super::keys::{ACTIVITY, PROFILE, USERS, user_pk};
 use super::parts::check_live_profile;
 use super::read::ScanKey;
 use super::retry::Attempt;
 use super::schema::{GSI1, PK, SK};
 use super::write::{Outcome, Part, Write};
-use super::{Item, Repository};
-use crate::domain::activity::{Ledger, Shown, format_day, parse_day, settle, tally, utc_day};
+use crate::domain::activity::{format_day, settle, tally, utc_day};
 use crate::domain::{Progress, Timestamp, UserId};
 use crate::page::Position;
 use crate::page::Window;
 use aws_sdk_dynamodb::types::AttributeValue;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use time::Date;
-
-/// The last failure to read a journeyer's events (cleared by the next success).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ActivityError {
-    /// GitHub's status (404: the account was renamed or deleted; 5xx), or
-    /// `None` when GitHub could not be reached.
-    pub status: Option<u16>,
-    pub message: String,
-    pub at: Timestamp,
-}
-
-/// What the job has recorded of one journeyer.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ActivityRecord {
-    /// Every active UTC day seen so far (kept past GitHub's 90 days).
-    pub days: BTreeSet<Date>,
-    /// The `ETag` of the first page of events last read, sent back as
-    /// `If-None-Match`.
-    pub etag: Option<String>,
-    /// The `created_at` of the newest event seen: reading stops at a page
-    /// that reaches it.
-    pub newest: Option<String>,
-    pub ledger: Ledger,
-    pub error: Option<ActivityError>,
-    /// The stored revision (`None`: no record yet); writes are conditioned on it.
-    rev: Option<u64>,
-}
 
 /// A journeyer as the job reads one: the live profile and its record.
 #[derive(Clone, Debug)]
@@ -88,135 +63,6 @@ pub struct Recorded {
     pub changed: bool,
     /// The profile's progress now.
     pub progress: Progress,
-}
-
-fn signed(item: &Item, name: &str) -> Result<i64> {
-    match item.get(name) {
-        None => Ok(0),
-        Some(AttributeValue::N(value)) => value
-            .parse()
-            .map_err(|_| StoreError::corrupt(format!("a malformed `{name}`"))),
-        Some(_) => Err(StoreError::corrupt(format!("a malformed `{name}`"))),
-    }
-}
-
-fn day(text: &str, name: &str) -> Result<Date> {
-    parse_day(text).ok_or_else(|| StoreError::corrupt(format!("a malformed day in `{name}`")))
-}
-
-fn activity_from_item(item: &Item) -> Result<ActivityRecord> {
-    let days = match item.get("days") {
-        None => BTreeSet::new(),
-        Some(AttributeValue::Ss(days)) => days
-            .iter()
-            .map(|text| day(text, "days"))
-            .collect::<Result<_>>()?,
-        Some(_) => return Err(StoreError::corrupt("a malformed `days`")),
-    };
-    let applied = match optional_number(item, "appliedScore")? {
-        None => None,
-        Some(score) => Some(Shown {
-            score,
-            streak: optional_number(item, "appliedStreak")?.unwrap_or(0),
-            days: optional_number(item, "appliedDays")?.unwrap_or(0),
-        }),
-    };
-    let error = match optional_string(item, "error") {
-        None => None,
-        Some(message) => Some(ActivityError {
-            status: optional_number(item, "errorStatus")?.and_then(|s| u16::try_from(s).ok()),
-            message,
-            at: super::item::timestamp(item, "errorAt")?,
-        }),
-    };
-    Ok(ActivityRecord {
-        days,
-        etag: optional_string(item, "etag"),
-        newest: optional_string(item, "newest"),
-        ledger: Ledger {
-            applied,
-            score_bonus: signed(item, "scoreBonus")?,
-            days_bonus: signed(item, "daysBonus")?,
-            streak_bonus: signed(item, "streakBonus")?,
-            streak_anchor: optional_string(item, "streakAnchor")
-                .map(|text| day(&text, "streakAnchor"))
-                .transpose()?,
-        },
-        error,
-        rev: optional_number(item, "rev")?,
-    })
-}
-
-/// An update of the record: `SET`, `REMOVE` and `ADD` clauses with their
-/// names and values, conditioned on the revision read.
-#[derive(Default)]
-struct Update {
-    set: Vec<String>,
-    remove: Vec<&'static str>,
-    add: Vec<&'static str>,
-    names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
-}
-
-impl Update {
-    /// The record's next revision, and the condition that it is still `rev`.
-    fn new(rev: Option<u64>) -> (Self, &'static str) {
-        let mut update = Self::default();
-        update.set("rev", n(rev.unwrap_or(0) + 1));
-        let condition = match rev {
-            Some(rev) => {
-                update.values.insert(":read".into(), n(rev));
-                "rev = :read"
-            }
-            None => "attribute_not_exists(rev)",
-        };
-        (update, condition)
-    }
-
-    fn set(&mut self, name: &str, value: AttributeValue) {
-        let placeholder = format!(":{name}");
-        let target = match name {
-            "error" | "days" => format!("#{name}"),
-            _ => name.to_owned(),
-        };
-        self.set.push(format!("{target} = {placeholder}"));
-        self.values.insert(placeholder, value);
-    }
-
-    fn expression(&self) -> String {
-        let mut clauses = vec![format!("SET {}", self.set.join(", "))];
-        if !self.remove.is_empty() {
-            clauses.push(format!("REMOVE {}", self.remove.join(", ")));
-        }
-        if !self.add.is_empty() {
-            clauses.push(format!("ADD {}", self.add.join(", ")));
-        }
-        clauses.join(" ")
-    }
-
-    fn into_write(mut self, write: &mut Write, id: &UserId, condition: &str) -> Result<()> {
-        let expression = self.expression();
-        // `error` and `days` are escaped (a reserved word is refused), and
-        // only named when used (an unused name is refused too).
-        for name in ["error", "days"] {
-            if expression.contains(&format!("#{name}")) {
-                self.names.insert(format!("#{name}"), name.to_owned());
-            }
-        }
-        write.update(
-            Part::Activity,
-            (user_pk(id), ACTIVITY),
-            expression,
-            self.names,
-            self.values,
-            Some(condition),
-        )?;
-        Ok(())
-    }
-}
-
-fn signed_value(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
 }
 
 impl Repository {
@@ -280,7 +126,7 @@ impl Repository {
 
     /// The journeyer a first attempt was given, or, on a later attempt after
     /// a lost race, read again.
-    async fn given_or_read(
+    pub(super) async fn given_or_read(
         &self,
         given: Option<Journeyer>,
         id: &UserId,
@@ -449,70 +295,5 @@ impl Repository {
             }
         })
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use time::macros::date;
-
-    #[test]
-    fn records_round_trip_through_their_item() {
-        let item = Item::from([
-            (PK.to_owned(), s("USER#alice")),
-            (SK.to_owned(), s(ACTIVITY)),
-            (
-                "days".to_owned(),
-                AttributeValue::Ss(vec!["2026-03-01".into(), "2026-02-28".into()]),
-            ),
-            ("etag".to_owned(), s("W/\"abc\"")),
-            ("appliedScore".to_owned(), n(20)),
-            ("appliedStreak".to_owned(), n(2)),
-            ("appliedDays".to_owned(), n(2)),
-            ("scoreBonus".to_owned(), signed_value(-5)),
-            ("streakAnchor".to_owned(), s("2026-02-28")),
-            ("error".to_owned(), s("not found")),
-            ("errorStatus".to_owned(), n(404)),
-            ("errorAt".to_owned(), s("2026-03-02T10:00:00Z")),
-            ("rev".to_owned(), n(7)),
-        ]);
-        let record = activity_from_item(&item).expect("a record");
-        assert_eq!(
-            record.days,
-            BTreeSet::from([date!(2026 - 02 - 28), date!(2026 - 03 - 01)])
-        );
-        assert_eq!(record.ledger.score_bonus, -5);
-        assert_eq!(record.ledger.days_bonus, 0);
-        assert_eq!(record.ledger.streak_anchor, Some(date!(2026 - 02 - 28)));
-        assert_eq!(
-            record.ledger.applied,
-            Some(Shown {
-                score: 20,
-                streak: 2,
-                days: 2
-            })
-        );
-        assert_eq!(record.error.as_ref().and_then(|e| e.status), Some(404));
-        assert_eq!(record.rev, Some(7));
-        let mut bad = item;
-        bad.insert("days".into(), AttributeValue::Ss(vec!["March".into()]));
-        assert!(activity_from_item(&bad).is_err());
-    }
-
-    #[test]
-    fn an_update_escapes_reserved_words() {
-        let (mut update, condition) = Update::new(Some(3));
-        update.set("error", s("x"));
-        update.add.push("#days :days");
-        update.remove.push("errorStatus");
-        assert_eq!(
-            update.expression(),
-            "SET rev = :rev, #error = :error REMOVE errorStatus ADD #days :days"
-        );
-        assert_eq!(condition, "rev = :read");
-        assert_eq!(update.values[":rev"], n(4));
-        let (_, condition) = Update::new(None);
-        assert_eq!(condition, "attribute_not_exists(rev)");
     }
 }

@@ -32,8 +32,9 @@ impl Job {
 }
 
 /// The shape every item is in once a reconcile run has walked the table
-/// under this code: contract v2's (list entries hold summaries, v2 names).
-pub const DATA_VERSION: u64 = 2;
+/// under this code: contract v3's (list entries hold summaries, v2 names,
+/// activity records without v2's active days: docs/journey.md).
+pub const DATA_VERSION: u64 = 3;
 
 /// Where a run stands between invocations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

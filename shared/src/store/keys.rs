@@ -54,6 +54,9 @@ pub const RATING_PREFIX: &str = "RATING#";
 pub const COUNT: &str = "COUNT";
 /// A journeyer's activity record.
 pub const ACTIVITY: &str = "ACTIVITY";
+/// A journeyer's entry in a week's leaderboard: `WEEK#2026-W10` (under the
+/// profile's partition).
+pub const WEEK_PREFIX: &str = "WEEK#";
 /// A job's checkpoint item.
 pub const CHECKPOINT: &str = "CHECKPOINT";
 /// The data-version item.
@@ -63,6 +66,8 @@ pub const IDEMPOTENCY: &str = "IDEMPOTENCY";
 
 // ---- index partitions ---------------------------------------------------------
 
+/// A week's leaderboard (GSI2): `WEEKBOARD#2026-W10`, most days first.
+pub const WEEKBOARD_PREFIX: &str = "WEEKBOARD#";
 /// Every profile, by the time it joined (GSI1).
 pub const USERS: &str = "USERS";
 /// The profiles the import made for articles' authors: found by id and on
@@ -91,6 +96,11 @@ pub const HANDOFF: &str = "handoff";
 
 pub fn user_pk(id: &UserId) -> String {
     format!("{USER_PREFIX}{}", id.key())
+}
+
+/// A journeyer's entry in `week`'s leaderboard (sort key, under `user_pk`).
+pub fn week_sk(week: crate::domain::IsoWeek) -> String {
+    format!("{WEEK_PREFIX}{week}")
 }
 
 pub fn claim_pk(sub: &str) -> String {

@@ -66,6 +66,7 @@ mod write;
 mod activity;
 mod articles;
 mod checkpoints;
+mod journey;
 mod leaderboard;
 mod limits;
 mod photos;
@@ -77,12 +78,13 @@ mod users;
 // The one place that sees every kind of item.
 mod reconcile;
 
-pub use activity::{ActivityError, ActivityRecord, Fetched, Journeyer, Recorded};
+pub use activity::{ActivityError, ActivityRecord, Fetched, JourneyRead, Journeyer, Recorded};
 pub use checkpoints::{Checkpoint, DATA_VERSION, Job, Phase};
 pub use codec::article::{ArticleFilter, ArticleRecord};
 pub use codec::review::{PendingPhoto, ReviewFilter, ReviewRecord};
 pub use codec::user::{Purge, UserRecord};
 pub use error::{BoxError, Missing, Precondition, StoreError};
+pub use journey::Found;
 pub use parts::answers::{Answer, KeyedCreate, Replay};
 pub use photos::{Photos, UPLOAD_VALIDITY, Upload};
 pub use read::ScanKey;

@@ -7,18 +7,20 @@
 //! source it meets (an article, a review, a rating), is recounted from the
 //! items it summarizes and rewritten if it drifted. Items written before
 //! contract v2 (list entries without summaries, v1 attribute names) are
-//! rewritten in v2's shape on the way. Where the walk stands is kept in a
+//! rewritten in v2's shape on the way, and v2 activity records in v3's (the
+//! journey: docs/journey.md). Where the walk stands is kept in a
 //! checkpoint item, so a run spans as many invocations as it needs.
 
 use super::checkpoints::{Checkpoint, Job};
-use super::codec::{article, user};
+use super::codec::{activity, article, user};
 use super::error::Result;
 use super::item::{n, parsed, s, string};
-use super::keys::{ARTICLE, ARTICLE_PREFIX, COUNT, RATING_PREFIX, REVIEW, SUMMARY};
+use super::keys::{ARTICLE, ARTICLE_PREFIX, COUNT, PROFILE, RATING_PREFIX, REVIEW, SUMMARY};
 use super::read::{Read, ScanKey, scan_key};
-use super::schema::{GSI1, GSI2, SK};
+use super::schema::{GSI1, GSI2, PK, SK};
 use super::write::{Outcome, Part, Write, is_bare_entry};
 use super::{Item, Repository};
+use crate::domain::activity::Shown;
 use crate::domain::{Subject, Tag};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
@@ -207,6 +209,9 @@ impl Repository {
             if is_bare_entry(item) {
                 bare_targets.insert(string(item, "target")?);
             }
+            if activity::is_v2_record(item) {
+                stretch.upgraded += u64::from(self.upgrade_activity(item).await?);
+            }
             if user::is_live_profile(item) {
                 stretch.checked += 1;
                 match self.repair_profile(item).await? {
@@ -228,6 +233,97 @@ impl Repository {
             stretch.repairs.summaries += u64::from(self.recount_subject(subject).await?);
         }
         Ok(stretch)
+    }
+
+    /// Brings a journeyer's v2 activity record into v3 (docs/journey.md,
+    /// "Data written before v3"): the v2 rule's active days, and the events'
+    /// ETag and newest time (the journey reads events for pushes, which the
+    /// v2 job never compared), go; for a profile that is not verified, what
+    /// the v2 rule computed leaves its numbers (nothing from GitHub counts
+    /// before verification) and admins' corrections stay, as the ledger's
+    /// bonuses. One transaction with the profile, conditioned on both as
+    /// read; a lost race is left to the next run. Whether it upgraded.
+    async fn upgrade_activity(&self, stored: &Item) -> Result<bool> {
+        let pk = string(stored, PK)?;
+        let record = activity::activity_from_item(stored)?;
+        let Some(profile) = self.get(pk.clone(), PROFILE, Read::Consistent).await? else {
+            return Ok(false);
+        };
+        if !user::is_live_profile(&profile) {
+            return Ok(false);
+        }
+        let mut profile = user::from_item(&profile)?;
+        let mut ledger = record.ledger;
+        let mut write = Write::new(&self.table);
+        let version = profile.version;
+        let unverified = !profile.user.journey.verified;
+        match ledger.applied.filter(|_| unverified) {
+            Some(applied) => {
+                let progress = &mut profile.user.progress;
+                // What the v2 rule computed: what the job last wrote less
+                // the admins' bonus in it; the profile keeps the rest.
+                let without = |current: u64, applied: u64, bonus: i64| {
+                    let computed = i128::from(applied) - i128::from(bonus);
+                    u64::try_from((i128::from(current) - computed).max(0)).unwrap_or(0)
+                };
+                let score = without(
+                    progress.github_score.get(),
+                    applied.score,
+                    ledger.score_bonus,
+                );
+                let days = without(
+                    progress.days_completed.get(),
+                    applied.days,
+                    ledger.days_bonus,
+                );
+                let streak = without(
+                    progress.github_streak.get(),
+                    applied.streak,
+                    ledger.streak_bonus,
+                );
+                progress.github_score = score.try_into().unwrap_or(progress.github_score);
+                progress.days_completed = days.try_into().unwrap_or(progress.days_completed);
+                progress.github_streak = streak.try_into().unwrap_or(progress.github_streak);
+                ledger.applied = Some(Shown {
+                    score: progress.github_score.get(),
+                    streak: progress.github_streak.get(),
+                    days: progress.days_completed.get(),
+                });
+                profile.version = version + 1;
+                write.put(
+                    Part::Main,
+                    user::to_item(&profile),
+                    "version = :v",
+                    Some(n(version)),
+                )?;
+            }
+            None => {
+                write.check_if(
+                    Part::Main,
+                    pk.clone(),
+                    PROFILE,
+                    "version = :v",
+                    Some(n(version)),
+                )?;
+            }
+        }
+        let id = profile.user.id.clone();
+        let (mut update, condition) = activity::Update::new(record.rev);
+        update.remove.extend(["#days", "etag", "newest"]);
+        let applied = ledger.applied.unwrap_or_default();
+        if ledger.applied.is_some() {
+            update.set("appliedScore", n(applied.score));
+            update.set("appliedStreak", n(applied.streak));
+            update.set("appliedDays", n(applied.days));
+        }
+        update.into_write(&mut write, &id, condition)?;
+        Ok(match self.commit(write).await? {
+            Outcome::Committed => {
+                tracing::info!(id = id.as_str(), "upgraded a v2 activity record to v3");
+                true
+            }
+            Outcome::Cancelled(_) => false,
+        })
     }
 
     /// Rebuilds the entries of the article or review stored under `pk`

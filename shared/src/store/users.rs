@@ -19,14 +19,14 @@ use super::codec::user::{
 };
 use super::error::{Missing, Precondition, Result, StoreError};
 use super::item::{n, optional_string, parsed, s, string};
-use super::keys::{ACTIVITY, DELETED_AT, PROFILE, PURGES, USERS, claim_pk, user_pk};
+use super::keys::{ACTIVITY, DELETED_AT, PROFILE, PURGES, USERS, WEEK_PREFIX, claim_pk, user_pk};
 use super::parts::answers::KeyedCreate;
 use super::read::{Read, key};
 use super::retry::Attempt;
-use super::schema::{GSI1, PK};
+use super::schema::{GSI1, PK, SK};
 use super::write::{Outcome, Part, Write};
 use super::{Item, Page, Repository};
-use crate::domain::{Timestamp, User, UserId, UserOrder};
+use crate::domain::{Timestamp, User, UserId, UserOrder, Verification};
 use crate::page::Window;
 use std::collections::HashSet;
 
@@ -52,6 +52,7 @@ impl Repository {
             user,
             owner: Some(owner.to_owned()),
             made_for_author: false,
+            verification: None,
             version: 1,
         };
         let token = uuid::Uuid::new_v4().simple().to_string();
@@ -142,6 +143,7 @@ impl Repository {
                     user: (*user).clone(),
                     owner: None,
                     made_for_author,
+                    verification: None,
                     version: 1,
                 };
                 write.put(
@@ -276,6 +278,38 @@ impl Repository {
         .await
     }
 
+    /// Gives the profile `id` the pending verification `code` (replacing
+    /// any), after `allow` has seen the stored record; once with `once` (its
+    /// answer recorded in the same transaction).
+    #[tracing::instrument(skip_all, fields(id = id.as_str()))]
+    pub async fn set_verification<E: From<StoreError>>(
+        &self,
+        id: &UserId,
+        code: &Verification,
+        allow: impl Fn(&UserRecord) -> Result<(), E>,
+        once: Option<&KeyedCreate<'_, Verification>>,
+    ) -> Result<Verification, E> {
+        let answer = self.once_record(once, code);
+        self.optimistic(|| async {
+            let mut record = self.user_record(id, Read::Consistent).await?;
+            allow(&record)?;
+            let read = record.version;
+            record.verification = Some(code.clone());
+            record.version = read + 1;
+            let mut write = Write::new(&self.table);
+            write.put(Part::Main, to_item(&record), "version = :v", Some(n(read)))?;
+            write.record_answer(answer.as_ref())?;
+            match self.commit(write).await? {
+                Outcome::Committed => Ok(Attempt::Done(code.clone())),
+                Outcome::Cancelled(c) if c.by_record() => {
+                    Err(StoreError::ConditionFailed(Precondition::IdempotencyKey).into())
+                }
+                Outcome::Cancelled(_) => Ok(Attempt::Lost),
+            }
+        })
+        .await
+    }
+
     /// Deletes the user `id`, after `allow` has seen the stored record: in one
     /// transaction the profile becomes a tombstone and the owner claim is
     /// marked deleting. Returns the purge that must now remove the user's
@@ -362,6 +396,15 @@ impl Repository {
         // No activity is recorded for a tombstone (every write of it checks
         // the profile), so what is there now is the last of it.
         write.delete_any(Part::Activity, user_pk(&purge.id), ACTIVITY)?;
+        // And its entries in the weeks' leaderboards (the journey job
+        // writes none for a tombstone either): a Query of the partition's
+        // `WEEK#` items (a few at most: they expire after three weeks).
+        let weeks = self
+            .partition_items(&user_pk(&purge.id), Some(WEEK_PREFIX), SK)
+            .await?;
+        for item in weeks {
+            write.delete_any(Part::Week, user_pk(&purge.id), &string(&item, SK)?)?;
+        }
         if let Some(owner) = &purge.owner {
             write.delete(Part::Claim, claim_pk(owner), PROFILE, condition, None)?;
         }

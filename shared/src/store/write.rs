@@ -37,6 +37,8 @@ pub(super) enum Part {
     Author,
     /// A journeyer's recorded GitHub activity (the activity job's item).
     Activity,
+    /// A journeyer's entry in a week's leaderboard.
+    Week,
     /// The record of a create's first answer, made with an `Idempotency-Key` (`parts/answers.rs`).
     Answer,
 }
@@ -182,6 +184,19 @@ impl Write {
             part,
             TransactWriteItem::builder().condition_check(check).build(),
         ));
+        Ok(self)
+    }
+
+    /// Puts `item` whatever is there.
+    pub(super) fn put_any(&mut self, part: Part, item: Item) -> Result<&mut Self> {
+        let put = built(
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .build(),
+        )?;
+        self.items
+            .push((part, TransactWriteItem::builder().put(put).build()));
         Ok(self)
     }
 

@@ -2,16 +2,20 @@
 //! tombstone of a deleted profile, and the leaderboard's key a profile
 //! carries (so a score change moves the user in the same write).
 
+use crate::domain::activity::{format_day, parse_day};
+use crate::domain::journey::{Consistency, JourneyStatus, Verification};
 use crate::domain::{Progress, Timestamp, User, UserId};
 use crate::store::Item;
-use crate::store::error::Result;
+use crate::store::error::{Result, StoreError};
 use crate::store::item::{
-    counted, n, number, optional_parsed, optional_string, parsed, s, string, timestamp,
+    counted, n, number, optional_number, optional_parsed, optional_string, parsed, s, string,
+    timestamp,
 };
 use crate::store::keys::{
     AUTHORS, DELETED_AT, LEADERBOARD, PROFILE, PURGES, USER_PREFIX, USERS, claim_pk, user_pk,
 };
 use crate::store::schema::{GSI1, GSI2, PK, SK};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 /// Sort key of the leaderboard: ascending order is highest total first
 /// (the total is stored inverted, zero-padded), then id ascending.
@@ -24,6 +28,17 @@ pub(in crate::store) fn leaderboard_key(user: &User) -> String {
 pub(in crate::store) const OWNER: &str = "owner";
 /// Marks a profile the import made for an author (value `author`).
 const MADE_FOR: &str = "madeFor";
+/// `owner/name` of the journey repository.
+const JOURNEY_REPO: &str = "journeyRepo";
+/// `true` once the owner proved the GitHub account (absent: not verified).
+const VERIFIED: &str = "verified";
+/// Consistency in hundredths (absent: 0).
+const CONSISTENCY: &str = "consistency";
+/// The latest documented day's date, `YYYY-MM-DD` (absent: none).
+const LAST_ENTRY: &str = "lastEntryAt";
+/// The pending verification code and when it expires.
+const CODE: &str = "verificationCode";
+const CODE_EXPIRES: &str = "verificationExpiresAt";
 
 /// A deleted user whose things are still being removed: the tombstone's content.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,6 +97,8 @@ pub struct UserRecord {
     /// who had no profile: not a journeyer who joined, so kept out of the
     /// users lists until an admin hands it over (docs/import.md).
     pub made_for_author: bool,
+    /// The pending verification code (`POST /users/{id}/verification`).
+    pub verification: Option<Verification>,
     pub(in crate::store) version: u64,
 }
 
@@ -130,6 +147,22 @@ pub(in crate::store) fn to_item(record: &UserRecord) -> Item {
     if record.made_for_author {
         item.insert(MADE_FOR.to_owned(), s("author"));
     }
+    if user.journey.verified {
+        item.insert(VERIFIED.to_owned(), AttributeValue::Bool(true));
+    }
+    if user.journey.consistency.hundredths() > 0 {
+        item.insert(
+            CONSISTENCY.to_owned(),
+            n(u64::from(user.journey.consistency.hundredths())),
+        );
+    }
+    if let Some(date) = user.journey.last_entry {
+        item.insert(LAST_ENTRY.to_owned(), s(format_day(date)));
+    }
+    if let Some(verification) = &record.verification {
+        item.insert(CODE.to_owned(), s(&verification.code));
+        item.insert(CODE_EXPIRES.to_owned(), s(verification.expires_at.as_str()));
+    }
     let optional = [
         (OWNER, record.owner.as_deref()),
         (
@@ -145,7 +178,11 @@ pub(in crate::store) fn to_item(record: &UserRecord) -> Item {
             "avatarImage",
             user.avatar_image.as_ref().map(|v| v.as_str()),
         ),
+        ("blogUrl", user.blog_url.as_ref().map(|v| v.as_str())),
     ];
+    if let Some(repo) = &user.journey_repo {
+        item.insert(JOURNEY_REPO.to_owned(), s(repo.full_name()));
+    }
     for (name, value) in optional {
         if let Some(value) = value {
             item.insert(name.to_owned(), s(value));
@@ -185,9 +222,32 @@ pub(in crate::store) fn from_item(item: &Item) -> Result<UserRecord> {
             },
             date_joined: timestamp(item, "dateJoined")?,
             updated_at: timestamp(item, "updatedAt")?,
+            journey_repo: optional_parsed(item, JOURNEY_REPO)?,
+            blog_url: optional_parsed(item, "blogUrl")?,
+            journey: JourneyStatus {
+                verified: matches!(item.get(VERIFIED), Some(AttributeValue::Bool(true))),
+                consistency: match optional_number(item, CONSISTENCY)? {
+                    None => Consistency::default(),
+                    Some(h) => Consistency::from_hundredths(h)
+                        .ok_or_else(|| StoreError::corrupt("a malformed `consistency`"))?,
+                },
+                last_entry: optional_string(item, LAST_ENTRY)
+                    .map(|text| {
+                        parse_day(&text)
+                            .ok_or_else(|| StoreError::corrupt("a malformed `lastEntryAt`"))
+                    })
+                    .transpose()?,
+            },
         },
         owner: optional_string(item, OWNER),
         made_for_author: item.contains_key(MADE_FOR),
+        verification: match optional_string(item, CODE) {
+            None => None,
+            Some(code) => Some(Verification {
+                code,
+                expires_at: timestamp(item, CODE_EXPIRES)?,
+            }),
+        },
         version: number(item, "version")?,
     })
 }
@@ -220,12 +280,25 @@ mod tests {
             user: user("Alice", 1, 2),
             owner: Some("sub-1".into()),
             made_for_author: false,
+            verification: None,
             version: 3,
         };
         record.user.bio = Some("hello".to_owned().try_into().expect("bio"));
         record.user.linkedin_profile = Some("alice-a".to_owned().try_into().expect("linkedin"));
         record.user.progress.days_completed = 42.try_into().expect("days");
+        record.user.journey_repo = Some("alice/journey".to_owned().try_into().expect("repo"));
+        record.user.blog_url = Some("https://blog.example".to_owned().try_into().expect("url"));
+        record.user.journey = JourneyStatus {
+            verified: true,
+            consistency: Consistency::from_hundredths(87).expect("0.87"),
+            last_entry: Some(time::macros::date!(2026 - 03 - 01)),
+        };
+        record.verification = Some(Verification {
+            code: "c0de".into(),
+            expires_at: Timestamp::now(),
+        });
         let back = from_item(&to_item(&record)).expect("round trip");
+        assert_eq!(back.verification, record.verification);
         assert_eq!(back.user, record.user);
         assert_eq!(back.owner.as_deref(), Some("sub-1"));
         assert_eq!(back.version, 3);
@@ -238,6 +311,7 @@ mod tests {
             user: user("ekeeler0", 0, 0),
             owner: None,
             made_for_author: true,
+            verification: None,
             version: 1,
         };
         let item = to_item(&record);
@@ -256,6 +330,7 @@ mod tests {
             user: user("Alice", 1, 2),
             owner: Some("sub-1".into()),
             made_for_author: false,
+            verification: None,
             version: 3,
         };
         let mut v1 = to_item(&record);
