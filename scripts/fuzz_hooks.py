@@ -17,7 +17,9 @@ cases that break them are not drawn as valid ones (negative cases still are):
 - `GET /reviews` takes exactly one of `subject` and `author`;
 - `githubScore + twitterScore` (`totalScore`) stays within 2^53 - 1, a rule
   across the body and the stored profile: valid cases keep each score under
-  2^52, so no two can pass it.
+  2^52, so no two can pass it;
+- a `journeyRepo`'s owner is the profile's own `githubProfile` (the body's
+  on `POST /users`, the path's id on `PUT /users/{id}`).
 """
 
 import uuid
@@ -50,6 +52,12 @@ def _breaks_an_unstated_rule(operation, case):
         if ("subject" in query) == ("author" in query):
             return True
     body = case.body
+    if isinstance(body, dict) and isinstance(body.get("journeyRepo"), str):
+        repo = body["journeyRepo"].removeprefix("https://github.com/")
+        owner = repo.split("/", 1)[0].lower()
+        profile = body.get("githubProfile") or (case.path_parameters or {}).get("id")
+        if not isinstance(profile, str) or owner != profile.lower():
+            return True
     if isinstance(body, dict):
         for score in ("githubScore", "twitterScore"):
             value = body.get(score)

@@ -231,8 +231,11 @@ enum Invoked {
 /// Those routes are covered by `sam local invoke`, whose events carry claims.
 pub const OVER_HTTP: &[(&str, u16)] = &[
     ("users-get.json", 200),
+    ("users-journey.json", 200),
+    ("users-badge.json", 200),
     ("users-list.json", 200),
     ("leaderboard-get.json", 200),
+    ("leaderboard-week.json", 200),
     ("articles-get.json", 200),
     ("articles-list.json", 200),
     ("tags-get.json", 200),

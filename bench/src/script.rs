@@ -160,7 +160,8 @@ pub fn check(name: &str, outcome: &Outcome, expect: Expect) -> Result<Value, Str
 
 /// The content type and body shape of an API Gateway answer with `status`:
 /// a 204 has no body; a success is a JSON object or array
-/// (`application/json`); an error a problem document
+/// (`application/json`), or the badge, an SVG document (`image/svg+xml`,
+/// given as a string); an error a problem document
 /// (`application/problem+json`) whose `status` is the answer's. The body, parsed.
 pub fn shape(status: u16, headers: &Value, body: &str) -> Result<Value, String> {
     let content_type = headers
@@ -174,6 +175,16 @@ pub fn shape(status: u16, headers: &Value, body: &str) -> Result<Value, String> 
         return match body.is_empty() {
             true => Ok(Value::Null),
             false => Err(format!("a body: {body}")),
+        };
+    }
+    if status == 200 && content_type == Some("image/svg+xml") {
+        let svg = body.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\"")
+            && body.ends_with("</svg>");
+        return match svg {
+            true => Ok(Value::String(body.to_owned())),
+            false => Err(format!(
+                "an image/svg+xml body that is no SVG document: {body}"
+            )),
         };
     }
     let want = if status < 400 {
