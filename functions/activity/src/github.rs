@@ -20,7 +20,6 @@ use bytes::Bytes;
 use hdoc_shared::Config;
 use hdoc_shared::clock::Clock;
 use hdoc_shared::config::GitHubToken;
-use hdoc_shared::domain::activity::{is_contribution, utc_day};
 use hdoc_shared::store::Fetched;
 use http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use http_body_util::{BodyExt, Empty, Limited};
@@ -29,11 +28,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// Sent with every request: GitHub refuses requests without a `User-Agent`.
 pub const USER_AGENT: &str = concat!(
@@ -205,23 +202,10 @@ struct Answer {
     body: Bytes,
 }
 
-/// The fields of an event the job reads (GitHub's event objects carry many
-/// more: `actor`, `repo`, `payload`, `public`, ...).
-#[derive(Deserialize)]
-struct Event {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    created_at: Option<String>,
-}
-
 /// GitHub's error body: `{"message": "...", "documentation_url": "..."}`.
 #[derive(Deserialize)]
 struct ErrorBody {
     message: Option<String>,
-}
-
-fn parse_time(at: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(at, &Rfc3339).ok()
 }
 
 /// The `rel="next"` target of a `Link` header (RFC 8288).
@@ -413,19 +397,6 @@ impl GitHub {
             .map_err(|_| format!("GitHub did not answer within {REQUEST_TIMEOUT:?}"))?
     }
 
-    /// One GET that waits out a short secondary rate limit (when
-    /// `deadline` leaves the time) and asks again.
-    async fn get_patiently(
-        &self,
-        url: &str,
-        etag: Option<&str>,
-        deadline: Option<Instant>,
-        reading: &mut Reading,
-    ) -> Result<Answer, Fetch> {
-        self.get_patiently_as(url, etag, JSON, deadline, reading)
-            .await
-    }
-
     async fn get_patiently_as(
         &self,
         url: &str,
@@ -523,110 +494,6 @@ impl GitHub {
             requests: 0,
             rate: None,
         }
-    }
-
-    /// Reads the public events of `login`: the first page with
-    /// `If-None-Match: etag`, then pages by `Link: rel="next"` until the end,
-    /// [`MAX_EVENTS`], or a page that reaches `newest` (the `created_at` of
-    /// the newest event seen before: what lies beyond was read then).
-    pub async fn events(
-        &self,
-        login: &str,
-        etag: Option<&str>,
-        newest: Option<&str>,
-        deadline: Option<Instant>,
-    ) -> Reading {
-        let mut reading = Reading {
-            fetch: Fetch::Got(Fetched::Unchanged),
-            requests: 0,
-            rate: None,
-        };
-        reading.fetch = match self
-            .read_pages(login, etag, newest, deadline, &mut reading)
-            .await
-        {
-            Ok(fetched) => Fetch::Got(fetched),
-            Err(fetch) => fetch,
-        };
-        reading
-    }
-
-    async fn read_pages(
-        &self,
-        login: &str,
-        etag: Option<&str>,
-        newest: Option<&str>,
-        deadline: Option<Instant>,
-        reading: &mut Reading,
-    ) -> Result<Fetched, Fetch> {
-        let known = newest.and_then(parse_time);
-        let mut url = format!(
-            "{}/users/{login}/events/public?per_page={PER_PAGE}",
-            self.api
-        );
-        let (mut days, mut first_etag, mut newest_seen) = (BTreeSet::new(), None, None);
-        let mut seen = 0;
-        for page in 0..MAX_PAGES {
-            if page > 0 && reading.rate.is_some_and(|rate| rate.exhausted()) {
-                let until = reading.rate.unwrap_or_default().reset_at();
-                return Err(Fetch::Limited {
-                    until,
-                    why: Limit::Primary,
-                });
-            }
-            let ask = if page == 0 { etag } else { None };
-            let answer = self.get_patiently(&url, ask, deadline, reading).await?;
-            if page == 0 && answer.status == StatusCode::NOT_MODIFIED {
-                return Ok(Fetched::Unchanged);
-            }
-            if answer.status != StatusCode::OK {
-                return Err(failure(&answer));
-            }
-            let events: Vec<Event> =
-                serde_json::from_slice(&answer.body).map_err(|err| Fetch::Failed {
-                    status: Some(200),
-                    message: format!("GitHub's events page is not a list of events: {err}"),
-                })?;
-            if page == 0 {
-                first_etag = answer
-                    .headers
-                    .get(header::ETAG)
-                    .and_then(|value| value.to_str().ok())
-                    .map(str::to_owned);
-            }
-            let mut reached_known = false;
-            for event in events.iter().take(MAX_EVENTS - seen) {
-                let Some(created) = event.created_at.as_deref() else {
-                    continue;
-                };
-                let Some(at) = parse_time(created) else {
-                    continue;
-                };
-                if newest_seen.as_ref().is_none_or(|(latest, _)| at > *latest) {
-                    newest_seen = Some((at, created.to_owned()));
-                }
-                reached_known |= known.is_some_and(|known| at <= known);
-                if event.kind.as_deref().is_some_and(is_contribution)
-                    && let Some(day) = utc_day(created)
-                {
-                    days.insert(day);
-                }
-            }
-            seen += events.len().min(MAX_EVENTS - seen);
-            let next = next_link(&answer.headers)
-                .filter(|next| next.starts_with(&format!("{}/", self.api)));
-            match next {
-                Some(next) if !reached_known && seen < MAX_EVENTS && !events.is_empty() => {
-                    url = next;
-                }
-                _ => break,
-            }
-        }
-        Ok(Fetched::Events {
-            days,
-            etag: first_etag,
-            newest: newest_seen.map(|(_, text)| text),
-        })
     }
 }
 

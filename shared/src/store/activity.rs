@@ -15,21 +15,19 @@
 
 use super::Repository;
 pub use super::codec::activity::{ActivityError, ActivityRecord, JourneyRead};
-use super::codec::activity::{Update, activity_from_item, signed_value};
-use super::codec::user::{UserRecord, from_item, to_item};
-use super::error::{Result, StoreError};
+use super::codec::activity::{Update, activity_from_item};
+use super::codec::user::{UserRecord, from_item};
+use super::error::Result;
 use super::item::{n, parsed, s, string};
 use super::keys::{ACTIVITY, PROFILE, USERS, user_pk};
 use super::parts::check_live_profile;
 use super::read::ScanKey;
 use super::retry::Attempt;
 use super::schema::{GSI1, PK, SK};
-use super::write::{Outcome, Part, Write};
-use crate::domain::activity::{format_day, settle, tally, utc_day};
+use super::write::{Outcome, Write};
 use crate::domain::{Progress, Timestamp, UserId};
 use crate::page::Position;
 use crate::page::Window;
-use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::BTreeSet;
 use time::Date;
 
@@ -135,126 +133,6 @@ impl Repository {
             Some(journeyer) => Ok(Some(journeyer)),
             None => self.journeyer(id).await,
         }
-    }
-
-    /// Records what a read of the events of `journeyer` (as read by
-    /// [`Self::journeyer`]) `fetched`, and sets the profile's numbers from
-    /// all the recorded days as of `today`, in one transaction. Nothing is
-    /// written when nothing changes. A lost race reads again. `None` when the
-    /// profile is gone.
-    #[tracing::instrument(skip_all, fields(id = journeyer.record.user.id.as_str()))]
-    pub async fn record_activity(
-        &self,
-        journeyer: Journeyer,
-        fetched: &Fetched,
-        today: Date,
-    ) -> Result<Option<Recorded>> {
-        let id = journeyer.record.user.id.clone();
-        let mut given = Some(journeyer);
-        self.optimistic(|| {
-            let given = given.take();
-            let id = &id;
-            async move {
-                let Some(journeyer) = self.given_or_read(given, id).await? else {
-                    return Ok(Attempt::Done(None));
-                };
-                self.record_attempt(journeyer, fetched, today).await
-            }
-        })
-        .await
-    }
-
-    async fn record_attempt(
-        &self,
-        journeyer: Journeyer,
-        fetched: &Fetched,
-        today: Date,
-    ) -> Result<Attempt<Option<Recorded>>> {
-        let Journeyer {
-            mut record,
-            activity,
-        } = journeyer;
-        let (new_days, etag, newest) = match fetched {
-            Fetched::Unchanged => (
-                BTreeSet::new(),
-                activity.etag.clone(),
-                activity.newest.clone(),
-            ),
-            Fetched::Events { days, etag, newest } => (
-                days.difference(&activity.days).copied().collect(),
-                etag.clone().or_else(|| activity.etag.clone()),
-                newest.clone().max(activity.newest.clone()),
-            ),
-        };
-        let mut days = activity.days.clone();
-        days.extend(new_days.iter().copied());
-        let joined = utc_day(record.user.date_joined.as_str())
-            .ok_or_else(|| StoreError::corrupt("a malformed `dateJoined`"))?;
-        let counted = tally(&days, joined, today);
-        let (progress, ledger) = settle(&counted, &record.user.progress, &activity.ledger, today);
-        let recorded = Recorded {
-            new_days: new_days.len() as u64,
-            changed: progress != record.user.progress,
-            progress,
-        };
-        let unchanged = new_days.is_empty()
-            && etag == activity.etag
-            && newest == activity.newest
-            && ledger == activity.ledger
-            && activity.error.is_none()
-            && !recorded.changed;
-        if unchanged {
-            return Ok(Attempt::Done(Some(recorded)));
-        }
-
-        let id = record.user.id.clone();
-        let mut write = Write::new(&self.table);
-        let read = record.version;
-        if recorded.changed {
-            record.user.progress = progress;
-            record.user.updated_at = Timestamp::now();
-            record.version = read + 1;
-            write.put(Part::Main, to_item(&record), "version = :v", Some(n(read)))?;
-        } else {
-            write.check_if(
-                Part::Main,
-                user_pk(&id),
-                PROFILE,
-                "version = :v",
-                Some(n(read)),
-            )?;
-        }
-        let (mut update, condition) = Update::new(activity.rev);
-        if !new_days.is_empty() {
-            update.add.push("#days :days");
-            update.values.insert(
-                ":days".into(),
-                AttributeValue::Ss(new_days.iter().map(|day| format_day(*day)).collect()),
-            );
-        }
-        if let Some(etag) = etag {
-            update.set("etag", s(etag));
-        }
-        if let Some(newest) = newest {
-            update.set("newest", s(newest));
-        }
-        let applied = ledger.applied.unwrap_or_default();
-        update.set("appliedScore", n(applied.score));
-        update.set("appliedStreak", n(applied.streak));
-        update.set("appliedDays", n(applied.days));
-        update.set("scoreBonus", signed_value(ledger.score_bonus));
-        update.set("daysBonus", signed_value(ledger.days_bonus));
-        update.set("streakBonus", signed_value(ledger.streak_bonus));
-        match ledger.streak_anchor {
-            Some(anchor) => update.set("streakAnchor", s(format_day(anchor))),
-            None => update.remove.push("streakAnchor"),
-        }
-        update.remove.extend(["#error", "errorStatus", "errorAt"]);
-        update.into_write(&mut write, &id, condition)?;
-        Ok(match self.commit(write).await? {
-            Outcome::Committed => Attempt::Done(Some(recorded)),
-            Outcome::Cancelled(_) => Attempt::Lost,
-        })
     }
 
     /// Records on `journeyer`'s activity record that its events could not
