@@ -493,6 +493,11 @@ async fn the_journey_and_the_badge_show_the_days() {
     let response = app.get("/users/ada/badge.svg").await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "image/svg+xml");
+    // Opened on its own, it runs and loads nothing.
+    assert_eq!(
+        response.headers()["content-security-policy"],
+        "default-src 'none'; style-src 'unsafe-inline'"
+    );
     let etag = response.headers()["etag"].clone();
     assert!(
         response.headers()["cache-control"]

@@ -275,8 +275,13 @@ async fn journey(State(state): State<AppState>, Id(id): Id<UserId>) -> Result<Js
     }))
 }
 
+/// The badge's `Content-Security-Policy`: its own inline styles, nothing else.
+pub const BADGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'";
+
 /// `GET /users/{id}/badge.svg`: a small SVG badge for a README: the
 /// challenge's name, `N/100` and the streak. Cacheable like any public read.
+/// Its text is escaped, and `Content-Security-Policy` keeps the document
+/// inert when opened on its own (no script, nothing loaded).
 #[tracing::instrument(skip_all, fields(id))]
 async fn badge(State(state): State<AppState>, Id(id): Id<UserId>) -> Result<Response> {
     let user = state.repo.user(&id).await?.user;
@@ -286,10 +291,16 @@ async fn badge(State(state): State<AppState>, Id(id): Id<UserId>) -> Result<Resp
         user.progress.github_streak.get(),
     );
     Ok((
-        [(
-            axum::http::header::CONTENT_TYPE,
-            axum::http::HeaderValue::from_static("image/svg+xml"),
-        )],
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("image/svg+xml"),
+            ),
+            (
+                axum::http::header::CONTENT_SECURITY_POLICY,
+                axum::http::HeaderValue::from_static(BADGE_CSP),
+            ),
+        ],
         svg,
     )
         .into_response())
