@@ -20,7 +20,6 @@ use bytes::Bytes;
 use hdoc_shared::Config;
 use hdoc_shared::clock::Clock;
 use hdoc_shared::config::GitHubToken;
-use hdoc_shared::store::Fetched;
 use http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_rustls::HttpsConnector;
@@ -138,11 +137,9 @@ impl Limit {
     }
 }
 
-/// What reading one journeyer's events came to.
+/// Why a read of GitHub for one journeyer stopped.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Fetch {
-    /// Read: unchanged since the stored ETag, or the events' days.
-    Got(Fetched),
     /// Not readable: `status` is GitHub's answer (404: the account was
     /// renamed or deleted; 5xx), `None` when GitHub could not be reached.
     Failed {
@@ -154,10 +151,9 @@ pub enum Fetch {
     Limited { until: OffsetDateTime, why: Limit },
 }
 
-/// A [`Fetch`] and what it cost.
+/// What one journeyer's reads of GitHub cost.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Reading {
-    pub fetch: Fetch,
     /// Requests sent to GitHub (waits and retries included).
     pub requests: u64,
     /// The rate limit as of the last answer.
@@ -184,6 +180,16 @@ pub struct Page {
 impl Page {
     pub fn not_modified(&self) -> bool {
         self.status == 304
+    }
+
+    /// This page, or the failure its status means (anything but 200 and
+    /// 304, once the caller has taken the statuses it reads itself, such as
+    /// a 404).
+    pub fn checked(mut self) -> Result<Self, Fetch> {
+        match self.failed.take() {
+            Some(failure) => Err(failure),
+            None => Ok(self),
+        }
     }
 
     /// The body as JSON of `T`, or a failure saying what was expected.
@@ -490,7 +496,6 @@ impl GitHub {
     /// A new, empty [`Reading`] (no request yet).
     pub fn reading() -> Reading {
         Reading {
-            fetch: Fetch::Got(Fetched::Unchanged),
             requests: 0,
             rate: None,
         }

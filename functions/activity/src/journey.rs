@@ -22,7 +22,7 @@
 //! (`HDOC_JOURNEY_TEMPLATE`, `100DaysOfCloud/100DaysOfCloud`), read once a
 //! run: its metadata and its tree, two requests.
 
-use crate::github::{Fetch, GitHub, Page, Reading};
+use crate::github::{Fetch, GitHub, Reading};
 use hdoc_shared::domain::journey::{DayNumber, day_date};
 use hdoc_shared::domain::{Timestamp, User, Verification};
 use hdoc_shared::store::{Found, Journeyer};
@@ -147,10 +147,6 @@ pub struct PushHint {
 }
 
 /// What a failed page means for the caller: its failure.
-fn failed(page: &Page) -> Option<Fetch> {
-    page.failed.clone()
-}
-
 /// The template's placeholder SHAs, read once (two requests) and kept.
 #[derive(Debug)]
 pub struct Placeholders {
@@ -207,9 +203,7 @@ pub async fn template(
             reading,
         )
         .await?;
-    if let Some(failure) = failed(&page) {
-        return Err(failure);
-    }
+    let page = page.checked()?;
     let repo: Repo = page.json("a repository")?;
     let page = github
         .fetch(
@@ -223,9 +217,7 @@ pub async fn template(
             reading,
         )
         .await?;
-    if let Some(failure) = failed(&page) {
-        return Err(failure);
-    }
+    let page = page.checked()?;
     let tree: Tree = page.json("a tree")?;
     let placeholders = tree
         .tree
@@ -295,9 +287,7 @@ pub async fn read_repo(
     if page.status == 404 {
         return Ok(RepoRead::Missing(Missing::NotPublic));
     }
-    if let Some(failure) = failed(&page) {
-        return Err(failure);
-    }
+    let page = page.checked()?;
     let repo: Repo = page.json("a repository")?;
     if repo.private {
         return Ok(RepoRead::Missing(Missing::NotPublic));
@@ -355,9 +345,7 @@ pub async fn check_verification(
     if page.status == 404 {
         return Ok(Err(Missing::Code));
     }
-    if let Some(failure) = failed(&page) {
-        return Err(failure);
-    }
+    let page = page.checked()?;
     let readme = String::from_utf8_lossy(&page.body);
     Ok(if verification.is_in(&readme) {
         Ok(())
@@ -452,9 +440,7 @@ pub async fn read_journey(
         // An empty repository (409) or a branch that is gone: no days.
         return Ok(Read::Found(found));
     }
-    if let Some(failure) = failed(&page) {
-        return Err(failure);
-    }
+    let page = page.checked()?;
     found.tree_etag = page.etag.clone();
     let tree: Tree = page.json("a tree")?;
     let recorded = if same_repo {
@@ -541,9 +527,7 @@ async fn push_dates(
         if page.status == 404 {
             break;
         }
-        if let Some(failure) = failed(&page) {
-            return Err(failure);
-        }
+        let page = page.checked()?;
         if page_number == 0 {
             first_etag = page.etag.clone();
         }
@@ -639,9 +623,7 @@ async fn earliest_commit(
         if page.status == 404 || page.status == 409 {
             break;
         }
-        if let Some(failure) = failed(&page) {
-            return Err(failure);
-        }
+        let page = page.checked()?;
         let commits: Vec<Commit> = page.json("a list of commits")?;
         for commit in &commits {
             if commit.parents.is_empty() {

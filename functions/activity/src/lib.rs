@@ -470,7 +470,6 @@ async fn count(
     let failed = |fetch: Fetch| match fetch {
         Fetch::Failed { status, message } => Counted::Failed { status, message },
         Fetch::Limited { until, why } => Counted::Limited { until, why },
-        Fetch::Got(_) => Counted::Skipped,
     };
     // Deleted since the users list was read: nothing to do.
     let Some(mut journeyer) = repo.journeyer(id).await? else {

@@ -1,8 +1,9 @@
-//! Scores from activity: the rule that turns a journeyer's active days on
-//! GitHub into `daysCompleted`, `githubStreak` and `githubScore`, and how an
-//! admin's correction of those numbers lives on beside it. The reference is
-//! `docs/activity.md`; the activity job (`functions/activity`) records the
-//! days and applies this rule.
+//! Scores from days: v2's rule that turns a set of days into
+//! `daysCompleted`, `githubStreak` and `githubScore`, and how an admin's
+//! correction of those numbers lives on beside it ([`settle`]). Since v3 the
+//! days are the journey's documented ones (`domain::journey`, which settles
+//! its numbers with this ledger); which GitHub events made a day active in v2
+//! is history, kept in `docs/activity.md`. The v2 rule, as it stood:
 //!
 //! - An active day is a UTC day with at least one public contribution event.
 //! - Only days on or after the UTC day of `dateJoined` count: the challenge
@@ -17,43 +18,11 @@
 
 use super::user::{Count, DaysCompleted, MAX_SCORE, Progress};
 use std::collections::BTreeSet;
-use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
-use time::{Date, OffsetDateTime, UtcOffset};
+use time::{Date, OffsetDateTime};
 
 /// Points an active day is worth.
 pub const POINTS_PER_DAY: u64 = 10;
-
-/// The GitHub event types that are a public contribution (GitHub's own
-/// contribution graph counts commits, issues, pull requests and their
-/// reviews, and repositories made): an event of another type (a star, a
-/// fork, a deleted branch, a membership) does not make a day active.
-pub const CONTRIBUTION_EVENTS: &[&str] = &[
-    "PushEvent",
-    "PullRequestEvent",
-    "PullRequestReviewEvent",
-    "PullRequestReviewCommentEvent",
-    "IssuesEvent",
-    "IssueCommentEvent",
-    "CommitCommentEvent",
-    "CreateEvent",
-    "ReleaseEvent",
-    "GollumEvent",
-    "PublicEvent",
-];
-
-/// Whether an event of this `type` makes its day active.
-pub fn is_contribution(kind: &str) -> bool {
-    CONTRIBUTION_EVENTS.contains(&kind)
-}
-
-/// The UTC day of an RFC 3339 time (`created_at`): an event at
-/// `2026-03-02T01:30:00+02:00` happened on 2026-03-01.
-pub fn utc_day(at: &str) -> Option<Date> {
-    OffsetDateTime::parse(at, &Rfc3339)
-        .ok()
-        .map(|at| at.to_offset(UtcOffset::UTC).date())
-}
 
 /// A day as stored and shown: `YYYY-MM-DD`.
 pub fn format_day(day: Date) -> String {
@@ -262,14 +231,7 @@ mod tests {
     const JOINED: Date = date!(2026 - 01 - 01);
 
     #[test]
-    fn days_are_utc_days() {
-        assert_eq!(utc_day("2026-03-01T23:59:00Z"), Some(date!(2026 - 03 - 01)));
-        assert_eq!(utc_day("2026-03-02T00:01:00Z"), Some(date!(2026 - 03 - 02)));
-        assert_eq!(
-            utc_day("2026-03-02T01:30:00+02:00"),
-            Some(date!(2026 - 03 - 01))
-        );
-        assert_eq!(utc_day("yesterday"), None);
+    fn days_are_written_and_read_as_dates() {
         assert_eq!(format_day(date!(2026 - 03 - 02)), "2026-03-02");
         assert_eq!(parse_day("2026-03-02"), Some(date!(2026 - 03 - 02)));
         assert_eq!(parse_day("2026-3-2"), None);

@@ -28,28 +28,12 @@ use super::write::{Outcome, Write};
 use crate::domain::{Progress, Timestamp, UserId};
 use crate::page::Position;
 use crate::page::Window;
-use std::collections::BTreeSet;
-use time::Date;
 
 /// A journeyer as the job reads one: the live profile and its record.
 #[derive(Clone, Debug)]
 pub struct Journeyer {
     pub record: UserRecord,
     pub activity: ActivityRecord,
-}
-
-/// What a read of a journeyer's events found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Fetched {
-    /// Nothing new since the stored ETag (a 304).
-    Unchanged,
-    /// The days of the contribution events read, the first page's ETag, and
-    /// the newest event's `created_at`.
-    Events {
-        days: BTreeSet<Date>,
-        etag: Option<String>,
-        newest: Option<String>,
-    },
 }
 
 /// What recording a journeyer's activity did.

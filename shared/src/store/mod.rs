@@ -78,7 +78,7 @@ mod users;
 // The one place that sees every kind of item.
 mod reconcile;
 
-pub use activity::{ActivityError, ActivityRecord, Fetched, JourneyRead, Journeyer, Recorded};
+pub use activity::{ActivityError, ActivityRecord, JourneyRead, Journeyer, Recorded};
 pub use checkpoints::{Checkpoint, DATA_VERSION, Job, Phase};
 pub use codec::article::{ArticleFilter, ArticleRecord};
 pub use codec::review::{PendingPhoto, ReviewFilter, ReviewRecord};
