@@ -25,7 +25,8 @@ pub struct Config {
     /// The X-Ray daemon (`AWS_XRAY_DAEMON_ADDRESS`, which Lambda sets when
     /// tracing is active): DynamoDB and S3 calls are sent to it as subsegments.
     pub xray_daemon: Option<String>,
-    /// Key that signs pagination cursors (`HDOC_CURSOR_SECRET`).
+    /// Key that signs pagination cursors (`HDOC_CURSOR_SECRET`; in Lambda
+    /// read from Secrets Manager at Init, [`CURSOR_SECRET`]).
     pub cursor_secret: String,
     /// Fixed keys for the SDK instead of its default chain: `hdoc-local`
     /// sets these for its emulators. `None` in Lambda (the function's role).
@@ -33,7 +34,8 @@ pub struct Config {
     /// Base URL of GitHub's REST API (`HDOC_GITHUB_API`, default
     /// [`GITHUB_API`]), read by the activity job.
     pub github_api: String,
-    /// Token for GitHub's API (`HDOC_GITHUB_TOKEN`), optional: sent as
+    /// Token for GitHub's API (`HDOC_GITHUB_TOKEN`; in Lambda read from
+    /// Secrets Manager at Init, [`GITHUB_TOKEN`]), optional: sent as
     /// `Authorization: Bearer` by the activity job. Without one GitHub allows
     /// 60 requests an hour and counts its 304s (docs/activity.md).
     pub github_token: Option<GitHubToken>,
@@ -42,8 +44,8 @@ pub struct Config {
     /// blob SHAs from it (docs/journey.md).
     pub journey_template: String,
     /// The secret of GitHub's push webhook (`HDOC_GITHUB_WEBHOOK_SECRET`;
-    /// in AWS resolved from Secrets Manager into the function's
-    /// environment). Without one, every webhook delivery is a 401.
+    /// in Lambda read from Secrets Manager at Init, [`GITHUB_WEBHOOK_SECRET`]).
+    /// Without one, every webhook delivery is a 401.
     pub webhook_secret: Option<GitHubToken>,
     /// What time it is for what the API stamps and decides by: the system's
     /// clock; tests set one they move on ([`Clock::manual`]).
@@ -244,6 +246,79 @@ impl std::fmt::Debug for Config {
     }
 }
 
+/// A secret a deployed function reads at Init: the variable that holds its
+/// value off Lambda (hdoc-local, tests), and the one that names its Secrets
+/// Manager secret (an ARN) in Lambda.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Secret {
+    pub variable: &'static str,
+    pub arn_variable: &'static str,
+}
+
+/// The key that signs pagination cursors; every function has one.
+pub const CURSOR_SECRET: Secret = Secret {
+    variable: "HDOC_CURSOR_SECRET",
+    arn_variable: "HDOC_CURSOR_SECRET_ARN",
+};
+
+/// The GitHub token (optional): users, github and activity.
+pub const GITHUB_TOKEN: Secret = Secret {
+    variable: "HDOC_GITHUB_TOKEN",
+    arn_variable: "HDOC_GITHUB_TOKEN_ARN",
+};
+
+/// The push webhook's secret (optional): the github function.
+pub const GITHUB_WEBHOOK_SECRET: Secret = Secret {
+    variable: "HDOC_GITHUB_WEBHOOK_SECRET",
+    arn_variable: "HDOC_GITHUB_WEBHOOK_SECRET_ARN",
+};
+
+/// Every secret [`Config::for_lambda`] reads.
+pub const SECRETS: [Secret; 3] = [CURSOR_SECRET, GITHUB_TOKEN, GITHUB_WEBHOOK_SECRET];
+
+/// Reads each secret of [`SECRETS`] whose ARN variable `get` gives, with
+/// one `GetSecretValue` each (its `SecretString`); the variables and values.
+async fn read_secrets(
+    get: &impl Fn(&str) -> Option<String>,
+    sdk: &aws_config::SdkConfig,
+) -> Result<Vec<(&'static str, String)>, String> {
+    use crate::aws_json::{AwsJson, SECRETS_MANAGER, endpoint_override};
+    let named: Vec<(Secret, String)> = SECRETS
+        .iter()
+        .filter_map(|secret| get(secret.arn_variable).map(|arn| (*secret, arn)))
+        .collect();
+    if named.is_empty() {
+        return Ok(Vec::new());
+    }
+    let endpoint = endpoint_override(&SECRETS_MANAGER, get);
+    let client = AwsJson::new(sdk, SECRETS_MANAGER, endpoint.as_deref())
+        .map_err(|err| format!("cannot read the function's secrets: {err}"))?;
+    let mut read = Vec::with_capacity(named.len());
+    for (secret, arn) in named {
+        let answer = client
+            .call("GetSecretValue", &serde_json::json!({ "SecretId": arn }))
+            .await
+            .map_err(|err| {
+                format!(
+                    "{}: cannot read the secret {arn} (at {}): {err}",
+                    secret.arn_variable,
+                    client.endpoint()
+                )
+            })?;
+        let value = answer["SecretString"]
+            .as_str()
+            .filter(|value| !value.is_empty())
+            .ok_or_else(|| {
+                format!(
+                    "{}: the secret {arn} has no SecretString (binary, or empty)",
+                    secret.arn_variable
+                )
+            })?;
+        read.push((secret.variable, value.to_owned()));
+    }
+    Ok(read)
+}
+
 /// The community's Journey Template repository.
 pub const JOURNEY_TEMPLATE: &str = "100DaysOfCloud/100DaysOfCloud";
 
@@ -259,25 +334,63 @@ impl Config {
         Self::from_lookup(|key| env::var(key).ok().filter(|v| !v.is_empty()))
     }
 
-    /// The configuration of a Lambda function, from its environment: as
-    /// [`Self::from_env`], but without `HDOC_STAGE` (or with `local`) an
-    /// error, so that a function deployed without its settings fails its
-    /// cold start instead of running on the local stage's defaults.
-    pub fn for_lambda() -> Result<Self, String> {
-        Self::for_lambda_from(|key| env::var(key).ok().filter(|v| !v.is_empty()))
+    /// The configuration of a Lambda function, from its environment and the
+    /// secrets it names ([`SECRETS`]), read from Secrets Manager with `sdk`'s
+    /// region and credentials: once, at Init.
+    ///
+    /// An error, with which the function fails its Init, without
+    /// `HDOC_STAGE` (or with `local`), so that a function deployed without its
+    /// settings does not run on the local stage's defaults; with a secret's
+    /// value in the environment, where anyone who may read the function's
+    /// configuration reads it; and when a secret it names cannot be read.
+    pub async fn for_lambda(sdk: &aws_config::SdkConfig) -> Result<Self, String> {
+        Self::for_lambda_from(|key| env::var(key).ok().filter(|v| !v.is_empty()), sdk).await
     }
 
-    /// [`Self::for_lambda`] from any key lookup.
-    pub fn for_lambda_from(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+    /// [`Self::for_lambda`] from any key lookup. Secrets Manager is called
+    /// at the endpoint the lookup's `AWS_ENDPOINT_URL_SECRETS_MANAGER` (or
+    /// `AWS_ENDPOINT_URL`) names, else at the region's.
+    pub async fn for_lambda_from(
+        get: impl Fn(&str) -> Option<String>,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<Self, String> {
         match get("HDOC_STAGE").as_deref() {
-            None => Err("HDOC_STAGE must be set in Lambda (dev, staging or prod): \
-                 a function never runs on the local stage's defaults"
-                .to_owned()),
-            Some("local") => Err("HDOC_STAGE is `local`, which is only for hdoc-local: \
-                 a Lambda function runs on dev, staging or prod"
-                .to_owned()),
-            Some(_) => Ok(Self::from_lookup(get)),
+            None => {
+                return Err("HDOC_STAGE must be set in Lambda (dev, staging or prod): \
+                     a function never runs on the local stage's defaults"
+                    .to_owned());
+            }
+            Some("local") => {
+                return Err("HDOC_STAGE is `local`, which is only for hdoc-local: \
+                     a Lambda function runs on dev, staging or prod"
+                    .to_owned());
+            }
+            Some(_) => {}
         }
+        for secret in &SECRETS {
+            if get(secret.variable).is_some() {
+                return Err(format!(
+                    "{} is set in the function's environment, which shows it to anyone \
+                     who may read the function's configuration: a Lambda reads it from \
+                     Secrets Manager at Init, from the secret {} names",
+                    secret.variable, secret.arn_variable
+                ));
+            }
+        }
+        if get(CURSOR_SECRET.arn_variable).is_none() {
+            return Err(format!(
+                "{} must be set in Lambda: the ARN of the secret that holds the \
+                 key signing pagination cursors",
+                CURSOR_SECRET.arn_variable
+            ));
+        }
+        let read = read_secrets(&get, sdk).await?;
+        Ok(Self::from_lookup(|key| {
+            read.iter()
+                .find(|(variable, _)| *variable == key)
+                .map(|(_, value)| value.clone())
+                .or_else(|| get(key))
+        }))
     }
 
     /// Builds a configuration from any key lookup (the environment, or a test's map).
@@ -460,8 +573,8 @@ mod tests {
         assert!(!format!("{:?}", self::config(&[])).contains(DEV_CURSOR_SECRET));
     }
 
-    #[test]
-    fn a_lambda_without_its_stage_refuses_to_start() {
+    #[tokio::test]
+    async fn a_lambda_without_its_stage_or_with_a_plain_secret_refuses_to_start() {
         let lookup = |pairs: &'static [(&'static str, &'static str)]| {
             move |key: &str| {
                 pairs
@@ -470,18 +583,49 @@ mod tests {
                     .map(|(_, v)| (*v).to_owned())
             }
         };
-        let err = Config::for_lambda_from(lookup(&[("HDOC_TABLE", "t")])).expect_err("no stage");
+        // No region, no credentials: nothing here reaches Secrets Manager.
+        let sdk = aws_config::SdkConfig::builder().build();
+        let refusal = async |pairs| {
+            Config::for_lambda_from(lookup(pairs), &sdk)
+                .await
+                .expect_err("refused")
+        };
+        let err = refusal(&[("HDOC_TABLE", "t")]).await;
         assert!(err.contains("HDOC_STAGE must be set"), "{err}");
-        let err = Config::for_lambda_from(lookup(&[("HDOC_STAGE", "local")])).expect_err("local");
+        let err = refusal(&[("HDOC_STAGE", "local")]).await;
         assert!(err.contains("only for hdoc-local"), "{err}");
-        let config = Config::for_lambda_from(lookup(&[
+        let deployed = &[
             ("HDOC_STAGE", "dev"),
             ("HDOC_TABLE", "t"),
             ("HDOC_CORS_ORIGINS", "*"),
             ("HDOC_CURSOR_SECRET", "s"),
-        ]))
-        .expect("a deployed stage");
-        assert_eq!((config.stage.as_str(), config.table.as_str()), ("dev", "t"));
+        ];
+        let err = refusal(deployed).await;
+        assert!(
+            err.starts_with("HDOC_CURSOR_SECRET is set in the function's environment")
+                && err.contains("HDOC_CURSOR_SECRET_ARN"),
+            "{err}"
+        );
+        let err = refusal(&[("HDOC_STAGE", "dev"), ("HDOC_GITHUB_TOKEN", "ghp_x")]).await;
+        assert!(err.starts_with("HDOC_GITHUB_TOKEN is set"), "{err}");
+        assert!(!err.contains("ghp_x"), "{err}");
+        let err = refusal(&[("HDOC_STAGE", "dev"), ("HDOC_TABLE", "t")]).await;
+        assert!(
+            err.starts_with("HDOC_CURSOR_SECRET_ARN must be set"),
+            "{err}"
+        );
+        let err = refusal(&[
+            ("HDOC_STAGE", "dev"),
+            (
+                "HDOC_CURSOR_SECRET_ARN",
+                "arn:aws:secretsmanager:us-east-1:1:secret:c",
+            ),
+        ])
+        .await;
+        assert_eq!(
+            err,
+            "cannot read the function's secrets: secretsmanager: cannot call: no region (AWS_REGION)"
+        );
         // hdoc-local keeps its defaults.
         assert_eq!(self::config(&[]).stage, "local");
     }

@@ -190,3 +190,126 @@ async fn the_standard_endpoint_variables_point_the_calls_elsewhere() {
         "https://secretsmanager.us-east-1.amazonaws.com"
     );
 }
+
+/// A lookup of fixed variables, as `Config::for_lambda_from` takes it.
+fn lookup(pairs: Vec<(&'static str, String)>) -> impl Fn(&str) -> Option<String> {
+    move |key: &str| {
+        pairs
+            .iter()
+            .find(|(name, _)| *name == key)
+            .map(|(_, value)| value.clone())
+    }
+}
+
+/// A deployed function's settings that are not secrets.
+fn deployed() -> Vec<(&'static str, String)> {
+    vec![
+        ("HDOC_STAGE", "dev".to_owned()),
+        ("HDOC_TABLE", "hdoc-backend-dev".to_owned()),
+        ("HDOC_CORS_ORIGINS", "*".to_owned()),
+    ]
+}
+
+#[tokio::test]
+async fn a_lambda_reads_its_secrets_at_init_and_refuses_to_start_without_one() {
+    let moto = Moto::start().await;
+    let sdk = sdk().await;
+    let admin = AwsJson::new(&sdk, SECRETS_MANAGER, Some(&moto.endpoint)).expect("a client");
+    let cursor = create_secret(
+        &admin,
+        "hdoc-backend-dev-cursor-secret",
+        "cursor-key-at-init",
+    )
+    .await;
+    let token = create_secret(&admin, "hdoc-github-token", "ghp_token_at_init").await;
+    let webhook = create_secret(&admin, "hdoc-github-webhook-secret", "whsec_at_init").await;
+    let endpoint = ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.endpoint.clone());
+
+    // The github function: all three, the token by its partial ARN (the
+    // secret's name in an ARN, as template.yaml gives it).
+    let partial = token
+        .rsplit_once('-')
+        .map(|(name, _suffix)| name.to_owned())
+        .expect("an ARN ends in -<6 characters>");
+    let mut env = deployed();
+    env.extend([
+        ("HDOC_CURSOR_SECRET_ARN", cursor.clone()),
+        ("HDOC_GITHUB_TOKEN_ARN", partial),
+        ("HDOC_GITHUB_WEBHOOK_SECRET_ARN", webhook.clone()),
+        endpoint.clone(),
+    ]);
+    let config = Config::for_lambda_from(lookup(env), &sdk)
+        .await
+        .expect("the secrets are read");
+    assert_eq!(config.cursor_secret, "cursor-key-at-init");
+    assert_eq!(
+        config.github_token.as_ref().map(|t| t.0.as_str()),
+        Some("ghp_token_at_init")
+    );
+    assert_eq!(
+        config.webhook_secret.as_ref().map(|t| t.0.as_str()),
+        Some("whsec_at_init")
+    );
+    let shown = format!("{config:?}");
+    for secret in ["cursor-key-at-init", "ghp_token_at_init", "whsec_at_init"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
+
+    // A function without the optional ones reads only the cursor key.
+    let mut env = deployed();
+    env.extend([("HDOC_CURSOR_SECRET_ARN", cursor.clone()), endpoint.clone()]);
+    let config = Config::for_lambda_from(lookup(env), &sdk)
+        .await
+        .expect("the cursor key is read");
+    assert_eq!(config.cursor_secret, "cursor-key-at-init");
+    assert!(config.github_token.is_none() && config.webhook_secret.is_none());
+
+    // A secret that is not there: Init fails, naming the variable, the
+    // secret, the endpoint and Secrets Manager's answer.
+    let gone = "arn:aws:secretsmanager:us-east-1:123456789012:secret:hdoc-gone-AbCdEf";
+    let mut env = deployed();
+    env.extend([
+        ("HDOC_CURSOR_SECRET_ARN", cursor.clone()),
+        ("HDOC_GITHUB_WEBHOOK_SECRET_ARN", gone.to_owned()),
+        endpoint.clone(),
+    ]);
+    let err = Config::for_lambda_from(lookup(env), &sdk)
+        .await
+        .expect_err("a missing secret");
+    assert!(
+        err.starts_with(&format!(
+            "HDOC_GITHUB_WEBHOOK_SECRET_ARN: cannot read the secret {gone} (at {}): \
+             secretsmanager.GetSecretValue: 4",
+            moto.endpoint
+        )) && err.contains("ResourceNotFoundException"),
+        "{err}"
+    );
+
+    // The global override is honoured as well; an endpoint with nothing
+    // behind it is an Init failure too, not a function without its key.
+    let mut env = deployed();
+    env.extend([
+        ("HDOC_CURSOR_SECRET_ARN", cursor.clone()),
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+    ]);
+    let config = Config::for_lambda_from(lookup(env), &sdk)
+        .await
+        .expect("read through AWS_ENDPOINT_URL");
+    assert_eq!(config.cursor_secret, "cursor-key-at-init");
+    let mut env = deployed();
+    env.extend([
+        ("HDOC_CURSOR_SECRET_ARN", cursor),
+        (
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            "http://127.0.0.1:9".to_owned(),
+        ),
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+    ]);
+    let err = Config::for_lambda_from(lookup(env), &sdk)
+        .await
+        .expect_err("nothing listens at the service's own endpoint");
+    assert!(
+        err.contains("(at http://127.0.0.1:9): secretsmanager.GetSecretValue: no answer"),
+        "{err}"
+    );
+}

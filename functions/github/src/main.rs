@@ -6,7 +6,9 @@ use hdoc_shared::http::WarmUp;
 
 #[tokio::main]
 async fn main() -> Result<(), hdoc_shared::http::LambdaError> {
-    let github = GitHub::new(&hdoc_shared::Config::from_env());
-    let routes = github::routes().layer(axum::Extension(github));
-    hdoc_shared::http::run_lambda(routes, WarmUp::GetItem).await
+    // GitHub with the token Init read (the webhook's secret is in the state's config).
+    let routes = |state: &hdoc_shared::AppState| {
+        github::routes().layer(axum::Extension(GitHub::new(&state.config)))
+    };
+    hdoc_shared::http::run_lambda_from(routes, WarmUp::GetItem).await
 }

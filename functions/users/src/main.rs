@@ -5,8 +5,10 @@ use hdoc_shared::http::WarmUp;
 
 #[tokio::main]
 async fn main() -> Result<(), hdoc_shared::http::LambdaError> {
-    // The verification check reads the journey repository on GitHub.
-    let github = GitHub::new(&hdoc_shared::Config::from_env());
-    let routes = users::routes().layer(axum::Extension(github));
-    hdoc_shared::http::run_lambda(routes, WarmUp::GetItem).await
+    // The verification check reads the journey repository on GitHub, with
+    // the token Init read.
+    let routes = |state: &hdoc_shared::AppState| {
+        users::routes().layer(axum::Extension(GitHub::new(&state.config)))
+    };
+    hdoc_shared::http::run_lambda_from(routes, WarmUp::GetItem).await
 }

@@ -10,10 +10,20 @@ pub use lambda_http::Error as LambdaError;
 /// Runs `routes` as a Lambda function behind API Gateway, its DynamoDB
 /// connection opened during Init by `warm_up`.
 pub async fn run_lambda(routes: Router<AppState>, warm_up: WarmUp) -> Result<(), LambdaError> {
+    run_lambda_from(|_| routes, warm_up).await
+}
+
+/// [`run_lambda`] with routes made from the state Init built, for routes
+/// that need what it read (a GitHub client with the token read from
+/// Secrets Manager).
+pub async fn run_lambda_from(
+    routes: impl FnOnce(&AppState) -> Router<AppState>,
+    warm_up: WarmUp,
+) -> Result<(), LambdaError> {
     crate::telemetry::init();
-    let state = AppState::from_env()?;
+    let state = AppState::from_env().await?;
     state.warm_up(warm_up).await;
-    lambda_http::run(app(routes, state)).await
+    lambda_http::run(app(routes(&state), state)).await
 }
 
 /// [`run_lambda`] for a function that also handles photos (`HDOC_BUCKET`).
@@ -22,7 +32,7 @@ pub async fn run_lambda_with_photos(
     warm_up: WarmUp,
 ) -> Result<(), LambdaError> {
     crate::telemetry::init();
-    let state = AppState::from_env()?.with_photos();
+    let state = AppState::from_env().await?.with_photos();
     state.warm_up(warm_up).await;
     lambda_http::run(app(routes, state)).await
 }
@@ -47,7 +57,7 @@ where
 {
     use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
     crate::telemetry::init();
-    let mut state = AppState::from_env()?;
+    let mut state = AppState::from_env().await?;
     if photos {
         state = state.with_photos();
     }

@@ -151,12 +151,16 @@ impl AppState {
         Self::on(config, sdk)
     }
 
-    /// Reads the configuration and the SDK's region and keys from the
-    /// environment, as Lambda sets it, and connects: once per cold start.
-    /// Without `HDOC_STAGE` an error ([`Config::for_lambda`]): the function
-    /// fails its Init with that message rather than run on local defaults.
-    pub fn from_env() -> Result<Self, String> {
-        Ok(Self::on(Config::for_lambda()?, lambda_sdk_config()))
+    /// Reads the SDK's region and keys and the configuration from the
+    /// environment, as Lambda sets it, the function's secrets from Secrets
+    /// Manager with those keys, and connects: once per cold start. An error
+    /// ([`Config::for_lambda`]) without `HDOC_STAGE`, with a secret in the
+    /// environment, or when a secret cannot be read: the function fails its
+    /// Init with that message rather than run without it.
+    pub async fn from_env() -> Result<Self, String> {
+        let sdk = lambda_sdk_config();
+        let config = Config::for_lambda(&sdk).await?;
+        Ok(Self::on(config, sdk))
     }
 
     fn on(config: Config, sdk: aws_config::SdkConfig) -> Self {
