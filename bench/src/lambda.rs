@@ -79,6 +79,12 @@ pub fn environment(
         ("AWS_ENDPOINT_URL_S3", stores.s3_endpoint.clone()),
         // The activity function's GitHub: a stand-in behind the same TLS.
         ("HDOC_GITHUB_API", stores.github_endpoint.clone()),
+        // Secrets Manager, which every function reads its secrets from at
+        // Init: a stand-in behind the same TLS.
+        (
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            stores.secrets_endpoint.clone(),
+        ),
         (
             "SSL_CERT_FILE",
             stores.ca_bundle.to_string_lossy().into_owned(),

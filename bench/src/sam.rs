@@ -32,7 +32,8 @@ pub struct Sam {
 
 /// The environment of every function, as `--env-vars` takes it: the
 /// template's variables resolved for stage `dev` (what AWS would give them),
-/// the endpoints pointed at `stores` on the bridge. SAM keeps only the
+/// the endpoints (Secrets Manager's too: each function reads its cursor key
+/// at Init) pointed at `stores` on the bridge. SAM keeps only the
 /// variables the template declares, which is why the template declares the
 /// endpoint variables (empty).
 pub fn env_vars(functions: &[Function], stores: &Stores) -> Value {
@@ -44,6 +45,10 @@ pub fn env_vars(functions: &[Function], stores: &Stores) -> Value {
             stores.dynamodb_plain.clone(),
         );
         env.insert("AWS_ENDPOINT_URL_S3".into(), stores.s3_endpoint.clone());
+        env.insert(
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER".into(),
+            stores.secrets_plain.clone(),
+        );
         if function.environment.contains_key("HDOC_GITHUB_API") {
             env.insert("HDOC_GITHUB_API".into(), stores.github_plain.clone());
         }

@@ -29,9 +29,10 @@
 //! against the function's statements exactly as the template writes them,
 //! and only then lets moto check the signature and the action.
 
-use super::template::{as_sub, binaries, function_resource, one_or_many, template};
+use super::template::{as_sub, binaries, conditional, function_resource, one_or_many, template};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use hdoc_shared::aws_json::{AwsJson, SECRETS_MANAGER};
 use hdoc_shared::config::StaticCredentials;
 use hdoc_shared::domain::{Progress, Timestamp, User, UserId};
 use hdoc_shared::jobs::Ended;
@@ -192,8 +193,95 @@ struct Grant {
     resources: Vec<String>,
 }
 
+/// The secrets of a stack: created by the admin on moto, as the stack (the
+/// cursor key) and its deployer (the GitHub token, the webhook's secret,
+/// named by the template's parameters) would.
+#[derive(Clone, Debug)]
+struct Secrets {
+    /// Each secret's full ARN (with the suffix moto added) and its value.
+    cursor: (String, String),
+    token: (String, String),
+    webhook: (String, String),
+}
+
+impl Secrets {
+    async fn create(moto: &Moto, run: &str) -> Self {
+        let sdk = sdk_for(&moto.admin).await;
+        let admin = AwsJson::new(&sdk, SECRETS_MANAGER, Some(&moto.endpoint)).expect("a client");
+        let create = async |name: String, value: &str| {
+            let answer = admin
+                .call(
+                    "CreateSecret",
+                    &json!({"Name": name, "SecretString": value}),
+                )
+                .await
+                .expect("the admin creates a secret");
+            let arn = answer["ARN"].as_str().expect("its ARN").to_owned();
+            (arn, value.to_owned())
+        };
+        Self {
+            cursor: create(
+                format!("hdoc-iam-{run}-cursor-secret"),
+                "iam-cursor-key-from-secrets-manager",
+            )
+            .await,
+            token: create(format!("hdoc-iam-{run}-github-token"), "ghp_iam_token").await,
+            webhook: create(format!("hdoc-iam-{run}-webhook"), WEBHOOK_SECRET).await,
+        }
+    }
+
+    fn arns(&self) -> Vec<String> {
+        [&self.cursor, &self.token, &self.webhook]
+            .into_iter()
+            .map(|(arn, _)| arn.clone())
+            .collect()
+    }
+
+    /// A secret's name: its ARN's resource without the suffix.
+    fn name(arn: &str) -> &str {
+        let suffixed = arn.rsplit(":secret:").next().expect("a secret's ARN");
+        suffixed.rsplit_once('-').map_or(suffixed, |(name, _)| name)
+    }
+
+    /// A `!Sub` string of template.yaml's secrets as this stack deploys
+    /// them: both optional secrets given (HasGitHubToken, HasWebhookSecret).
+    fn resolve(&self, text: &str) -> String {
+        text.replace("${CursorSecret}", &self.cursor.0)
+            .replace("${GitHubTokenSecret}", Self::name(&self.token.0))
+            .replace("${GitHubWebhookSecret}", Self::name(&self.webhook.0))
+            .replace("${AWS::Partition}", "aws")
+            .replace("${AWS::Region}", REGION)
+            .replace("${AWS::AccountId}", ACCOUNT)
+    }
+}
+
+/// The SDK configuration of a process holding `keys`.
+async fn sdk_for(keys: &Keys) -> aws_config::SdkConfig {
+    let mut config = Config::from_lookup(|_| None);
+    config.static_credentials = Some(StaticCredentials {
+        access_key: keys.access_key.clone(),
+        secret_key: keys.secret_key.clone(),
+        region: REGION.to_owned(),
+    });
+    hdoc_shared::http::sdk_config(&config).await
+}
+
+/// The conditions template.yaml's `!If`s ask, as this test's stack has them.
+fn holds(condition: &str) -> bool {
+    match condition {
+        "HasGitHubToken" | "HasWebhookSecret" => true,
+        other => panic!("the condition {other} is not decided here (tests/api/iam.rs)"),
+    }
+}
+
 /// The statements `template.yaml` grants the function built from `binary`.
-fn grants(template: &serde_yaml::Value, binary: &str, table: &str, bucket: &str) -> Vec<Grant> {
+fn grants(
+    template: &serde_yaml::Value,
+    binary: &str,
+    table: &str,
+    bucket: &str,
+    secrets: &Secrets,
+) -> Vec<Grant> {
     let (id, resource) = function_resource(template, binary);
     let table_arn = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}");
     let bucket_arn = format!("arn:aws:s3:::{bucket}");
@@ -207,8 +295,13 @@ fn grants(template: &serde_yaml::Value, binary: &str, table: &str, bucket: &str)
                 .collect();
             let resources = one_or_many(&statement["Resource"])
                 .iter()
+                .filter_map(|target| match conditional(target) {
+                    (Some(condition), target) => holds(&condition).then_some(target),
+                    (None, target) => Some(target),
+                })
                 .map(|target| {
-                    let arn = as_sub(target)
+                    let arn = secrets
+                        .resolve(&as_sub(target))
                         .replace("${Table.Arn}", &table_arn)
                         .replace("${MediaBucket.Arn}", &bucket_arn);
                     assert!(!arn.contains("${"), "{id}: {arn} is not deployed here");
@@ -231,8 +324,16 @@ fn moto_policy(grants: &[Grant]) -> Value {
         .map(|grant| {
             let dynamodb = grant.actions.iter().all(|a| a.starts_with("dynamodb:"));
             let s3 = grant.actions.iter().all(|a| a.starts_with("s3:"));
-            assert!(dynamodb || s3, "one service a statement: {grant:?}");
-            let resource = if dynamodb {
+            let secrets = grant
+                .actions
+                .iter()
+                .all(|a| a.starts_with("secretsmanager:"));
+            assert!(
+                dynamodb || s3 || secrets,
+                "one service a statement: {grant:?}"
+            );
+            // moto checks DynamoDB and Secrets Manager calls against `*`.
+            let resource = if dynamodb || secrets {
                 json!("*")
             } else {
                 json!(grant.resources)
@@ -266,26 +367,68 @@ struct Endpoints<'a> {
     s3: &'a str,
 }
 
+/// A function's Init as Lambda runs it (`Config::for_lambda_from`): the
+/// secrets' ARNs its template.yaml environment names, resolved for this
+/// stack, each read from Secrets Manager at `endpoint` with the function's
+/// own keys.
+async fn init(
+    template: &serde_yaml::Value,
+    binary: &str,
+    keys: &Keys,
+    secrets: &Secrets,
+    endpoint: &str,
+) -> Result<Config, String> {
+    let (_, resource) = function_resource(template, binary);
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+    let own = &resource["Properties"]["Environment"]["Variables"];
+    let mut variables: BTreeMap<&str, String> = [
+        ("HDOC_STAGE", "dev".to_owned()),
+        ("HDOC_TABLE", "hdoc-iam".to_owned()),
+        ("HDOC_CORS_ORIGINS", "*".to_owned()),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", endpoint.to_owned()),
+    ]
+    .into();
+    for secret in hdoc_shared::config::SECRETS {
+        let value = [own, globals]
+            .into_iter()
+            .map(|vars| &vars[secret.arn_variable])
+            .find(|value| !value.is_null());
+        if let Some((condition, value)) = value.map(conditional)
+            && condition.as_deref().is_none_or(holds)
+        {
+            variables.insert(secret.arn_variable, secrets.resolve(&as_sub(value)));
+        }
+    }
+    let sdk = sdk_for(keys).await;
+    Config::for_lambda_from(|key| variables.get(key).cloned(), &sdk).await
+}
+
 /// The state a function builds at cold start (`AppState::from_env`, and the
-/// photo store when the template gives it a bucket), on `endpoints`, with `keys`.
+/// photo store when the template gives it a bucket), on `endpoints`, with
+/// `keys`, and the secrets its Init read (`init`; the admin has none).
 async fn state_for(
     endpoints: &Endpoints<'_>,
     table: &str,
     bucket: &str,
     keys: &Keys,
     photos: bool,
+    init: Option<&Config>,
 ) -> AppState {
     let github = GITHUB_API.get().cloned();
     let mut config = Config::from_lookup(|key| match key {
         "HDOC_TABLE" => Some(table.to_owned()),
         "HDOC_GITHUB_API" => github.clone(),
-        "HDOC_GITHUB_WEBHOOK_SECRET" => Some(WEBHOOK_SECRET.to_owned()),
         "HDOC_BUCKET" if photos => Some(bucket.to_owned()),
         "HDOC_MEDIA_BASE_URL" if photos => Some("https://cdn.example".to_owned()),
         "AWS_ENDPOINT_URL_DYNAMODB" => Some(endpoints.dynamodb.to_owned()),
         "AWS_ENDPOINT_URL_S3" => Some(endpoints.s3.to_owned()),
         _ => None,
     });
+    if let Some(init) = init {
+        config.cursor_secret = init.cursor_secret.clone();
+        config.github_token = init.github_token.clone();
+        config.webhook_secret = init.webhook_secret.clone();
+    }
     config.static_credentials = Some(StaticCredentials {
         access_key: keys.access_key.clone(),
         secret_key: keys.secret_key.clone(),
@@ -309,6 +452,9 @@ struct Stack {
     /// Each function's keys.
     keys: BTreeMap<&'static str, Keys>,
     authorizer: Authorizer,
+    /// The stack's secrets, and where the functions read them (the authorizer).
+    secrets: Secrets,
+    secrets_endpoint: String,
 }
 
 impl Stack {
@@ -320,7 +466,8 @@ impl Stack {
             dynamodb: &moto.endpoint,
             s3: &moto.endpoint,
         };
-        let admin = state_for(&direct, &table, &bucket, &moto.admin, true).await;
+        let admin = state_for(&direct, &table, &bucket, &moto.admin, true, None).await;
+        let secrets = Secrets::create(&moto, &run[..12]).await;
         schema::create_table(admin.repo.client(), &table)
             .await
             .expect("the admin creates the table");
@@ -332,14 +479,15 @@ impl Stack {
         let template = template();
         let (mut keys, mut policies) = (BTreeMap::new(), BTreeMap::new());
         for binary in binaries() {
-            let granted = grants(&template, binary, &table, &bucket);
+            let granted = grants(&template, binary, &table, &bucket, &secrets);
             let user = moto
                 .user(&format!("{binary}-{}", &run[..12]), &moto_policy(&granted))
                 .await;
             policies.insert(user.access_key.clone(), (binary, granted));
             keys.insert(binary, user);
         }
-        let (authorizer, checked) = Authorizer::start(&moto.endpoint, policies).await;
+        let (authorizer, checked) =
+            Authorizer::start(&moto.endpoint, policies, secrets.arns()).await;
         let through = Endpoints {
             dynamodb: &checked,
             s3: &moto.endpoint,
@@ -349,9 +497,37 @@ impl Stack {
             let (_, resource) = function_resource(&template, binary);
             let photos =
                 !resource["Properties"]["Environment"]["Variables"]["HDOC_BUCKET"].is_null();
+            // Init reads the function's secrets through the authorizer, on
+            // its own keys: every one its environment names, or it fails.
+            let read = init(&template, binary, user, &secrets, &checked)
+                .await
+                .unwrap_or_else(|err| {
+                    panic!(
+                        "{binary}'s Init: {err}; IAM refused {:?}",
+                        authorizer.refused()
+                    )
+                });
+            let (_, resource) = function_resource(&template, binary);
+            let named = |variable: &str| {
+                !resource["Properties"]["Environment"]["Variables"][variable].is_null()
+            };
+            assert_eq!(
+                read.cursor_secret, secrets.cursor.1,
+                "{binary}'s cursor key"
+            );
+            assert_eq!(
+                read.github_token.as_ref().map(|token| token.0.as_str()),
+                named("HDOC_GITHUB_TOKEN_ARN").then_some(secrets.token.1.as_str()),
+                "{binary}'s GitHub token"
+            );
+            assert_eq!(
+                read.webhook_secret.as_ref().map(|secret| secret.0.as_str()),
+                named("HDOC_GITHUB_WEBHOOK_SECRET_ARN").then_some(secrets.webhook.1.as_str()),
+                "{binary}'s webhook secret"
+            );
             functions.insert(
                 *binary,
-                state_for(&through, &table, &bucket, user, photos).await,
+                state_for(&through, &table, &bucket, user, photos, Some(&read)).await,
             );
         }
         Self {
@@ -362,6 +538,8 @@ impl Stack {
             functions,
             keys,
             authorizer,
+            secrets,
+            secrets_endpoint: checked,
         }
     }
 
@@ -372,7 +550,7 @@ impl Stack {
             dynamodb: &self.moto.endpoint,
             s3: &self.moto.endpoint,
         };
-        state_for(&endpoints, &self.table, &self.bucket, keys, true).await
+        state_for(&endpoints, &self.table, &self.bucket, keys, true, None).await
     }
 
     fn function(&self, binary: &str) -> &AppState {
@@ -397,6 +575,9 @@ struct Authorizer {
     moto: String,
     /// Each function's access key: its name and its statements.
     policies: Arc<BTreeMap<String, (&'static str, Vec<Grant>)>>,
+    /// The full ARNs of the stack's secrets, to which a call naming one by
+    /// name or partial ARN is resolved (IAM authorises the secret's ARN).
+    secrets: Arc<Vec<String>>,
     /// What it refused, as "function: action on resource (operation)".
     refused: Arc<Mutex<Vec<String>>>,
     http: reqwest::Client,
@@ -407,10 +588,12 @@ impl Authorizer {
     async fn start(
         moto: &str,
         policies: BTreeMap<String, (&'static str, Vec<Grant>)>,
+        secrets: Vec<String>,
     ) -> (Self, String) {
         let authorizer = Self {
             moto: moto.to_owned(),
             policies: Arc::new(policies),
+            secrets: Arc::new(secrets),
             refused: Arc::default(),
             http: reqwest::Client::new(),
         };
@@ -460,12 +643,19 @@ async fn authorize(
         .and_then(|credential| credential.split('/').next())
         .unwrap_or_default();
     if let Some((function, grants)) = authorizer.policies.get(key) {
-        let operation = header("x-amz-target")
-            .rsplit('.')
-            .next()
-            .unwrap_or_default();
+        let target = header("x-amz-target");
+        let operation = target.rsplit('.').next().unwrap_or_default();
         let call: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        for (action, resource) in required(operation, &call) {
+        let needed = if target.starts_with("secretsmanager.") {
+            let id = call["SecretId"].as_str().unwrap_or_default();
+            vec![(
+                format!("secretsmanager:{operation}"),
+                secret_arn(&authorizer.secrets, id),
+            )]
+        } else {
+            required(operation, &call)
+        };
+        for (action, resource) in needed {
             if !allows(grants, &action, &resource) {
                 let refusal = format!("{function}: {action} on {resource} ({operation})");
                 authorizer
@@ -473,16 +663,25 @@ async fn authorize(
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
                     .push(refusal.clone());
+                // As each service answers it: DynamoDB in JSON 1.0,
+                // Secrets Manager in 1.1.
+                let (code, content_type) = if target.starts_with("secretsmanager.") {
+                    ("AccessDeniedException", "application/x-amz-json-1.1")
+                } else {
+                    (
+                        "com.amazonaws.dynamodb.v20120810#AccessDeniedException",
+                        "application/x-amz-json-1.0",
+                    )
+                };
                 let answer = json!({
-                    "__type": "com.amazonaws.dynamodb.v20120810#AccessDeniedException",
+                    "__type": code,
                     "message": format!("not authorized to perform {refusal}"),
                 });
                 let mut response = axum::response::Response::new(answer.to_string().into());
                 *response.status_mut() = http::StatusCode::BAD_REQUEST;
-                response.headers_mut().insert(
-                    "content-type",
-                    http::HeaderValue::from_static("application/x-amz-json-1.0"),
-                );
+                response
+                    .headers_mut()
+                    .insert("content-type", http::HeaderValue::from_static(content_type));
                 return response;
             }
         }
@@ -512,6 +711,27 @@ async fn authorize(
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     response
+}
+
+/// The secret a `SecretId` names, as IAM authorises it: its full ARN, found
+/// among `secrets` by full ARN, partial ARN (without the suffix) or name;
+/// anything else stays as it is (moto then finds no such secret).
+fn secret_arn(secrets: &[String], id: &str) -> String {
+    secrets
+        .iter()
+        .find(|arn| {
+            *arn == id
+                || arn
+                    .strip_prefix(id)
+                    .is_some_and(|rest| rest.len() == 7 && rest.starts_with('-'))
+                || arn
+                    .rsplit(":secret:")
+                    .next()
+                    .and_then(|suffixed| suffixed.strip_prefix(id))
+                    .is_some_and(|rest| rest.len() == 7 && rest.starts_with('-'))
+        })
+        .cloned()
+        .unwrap_or_else(|| id.to_owned())
 }
 
 /// The (action, resource) pairs IAM in AWS authorises a DynamoDB `operation`
@@ -1316,6 +1536,87 @@ async fn calls_outside_a_functions_policy_are_refused() {
         .send()
         .await
         .expect("moto does not look inside a transaction");
+
+    // Secrets: each function read its own at Init (Stack::deploy); none
+    // reads another's. moto checks only the action (it authorises Secrets
+    // Manager calls against `*`, as DynamoDB ones), so the authorizer checks
+    // the secret's ARN as IAM does: articles may not read the GitHub token,
+    // users (token) not the webhook's secret, activity not the webhook's.
+    let before = stack.authorizer.refused().len();
+    let read_as = async |binary: &str, arn: &str| {
+        let keys = &stack.keys[binary];
+        let sdk = sdk_for(keys).await;
+        let client =
+            AwsJson::new(&sdk, SECRETS_MANAGER, Some(&stack.secrets_endpoint)).expect("a client");
+        client
+            .call("GetSecretValue", &json!({"SecretId": arn}))
+            .await
+    };
+    let (token, webhook) = (&stack.secrets.token.0, &stack.secrets.webhook.0);
+    for (binary, arn) in [
+        ("articles", token),
+        ("tags", webhook),
+        ("users", webhook),
+        ("activity", webhook),
+        ("reconcile", token),
+    ] {
+        let err = read_as(binary, arn)
+            .await
+            .expect_err("another function's secret");
+        assert_eq!(err.code(), Some("AccessDeniedException"), "{binary}: {err}");
+    }
+    // What they may read, they read: the same calls for their own.
+    for (binary, arn, value) in [
+        ("users", token, &stack.secrets.token.1),
+        ("github", webhook, &stack.secrets.webhook.1),
+        ("tags", &stack.secrets.cursor.0, &stack.secrets.cursor.1),
+    ] {
+        let answer = read_as(binary, arn).await.expect("its own secret");
+        assert_eq!(answer["SecretString"], json!(value), "{binary}");
+    }
+    // A function deployed with a secret that is not its own refuses to
+    // start, naming it and IAM's refusal.
+    let keys = &stack.keys["tags"];
+    let sdk = sdk_for(keys).await;
+    let variables: BTreeMap<&str, String> = [
+        ("HDOC_STAGE", "dev".to_owned()),
+        ("HDOC_TABLE", table.clone()),
+        ("HDOC_CORS_ORIGINS", "*".to_owned()),
+        ("HDOC_CURSOR_SECRET_ARN", stack.secrets.cursor.0.clone()),
+        ("HDOC_GITHUB_WEBHOOK_SECRET_ARN", webhook.clone()),
+        (
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            stack.secrets_endpoint.clone(),
+        ),
+    ]
+    .into();
+    let err = Config::for_lambda_from(|key| variables.get(key).cloned(), &sdk)
+        .await
+        .expect_err("tags may not read the webhook's secret");
+    assert!(
+        err.starts_with("HDOC_GITHUB_WEBHOOK_SECRET_ARN: cannot read the secret")
+            && err.contains("400 AccessDeniedException"),
+        "{err}"
+    );
+    assert_eq!(stack.authorizer.refused().len(), before + 6);
+    // And moto checks the keys: a wrong secret key is refused whatever the policy.
+    let forged = Keys {
+        access_key: stack.keys["users"].access_key.clone(),
+        secret_key: "not-the-secret".to_owned(),
+    };
+    let sdk = sdk_for(&forged).await;
+    let client = AwsJson::new(&sdk, SECRETS_MANAGER, Some(&stack.moto.endpoint)).expect("a client");
+    let err = client
+        .call("GetSecretValue", &json!({"SecretId": token}))
+        .await
+        .expect_err("a forged signature");
+    assert!(
+        matches!(
+            err.kind,
+            hdoc_shared::aws_json::ErrorKind::Service { status: 403, .. }
+        ),
+        "{err}"
+    );
 
     // A route run with another function's credentials fails (a 500: the
     // store's failure, not the client's) and changes nothing.

@@ -281,6 +281,59 @@ pub(crate) fn as_sub(value: &Value) -> String {
     }
 }
 
+/// A value that may be conditional: `!If [Condition, value, !Ref
+/// AWS::NoValue]` is `(Some(Condition), value)`; anything else `(None, itself)`.
+pub(crate) fn conditional(value: &Value) -> (Option<String>, &Value) {
+    match intrinsic(value) {
+        Some((name, Value::Sequence(branches))) if name == "If" => {
+            let [condition, then, otherwise] = branches.as_slice() else {
+                panic!("!If takes a condition and two values: {value:?}");
+            };
+            assert_eq!(
+                ref_target(otherwise),
+                Some("AWS::NoValue"),
+                "an !If here gives a value or none: {value:?}"
+            );
+            let condition = condition.as_str().expect("a condition's name");
+            (Some(condition.to_owned()), then)
+        }
+        _ => (None, value),
+    }
+}
+
+/// The secrets the function `resource` reads at Init (`Config::for_lambda`),
+/// as the grants that allow it: (`secretsmanager:GetSecretValue`, the
+/// condition it has them on, the secret's ARN as a `!Sub` string). A secret
+/// given by name is granted with the suffix Secrets Manager adds to its ARN.
+pub(crate) fn secrets_read_at_init(
+    template: &Value,
+    resource: &Value,
+) -> BTreeSet<(String, Option<String>, String)> {
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+    let own = &resource["Properties"]["Environment"]["Variables"];
+    hdoc_shared::config::SECRETS
+        .iter()
+        .filter_map(|secret| {
+            let value = [own, globals]
+                .into_iter()
+                .map(|vars| &vars[secret.arn_variable])
+                .find(|value| !value.is_null())?;
+            let (condition, value) = conditional(value);
+            let arn = as_sub(value);
+            let granted = if arn.starts_with("arn:") {
+                format!("{arn}-??????")
+            } else {
+                arn
+            };
+            Some((
+                "secretsmanager:GetSecretValue".to_owned(),
+                condition,
+                granted,
+            ))
+        })
+        .collect()
+}
+
 /// A scalar or a list of scalars/intrinsics, as a list.
 pub(crate) fn one_or_many(value: &Value) -> Vec<&Value> {
     match value {
@@ -546,7 +599,13 @@ fn template_declares_every_function_as_a_rust_arm64_lambda() {
             "HDOC_CACHE_SECONDS" if variables.contains_key(key) => Some("60".to_owned()),
             // A stage's own value, checked below for every stage.
             "HDOC_WRITE_LIMITS" => None,
-            _ => variables.contains_key(key).then(|| "set".to_owned()),
+            // A secret is read at Init from the secret its ARN variable names.
+            _ => {
+                let read_at_init = hdoc_shared::config::SECRETS.iter().any(|secret| {
+                    secret.variable == key && variables.contains_key(secret.arn_variable)
+                });
+                (variables.contains_key(key) || read_at_init).then(|| "set".to_owned())
+            }
         });
         assert!(
             variables.contains_key("HDOC_WRITE_LIMITS"),
@@ -627,6 +686,7 @@ fn template_policies_grant_only_what_each_function_uses() {
             "{id} must not bring its own Role"
         );
         let mut granted = BTreeSet::new();
+        let mut secrets = BTreeSet::new();
         for policy in one_or_many(&resource["Properties"]["Policies"]) {
             let statements = policy["Statement"].as_sequence().unwrap_or_else(|| {
                 panic!(
@@ -645,7 +705,16 @@ fn template_policies_grant_only_what_each_function_uses() {
                         "{id} grants the wildcard action {action}"
                     );
                     for target in one_or_many(&statement["Resource"]) {
+                        let (condition, target) = conditional(target);
                         let target = as_sub(target);
+                        if action.starts_with("secretsmanager:") {
+                            secrets.insert((action.to_owned(), condition, target));
+                            continue;
+                        }
+                        assert!(
+                            condition.is_none(),
+                            "{id}: {action} on {target} only if {condition:?}"
+                        );
                         assert!(
                             allowed_resources.contains(&target),
                             "{id} grants {action} on {target}, not the table, an index or the bucket's objects"
@@ -656,6 +725,12 @@ fn template_policies_grant_only_what_each_function_uses() {
             }
         }
         assert_eq!(granted, expected, "{id}'s (action, resource) grants");
+        // Exactly the secrets its environment names, on the same conditions.
+        assert_eq!(
+            secrets,
+            secrets_read_at_init(&template, resource),
+            "{id}'s Secrets Manager grants"
+        );
     }
 }
 
@@ -813,33 +888,52 @@ fn template_background_functions_have_their_triggers() {
     assert!(timeout.is_some_and(|t| t > 60), "{id}: Timeout {timeout:?}");
 
     // The GitHub token is optional (a parameter that defaults to none), given
-    // only to the functions that read GitHub (the journey job, and users for
-    // the verification check), and never in the template: a Secrets Manager
-    // dynamic reference CloudFormation resolves at deploy time.
+    // only to the functions that read GitHub (the journey job, users for the
+    // verification check, the webhook's github), and never in the template
+    // nor in any function's configuration: the secret's (partial) ARN, which
+    // the function reads at Init. The webhook's secret likewise, to github
+    // alone.
     assert_eq!(template["Parameters"]["GitHubTokenSecret"]["Default"], "");
+    assert_eq!(template["Parameters"]["GitHubWebhookSecret"]["Default"], "");
     for (function_id, resource) in of_type(&template, "AWS::Serverless::Function") {
-        let token = &resource["Properties"]["Environment"]["Variables"]["HDOC_GITHUB_TOKEN"];
+        let variables = &resource["Properties"]["Environment"]["Variables"];
         let binary = &resource["Metadata"]["BuildProperties"]["Binary"];
-        let is_activity = binary == "activity" || binary == "users" || binary == "github";
-        assert_eq!(
-            !token.is_null(),
-            is_activity,
-            "{function_id}: HDOC_GITHUB_TOKEN"
-        );
-        if is_activity {
-            let (name, branches) = intrinsic(token).expect("an !If");
-            assert_eq!(name, "If", "{function_id}");
-            let branches = one_or_many(branches);
-            assert_eq!(branches[0], "HasGitHubToken");
-            assert_eq!(
-                as_sub(branches[1]),
-                "{{resolve:secretsmanager:${GitHubTokenSecret}:SecretString}}"
-            );
-            assert_eq!(ref_target(branches[2]), Some("AWS::NoValue"));
+        for (variable, condition, parameter, given) in [
+            (
+                "HDOC_GITHUB_TOKEN_ARN",
+                "HasGitHubToken",
+                "GitHubTokenSecret",
+                binary == "activity" || binary == "users" || binary == "github",
+            ),
+            (
+                "HDOC_GITHUB_WEBHOOK_SECRET_ARN",
+                "HasWebhookSecret",
+                "GitHubWebhookSecret",
+                binary == "github",
+            ),
+        ] {
+            let arn = &variables[variable];
+            assert_eq!(!arn.is_null(), given, "{function_id}: {variable}");
+            if given {
+                let (when, arn) = conditional(arn);
+                assert_eq!(
+                    when.as_deref(),
+                    Some(condition),
+                    "{function_id}: {variable}"
+                );
+                assert_eq!(
+                    as_sub(arn),
+                    format!(
+                        "arn:${{AWS::Partition}}:secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:${{{parameter}}}"
+                    ),
+                    "{function_id}: {variable}"
+                );
+            }
         }
     }
     assert!(
-        template["Globals"]["Function"]["Environment"]["Variables"]["HDOC_GITHUB_TOKEN"].is_null()
+        template["Globals"]["Function"]["Environment"]["Variables"]["HDOC_GITHUB_TOKEN_ARN"]
+            .is_null()
     );
 
     // Drift found means a bug: the metric the run logs (shared/src/jobs.rs,
@@ -1467,6 +1561,38 @@ fn template_puts_a_cache_in_front_of_the_api() {
 }
 
 #[test]
+fn template_puts_no_secret_in_any_functions_configuration() {
+    // A function's environment is readable by anyone who may read its
+    // configuration (lambda:GetFunctionConfiguration): it names secrets by
+    // ARN, and the function reads them at Init. No value, no dynamic
+    // reference CloudFormation would resolve into one.
+    let template = template();
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(
+        ref_target(&globals["HDOC_CURSOR_SECRET_ARN"]),
+        Some("CursorSecret")
+    );
+    let environments = std::iter::once(("Globals", globals)).chain(
+        of_type(&template, "AWS::Serverless::Function")
+            .map(|(id, resource)| (id, &resource["Properties"]["Environment"]["Variables"])),
+    );
+    for (id, variables) in environments {
+        for secret in hdoc_shared::config::SECRETS {
+            assert!(
+                variables[secret.variable].is_null(),
+                "{id}: {} holds a secret's value",
+                secret.variable
+            );
+        }
+        let text = serde_yaml::to_string(variables).expect("YAML");
+        assert!(
+            !text.contains("{{resolve:"),
+            "{id}: a dynamic reference in {text}"
+        );
+    }
+}
+
+#[test]
 fn template_declares_the_local_endpoints_empty() {
     // `sam local --env-vars` overrides only variables the template declares,
     // so the endpoints scripts/sam-local.sh points the functions at are
@@ -1475,7 +1601,11 @@ fn template_declares_the_local_endpoints_empty() {
     // no endpoint variable of its own).
     let template = template();
     let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
-    for key in ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3"] {
+    for key in [
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    ] {
         assert_eq!(globals[key], "", "Globals: {key}");
     }
     for (function_id, resource) in of_type(&template, "AWS::Serverless::Function") {
@@ -1501,4 +1631,10 @@ fn template_declares_the_local_endpoints_empty() {
     });
     assert_eq!(config.dynamodb_endpoint, None);
     assert_eq!(config.s3_endpoint, None);
+    // And what aws_json makes of the Secrets Manager one: the region's endpoint.
+    let secrets =
+        hdoc_shared::aws_json::endpoint_override(&hdoc_shared::aws_json::SECRETS_MANAGER, |key| {
+            globals[key].as_str().map(str::to_owned)
+        });
+    assert_eq!(secrets, None);
 }
