@@ -274,6 +274,7 @@ async fn state_for(
     bucket: &str,
     keys: &Keys,
     photos: bool,
+    photo_urls: bool,
 ) -> AppState {
     let github = GITHUB_API.get().cloned();
     let mut config = Config::from_lookup(|key| match key {
@@ -281,7 +282,7 @@ async fn state_for(
         "HDOC_GITHUB_API" => github.clone(),
         "HDOC_GITHUB_WEBHOOK_SECRET" => Some(WEBHOOK_SECRET.to_owned()),
         "HDOC_BUCKET" if photos => Some(bucket.to_owned()),
-        "HDOC_MEDIA_BASE_URL" if photos => Some("https://cdn.example".to_owned()),
+        "HDOC_MEDIA_BASE_URL" if photo_urls => Some("https://cdn.example".to_owned()),
         "AWS_ENDPOINT_URL_DYNAMODB" => Some(endpoints.dynamodb.to_owned()),
         "AWS_ENDPOINT_URL_S3" => Some(endpoints.s3.to_owned()),
         _ => None,
@@ -320,7 +321,7 @@ impl Stack {
             dynamodb: &moto.endpoint,
             s3: &moto.endpoint,
         };
-        let admin = state_for(&direct, &table, &bucket, &moto.admin, true).await;
+        let admin = state_for(&direct, &table, &bucket, &moto.admin, true, true).await;
         schema::create_table(admin.repo.client(), &table)
             .await
             .expect("the admin creates the table");
@@ -347,11 +348,12 @@ impl Stack {
         let mut functions = BTreeMap::new();
         for (binary, user) in &keys {
             let (_, resource) = function_resource(&template, binary);
-            let photos =
-                !resource["Properties"]["Environment"]["Variables"]["HDOC_BUCKET"].is_null();
+            let variables = &resource["Properties"]["Environment"]["Variables"];
+            let photos = !variables["HDOC_BUCKET"].is_null();
+            let photo_urls = !variables["HDOC_MEDIA_BASE_URL"].is_null();
             functions.insert(
                 *binary,
-                state_for(&through, &table, &bucket, user, photos).await,
+                state_for(&through, &table, &bucket, user, photos, photo_urls).await,
             );
         }
         Self {
@@ -372,7 +374,7 @@ impl Stack {
             dynamodb: &self.moto.endpoint,
             s3: &self.moto.endpoint,
         };
-        state_for(&endpoints, &self.table, &self.bucket, keys, true).await
+        state_for(&endpoints, &self.table, &self.bucket, keys, true, true).await
     }
 
     fn function(&self, binary: &str) -> &AppState {
@@ -936,6 +938,26 @@ async fn every_function_works_with_only_the_policy_template_yaml_grants_it() {
         !object_exists(&stack, &keys[1]).await,
         "its photo went with it"
     );
+    // An upload that arrives after its review is gone: photo-uploaded, on
+    // its own policy, deletes it.
+    let late = keys[1].replace(".png", "-late.png");
+    reviews_photos
+        .client()
+        .put_object()
+        .bucket(reviews_photos.bucket())
+        .key(&late)
+        .content_type("image/png")
+        .body(b"\x89PNG\n".to_vec().into())
+        .send()
+        .await
+        .expect("the reviews function may put its photos");
+    reviews::photos_uploaded(stack.function("photo-uploaded"), [late.clone()])
+        .await
+        .expect("photo-uploaded may delete an upload no review awaits");
+    assert!(
+        !object_exists(&stack, &late).await,
+        "the late upload is gone"
+    );
 
     // ratings: rate, read both ways, unrate, rate again.
     let rating = "/ratings/park:yosemite";
@@ -1332,7 +1354,8 @@ async fn calls_outside_a_functions_policy_are_refused() {
 
     // S3 (moto checks objects' ARNs): reviews may put and delete photos under
     // reviews/ only, and read nothing (CloudFront serves photos);
-    // photo-uploaded has no S3 at all.
+    // photo-uploaded may only delete under reviews/ (an upload no review
+    // awaits).
     let photos = stack
         .function("reviews")
         .photos()
@@ -1357,14 +1380,25 @@ async fn calls_outside_a_functions_policy_are_refused() {
         .expect("reviews puts under reviews/");
     let get = s3.get_object().bucket(bucket).key("reviews/x/y.png");
     denied("reviews: GetObject", true, get.send().await);
-    let stranger = direct("photo-uploaded").await;
-    let stranger = stranger.photos().expect("a photo store");
-    let delete = stranger
-        .client()
+    let uploaded = direct("photo-uploaded").await;
+    let uploaded = uploaded.photos().expect("a photo store").client();
+    let put = uploaded
+        .put_object()
+        .bucket(bucket)
+        .key("reviews/x/z.png")
+        .body(b"x".to_vec().into());
+    denied("photo-uploaded: PutObject", true, put.send().await);
+    let get = uploaded.get_object().bucket(bucket).key("reviews/x/y.png");
+    denied("photo-uploaded: GetObject", true, get.send().await);
+    let delete = uploaded
         .delete_object()
         .bucket(bucket)
-        .key("reviews/x/y.png");
-    denied("photo-uploaded: DeleteObject", true, delete.send().await);
+        .key("site/index.html");
+    denied(
+        "photo-uploaded: DeleteObject outside reviews/",
+        true,
+        delete.send().await,
+    );
 
     // And keys are checked: a wrong secret is refused whatever the policy.
     let forged = Keys {

@@ -114,6 +114,8 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
             // photo_uploaded(): modify_review = get() and a conditional Put.
             ("dynamodb:GetItem", TABLE),
             ("dynamodb:PutItem", TABLE),
+            // photos_uploaded(): deletes an upload no review awaits.
+            ("s3:DeleteObject", "${MediaBucket.Arn}/reviews/*"),
         ],
     ),
     (
@@ -263,9 +265,20 @@ fn ref_target(value: &Value) -> Option<&str> {
     }
 }
 
+/// The media bucket's name as template.yaml writes it. The function the
+/// bucket's notification names (photo-uploaded) reaches the bucket by this
+/// name, since `!Ref MediaBucket` from it would be a cycle.
+const MEDIA_BUCKET_NAME: &str = "hdoc-backend-${Stage}-media-${AWS::AccountId}";
+
 /// A resource reference as a `!Sub` string: `!GetAtt T.Arn` and
-/// `!Sub "${T.Arn}"` are both `${T.Arn}`; a literal ARN stays itself.
+/// `!Sub "${T.Arn}"` are both `${T.Arn}`, and so is the media bucket's ARN
+/// written with its name; a literal ARN stays itself.
 pub(crate) fn as_sub(value: &Value) -> String {
+    let bucket_by_name = format!("arn:${{AWS::Partition}}:s3:::{MEDIA_BUCKET_NAME}");
+    written_as_sub(value).replace(&bucket_by_name, "${MediaBucket.Arn}")
+}
+
+fn written_as_sub(value: &Value) -> String {
     match intrinsic(value) {
         Some((name, Value::String(argument))) if name == "Sub" => argument.clone(),
         Some((name, Value::String(argument))) if name == "GetAtt" => format!("${{{argument}}}"),
@@ -561,14 +574,24 @@ fn template_declares_every_function_as_a_rust_arm64_lambda() {
                 .unwrap_or_else(|err| panic!("StageConfig.{stage}.WriteLimits: {err}"));
         }
         // Only the functions that handle photos get the bucket (and links S3):
-        // reviews presigns and deletes them, purge-user deletes a deleted user's.
-        let photos = matches!(name, "reviews" | "purge-user");
+        // reviews presigns and deletes them, purge-user deletes a deleted
+        // user's, photo-uploaded deletes uploads no review awaits. Those that
+        // hand out or read photo URLs get where they are served.
+        let photos = matches!(name, "reviews" | "purge-user" | "photo-uploaded");
         assert_eq!(config.bucket.is_some(), photos, "{id}: HDOC_BUCKET");
         assert_eq!(
             config.media_base_url.is_some(),
-            photos,
+            matches!(name, "reviews" | "purge-user"),
             "{id}: HDOC_MEDIA_BASE_URL"
         );
+        if name == "photo-uploaded" {
+            let bucket = only(&template, "AWS::S3::Bucket").1;
+            assert_eq!(
+                as_sub(&bucket["Properties"]["BucketName"]),
+                MEDIA_BUCKET_NAME
+            );
+            assert_eq!(as_sub(variables["HDOC_BUCKET"]), MEDIA_BUCKET_NAME, "{id}");
+        }
         assert_eq!(
             variables.get("HDOC_TABLE").copied().and_then(ref_target),
             Some(only(&template, "AWS::DynamoDB::Table").0)

@@ -83,6 +83,8 @@ pub const RATINGS_SET: Metric = count("RatingsSet");
 pub const PHOTO_UPLOADS_STARTED: Metric = count("PhotoUploadsStarted");
 /// An uploaded photo joined its review (the photo-uploaded function).
 pub const PHOTOS_JOINED: Metric = count("PhotosJoined");
+/// An uploaded object no review awaited, deleted (the photo-uploaded function).
+pub const PHOTOS_UNCLAIMED: Metric = count("PhotosUnclaimed");
 /// A deleted user's purge finished (the purge-user function).
 pub const USERS_PURGED: Metric = count("UsersPurged");
 /// Things (articles, reviews, ratings) a purge removed.
@@ -122,6 +124,7 @@ pub const ALL: &[Metric] = &[
     RATINGS_SET,
     PHOTO_UPLOADS_STARTED,
     PHOTOS_JOINED,
+    PHOTOS_UNCLAIMED,
     USERS_PURGED,
     THINGS_PURGED,
     ITEMS_IMPORTED,
