@@ -9,7 +9,8 @@
 //! Each layer names only the layers before it, never one after:
 //!
 //! ```text
-//! leaves   config, clock, page (a page of a list, no HTTP in it), telemetry
+//! leaves   config, clock, page (a page of a list, no HTTP in it), telemetry,
+//!          aws_json (one signed call of an AWS JSON service: secrets at Init)
 //!   <- domain   the parsed types of the API (ids, profiles, articles, ...)
 //!   <- store    the repository: keys, codecs, shared transaction parts,
 //!               the aggregates (none naming another), reconcile (sees all)
@@ -21,6 +22,7 @@
 //! `python3 scripts/module-graph.py --check` prints the graph from the `use`
 //! lines and fails if an arrow points the other way.
 
+pub mod aws_json;
 pub mod clock;
 pub mod config;
 pub mod domain;

@@ -24,6 +24,7 @@ mod ratings;
 mod reconcile;
 mod reviews;
 mod routes;
+mod secrets;
 mod tags;
 mod telemetry;
 mod template;
