@@ -80,6 +80,10 @@ pub fn environment(
         // The activity function's GitHub: a stand-in behind the same TLS.
         ("HDOC_GITHUB_API", stores.github_endpoint.clone()),
         (
+            "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+            store::NO_USER_POOL.into(),
+        ),
+        (
             "SSL_CERT_FILE",
             stores.ca_bundle.to_string_lossy().into_owned(),
         ),

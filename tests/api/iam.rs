@@ -29,9 +29,10 @@
 //! against the function's statements exactly as the template writes them,
 //! and only then lets moto check the signature and the action.
 
-use super::template::{as_sub, binaries, function_resource, one_or_many, template};
+use super::template::{as_sub, binaries, function_resource, one_or_many, policies, template};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+use hdoc_shared::aws_json::{AwsJson, COGNITO_IDENTITY_PROVIDER, ErrorKind};
 use hdoc_shared::config::StaticCredentials;
 use hdoc_shared::domain::{Progress, Timestamp, User, UserId};
 use hdoc_shared::jobs::Ended;
@@ -192,13 +193,24 @@ struct Grant {
     resources: Vec<String>,
 }
 
+/// What the template's references name in one of these stacks.
+struct Names<'a> {
+    table: &'a str,
+    bucket: &'a str,
+    pool: &'a str,
+}
+
 /// The statements `template.yaml` grants the function built from `binary`.
-fn grants(template: &serde_yaml::Value, binary: &str, table: &str, bucket: &str) -> Vec<Grant> {
+fn grants(template: &serde_yaml::Value, binary: &str, names: &Names) -> Vec<Grant> {
     let (id, resource) = function_resource(template, binary);
-    let table_arn = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}");
-    let bucket_arn = format!("arn:aws:s3:::{bucket}");
+    let table_arn = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}", names.table);
+    let bucket_arn = format!("arn:aws:s3:::{}", names.bucket);
+    let pool_arn = format!(
+        "arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{}",
+        names.pool
+    );
     let mut grants = Vec::new();
-    for policy in one_or_many(&resource["Properties"]["Policies"]) {
+    for policy in policies(template, id, resource) {
         for statement in one_or_many(&policy["Statement"]) {
             assert_eq!(statement["Effect"], "Allow", "{id}: {statement:?}");
             let actions = one_or_many(&statement["Action"])
@@ -210,7 +222,8 @@ fn grants(template: &serde_yaml::Value, binary: &str, table: &str, bucket: &str)
                 .map(|target| {
                     let arn = as_sub(target)
                         .replace("${Table.Arn}", &table_arn)
-                        .replace("${MediaBucket.Arn}", &bucket_arn);
+                        .replace("${MediaBucket.Arn}", &bucket_arn)
+                        .replace("${UserPool.Arn}", &pool_arn);
                     assert!(!arn.contains("${"), "{id}: {arn} is not deployed here");
                     arn
                 })
@@ -223,16 +236,21 @@ fn grants(template: &serde_yaml::Value, binary: &str, table: &str, bucket: &str)
 }
 
 /// `grants` as moto 5.2.1 can evaluate them (see the module's notes): each
-/// DynamoDB statement on `*`, and `TransactWriteItems` when the policy
-/// grants what a transaction holds. S3 statements keep their ARNs.
+/// DynamoDB and Cognito statement on `*` (moto checks only S3's resources),
+/// and `TransactWriteItems` when the policy grants what a transaction
+/// holds. S3 statements keep their ARNs.
 fn moto_policy(grants: &[Grant]) -> Value {
     let mut statements: Vec<Value> = grants
         .iter()
         .map(|grant| {
             let dynamodb = grant.actions.iter().all(|a| a.starts_with("dynamodb:"));
             let s3 = grant.actions.iter().all(|a| a.starts_with("s3:"));
-            assert!(dynamodb || s3, "one service a statement: {grant:?}");
-            let resource = if dynamodb {
+            let cognito = grant.actions.iter().all(|a| a.starts_with("cognito-idp:"));
+            assert!(
+                dynamodb || s3 || cognito,
+                "one service a statement: {grant:?}"
+            );
+            let resource = if dynamodb || cognito {
                 json!("*")
             } else {
                 json!(grant.resources)
@@ -304,6 +322,8 @@ struct Stack {
     moto: Moto,
     table: String,
     bucket: String,
+    /// The user pool's id.
+    pool: String,
     admin: AppState,
     /// Each function's state (by binary name), on its own user's keys.
     functions: BTreeMap<&'static str, AppState>,
@@ -330,10 +350,29 @@ impl Stack {
             .await
             .expect("the admin creates the bucket");
 
+        // The user pool, with its admin group, as the template makes it.
+        let pool = cognito(&moto.endpoint, &moto.admin)
+            .await
+            .call(
+                "CreateUserPool",
+                &json!({"PoolName": format!("hdoc-iam-{run}")}),
+            )
+            .await
+            .expect("the admin creates the user pool");
+        let pool = pool["UserPool"]["Id"]
+            .as_str()
+            .expect("a pool id")
+            .to_owned();
+
         let template = template();
         let (mut keys, mut policies) = (BTreeMap::new(), BTreeMap::new());
+        let names = Names {
+            table: &table,
+            bucket: &bucket,
+            pool: &pool,
+        };
         for binary in binaries() {
-            let granted = grants(&template, binary, &table, &bucket);
+            let granted = grants(&template, binary, &names);
             let user = moto
                 .user(&format!("{binary}-{}", &run[..12]), &moto_policy(&granted))
                 .await;
@@ -360,6 +399,7 @@ impl Stack {
             moto,
             table,
             bucket,
+            pool,
             admin,
             functions,
             keys,
@@ -1070,6 +1110,37 @@ async fn every_function_works_with_only_the_policy_template_yaml_grants_it() {
         .await;
     assert_eq!(delivered["newDays"], 1, "{delivered}");
 
+    // pre-token: an admin signs in without TOTP; the trigger reads her
+    // factors on its own policy (AdminGetUser) and leaves `admin` out.
+    let idp = cognito(&stack.moto.endpoint, &stack.moto.admin).await;
+    let root = json!({"UserPoolId": stack.pool, "Username": "root", "MessageAction": "SUPPRESS"});
+    idp.call("AdminCreateUser", &root)
+        .await
+        .expect("an admin user");
+    let sdk = sdk_as(&stack.keys["pre-token"]).await;
+    let factors = users::pre_token::Factors::at(&sdk, Some(&stack.moto.endpoint)).expect("factors");
+    assert_eq!(
+        factors.has_totp(&stack.pool, "root").await.ok(),
+        Some(false),
+        "pre-token may read a user's factors"
+    );
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../events/pre-token-admin.json"
+    );
+    let mut event: Value =
+        serde_json::from_slice(&std::fs::read(path).expect("the event")).expect("JSON");
+    event["userPoolId"] = json!(stack.pool);
+    event["userName"] = json!("root");
+    let answer = users::pre_token::on_pre_token(&factors, event)
+        .await
+        .expect("answered");
+    assert_eq!(
+        answer["response"]["claimsAndScopeOverrideDetails"]["groupOverrideDetails"]["groupsToOverride"],
+        json!([]),
+        "{answer}"
+    );
+
     // users: alice deletes herself; purge-user removes her article, her
     // review and its photo, and her rating, as the table's stream has it do.
     run.call("users", "DELETE", "/users/alice", ALICE, None, 204)
@@ -1183,6 +1254,23 @@ async fn object_exists(stack: &Stack, key: &str) -> bool {
         .send()
         .await
         .is_ok()
+}
+
+/// The SDK configuration of a process holding `keys`.
+async fn sdk_as(keys: &Keys) -> aws_config::SdkConfig {
+    let mut config = Config::from_lookup(|_| None);
+    config.static_credentials = Some(StaticCredentials {
+        access_key: keys.access_key.clone(),
+        secret_key: keys.secret_key.clone(),
+        region: REGION.to_owned(),
+    });
+    hdoc_shared::http::sdk_config(&config).await
+}
+
+/// Cognito's user pools API on moto, called with `keys`.
+async fn cognito(endpoint: &str, keys: &Keys) -> AwsJson {
+    let sdk = sdk_as(keys).await;
+    AwsJson::new(&sdk, COGNITO_IDENTITY_PROVIDER, Some(endpoint)).expect("cognito")
 }
 
 /// Checks that a raw call was refused: by moto's IAM check (a 403
@@ -1398,6 +1486,18 @@ async fn calls_outside_a_functions_policy_are_refused() {
         "photo-uploaded: DeleteObject outside reviews/",
         true,
         delete.send().await,
+    );
+
+    // Cognito: pre-token only reads users; it may not change a group.
+    let trigger = cognito(&stack.moto.endpoint, &stack.keys["pre-token"]).await;
+    let group = json!({"UserPoolId": stack.pool, "Username": "root", "GroupName": "admin"});
+    let refused = trigger
+        .call("AdminAddUserToGroup", &group)
+        .await
+        .expect_err("pre-token: AdminAddUserToGroup");
+    assert!(
+        matches!(refused.kind, ErrorKind::Service { status: 403, .. }),
+        "{refused}"
     );
 
     // And keys are checked: a wrong secret is refused whatever the policy.

@@ -109,6 +109,13 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "pre-token",
+        &[
+            // on_pre_token(): AdminGetUser of an admin signing in.
+            ("cognito-idp:AdminGetUser", "${UserPool.Arn}"),
+        ],
+    ),
+    (
         "photo-uploaded",
         &[
             // photo_uploaded(): modify_review = get() and a conditional Put.
@@ -294,6 +301,25 @@ fn written_as_sub(value: &Value) -> String {
     }
 }
 
+/// The policy documents a function's role holds: its own `Policies`, and
+/// the `AWS::IAM::Policy` resources attached to the role SAM makes for it
+/// (`<id>Role`), for a grant that naming in the function would make a
+/// cycle (the pre-token trigger's, on the pool that names it).
+pub(crate) fn policies<'a>(template: &'a Value, id: &str, function: &'a Value) -> Vec<&'a Value> {
+    let role = format!("{id}Role");
+    let attached = of_type(template, "AWS::IAM::Policy")
+        .filter(|(_, policy)| {
+            one_or_many(&policy["Properties"]["Roles"])
+                .iter()
+                .any(|named| ref_target(named) == Some(role.as_str()))
+        })
+        .map(|(_, policy)| &policy["Properties"]["PolicyDocument"]);
+    one_or_many(&function["Properties"]["Policies"])
+        .into_iter()
+        .chain(attached)
+        .collect()
+}
+
 /// A scalar or a list of scalars/intrinsics, as a list.
 pub(crate) fn one_or_many(value: &Value) -> Vec<&Value> {
     match value {
@@ -455,7 +481,13 @@ fn template_caller_routes_have_the_authorizer_and_public_ones_none() {
 /// Gateway) invokes, with no routes: further binaries of the crates in
 /// `FUNCTIONS` (`photo-uploaded`, `purge-user`) or crates of their own
 /// (`reconcile`, `activity`).
-const EVENT_BINARIES: &[&str] = &["photo-uploaded", "purge-user", "reconcile", "activity"];
+const EVENT_BINARIES: &[&str] = &[
+    "photo-uploaded",
+    "purge-user",
+    "reconcile",
+    "activity",
+    "pre-token",
+];
 
 /// The event types that invoke a function without routing a request.
 const BACKGROUND_EVENTS: &[&str] = &["S3", "DynamoDB", "Schedule"];
@@ -610,9 +642,12 @@ fn template_policies_grant_only_what_each_function_uses() {
     let (table, _) = only(&template, "AWS::DynamoDB::Table");
     assert_eq!(table, "Table", "EXPECTED_ACCESS names the table Table");
     let (bucket, _) = only(&template, "AWS::S3::Bucket");
-    // The table, its indexes, and the photo bucket's objects: nothing else.
+    let (pool, _) = only(&template, "AWS::Cognito::UserPool");
+    // The table, its indexes, the photo bucket's objects and the user pool:
+    // nothing else.
     let mut allowed_resources: BTreeSet<String> = [
         TABLE.to_owned(),
+        format!("${{{pool}.Arn}}"),
         format!("${{{bucket}.Arn}}/*"),
         format!("${{{bucket}.Arn}}/reviews/*"),
     ]
@@ -650,7 +685,7 @@ fn template_policies_grant_only_what_each_function_uses() {
             "{id} must not bring its own Role"
         );
         let mut granted = BTreeSet::new();
-        for policy in one_or_many(&resource["Properties"]["Policies"]) {
+        for policy in policies(&template, id, resource) {
             let statements = policy["Statement"].as_sequence().unwrap_or_else(|| {
                 panic!(
                     "{id}: every policy is an inline document with a Statement list, not {policy:?}"
@@ -708,6 +743,8 @@ fn template_background_functions_have_their_triggers() {
         // An hourly schedule starts or continues a run (no stream: the
         // table's stream has its two readers).
         ("activity", BTreeSet::from(["Schedule"])),
+        // Cognito, through the pool's LambdaConfig (checked below): no SAM event.
+        ("pre-token", BTreeSet::new()),
     ]
     .into();
     for name in EVENT_BINARIES {
@@ -1302,6 +1339,43 @@ fn glob(pattern: &str, path: &str) -> bool {
 /// scopes `openid email`, back to `/token`, out to `/`, `next dev` on 8080):
 /// a domain whose prefix is a parameter per stage, the web client's OAuth
 /// settings, and the outputs its configuration reads.
+/// MFA for admins (docs/security.md): the pool asks for TOTP of whoever has
+/// it, and its version 2 pre token trigger (which sets the access token's
+/// groups too) is the pre-token function, which Cognito may invoke.
+#[test]
+fn template_gives_admin_powers_only_to_admins_with_totp() {
+    let template = template();
+    let (pool_id, pool) = only(&template, "AWS::Cognito::UserPool");
+    let pool = &pool["Properties"];
+    assert_eq!(pool["MfaConfiguration"], "OPTIONAL");
+    assert_eq!(
+        strings(&pool["EnabledMfas"]),
+        BTreeSet::from(["SOFTWARE_TOKEN_MFA"])
+    );
+    assert_eq!(
+        pool["UserPoolTier"], "ESSENTIALS",
+        "version 2 events need it"
+    );
+    let trigger = &pool["LambdaConfig"]["PreTokenGenerationConfig"];
+    assert_eq!(trigger["LambdaVersion"], "V2_0");
+    let (function_id, _) = function_resource(&template, "pre-token");
+    assert_eq!(
+        as_sub(&trigger["LambdaArn"]),
+        format!("${{{function_id}.Arn}}")
+    );
+    let invokes = of_type(&template, "AWS::Lambda::Permission").any(|(_, permission)| {
+        let permission = &permission["Properties"];
+        permission["Principal"] == "cognito-idp.amazonaws.com"
+            && as_sub(&permission["FunctionName"]) == format!("${{{function_id}.Arn}}")
+            && as_sub(&permission["SourceArn"]) == format!("${{{pool_id}.Arn}}")
+            && permission["Action"] == "lambda:InvokeFunction"
+    });
+    assert!(
+        invokes,
+        "the pool may invoke {function_id}, and only the pool"
+    );
+}
+
 #[test]
 fn template_gives_the_front_end_a_hosted_ui_to_sign_in_with() {
     let template = template();

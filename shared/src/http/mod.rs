@@ -35,7 +35,9 @@ pub use caller::Caller;
 pub use error::{ApiError, Result};
 pub use extract::{Id, JsonBody, PathParam, Query};
 pub use idempotency::{Create, create_once};
-pub use lambda::{LambdaError, run_event_lambda, run_lambda, run_lambda_with_photos};
+pub use lambda::{
+    LambdaError, run_event_lambda, run_lambda, run_lambda_with_photos, run_trigger_lambda,
+};
 pub use observe::Observer;
 pub use pages::{CursorScope, PageLimits, PageQuery, PageRequest};
 pub use routes::{Access, Route};

@@ -60,7 +60,7 @@ fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
 /// first, but reaching it links and initializes every other provider (profile
 /// files, SSO, STS, instance metadata): 1.3 MB of the bootstrap and part of
 /// its Init (docs/performance.md).
-fn lambda_sdk_config() -> aws_config::SdkConfig {
+pub(super) fn lambda_sdk_config() -> aws_config::SdkConfig {
     use aws_config::environment::EnvironmentVariableCredentialsProvider;
     use aws_sdk_dynamodb::config::{BehaviorVersion, SharedCredentialsProvider};
     let region = std::env::var("AWS_REGION")

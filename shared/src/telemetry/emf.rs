@@ -85,6 +85,9 @@ pub const PHOTO_UPLOADS_STARTED: Metric = count("PhotoUploadsStarted");
 pub const PHOTOS_JOINED: Metric = count("PhotosJoined");
 /// An uploaded object no review awaited, deleted (the photo-uploaded function).
 pub const PHOTOS_UNCLAIMED: Metric = count("PhotosUnclaimed");
+/// An admin signed in without TOTP and got tokens without the `admin` group
+/// (the pre-token function).
+pub const ADMIN_TOKENS_WITHOUT_MFA: Metric = count("AdminTokensWithoutMfa");
 /// A deleted user's purge finished (the purge-user function).
 pub const USERS_PURGED: Metric = count("UsersPurged");
 /// Things (articles, reviews, ratings) a purge removed.
@@ -125,6 +128,7 @@ pub const ALL: &[Metric] = &[
     PHOTO_UPLOADS_STARTED,
     PHOTOS_JOINED,
     PHOTOS_UNCLAIMED,
+    ADMIN_TOKENS_WITHOUT_MFA,
     USERS_PURGED,
     THINGS_PURGED,
     ITEMS_IMPORTED,
