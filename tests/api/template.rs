@@ -118,7 +118,8 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
     (
         "photo-uploaded",
         &[
-            // photo_uploaded(): modify_review = get() and a conditional Put.
+            // photo_uploaded(): modify_review = get() and a conditional Put
+            // (a transaction of Puts: the review and its list entries).
             ("dynamodb:GetItem", TABLE),
             ("dynamodb:PutItem", TABLE),
             // photos_uploaded(): deletes an upload no review awaits.
@@ -216,6 +217,154 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
 
 /// The one function allowed to Scan the table: a nightly batch job, never a request.
 const SCANNER: &str = "reconcile";
+
+/// The partitions each function's DynamoDB statement on a resource may
+/// reach: its `dynamodb:LeadingKeys` condition (`ForAllValues:StringLike`),
+/// built of `keys.rs`'s constants (`prefix` a partition prefix, `*` after
+/// it). For an index, the index's partitions. Every DynamoDB statement has
+/// one but [`SCANNER`]'s on the table: a Scan names no partition, and the
+/// walk reads and repairs every kind of item.
+fn expected_leading_keys() -> Vec<(&'static str, &'static str, Vec<String>)> {
+    let prefix = |prefix: &str| format!("{prefix}*");
+    let exact = |key: &str| key.to_owned();
+    // The cold start's read (`AppState::warm_up`), in every function's grant.
+    let warm = exact(keys::WARM_UP);
+    let user = prefix(keys::USER_PREFIX);
+    let caller = prefix(keys::CALLER_PREFIX);
+    // What every HTTP write takes and records: its write bucket, its
+    // Idempotency-Key's record.
+    let limit = prefix(keys::LIMIT_PREFIX);
+    let once = prefix(keys::IDEMPOTENCY_PREFIX);
+    vec![
+        (
+            "users",
+            TABLE,
+            vec![
+                user.clone(),
+                caller.clone(),
+                once.clone(),
+                limit.clone(),
+                warm.clone(),
+            ],
+        ),
+        ("users", GSI1, vec![exact(keys::USERS)]),
+        (
+            "leaderboard",
+            GSI2,
+            vec![
+                exact(keys::LEADERBOARD),
+                prefix(keys::WEEKBOARD_PREFIX),
+                warm.clone(),
+            ],
+        ),
+        ("leaderboard", TABLE, vec![user.clone()]),
+        (
+            "articles",
+            TABLE,
+            vec![
+                prefix(keys::ARTICLE_PREFIX),
+                exact(keys::ALL_ARTICLES),
+                prefix(keys::AUTHOR_LIST_PREFIX),
+                prefix(keys::TAG_LIST_PREFIX),
+                prefix(keys::TAG_PREFIX),
+                user.clone(),
+                caller.clone(),
+                once.clone(),
+                limit.clone(),
+                warm.clone(),
+            ],
+        ),
+        ("tags", TABLE, vec![prefix(keys::TAG_PREFIX), warm.clone()]),
+        ("tags", GSI2, vec![exact(keys::TAGS)]),
+        (
+            "reviews",
+            TABLE,
+            vec![
+                prefix(keys::REVIEW_PREFIX),
+                prefix(keys::SUBJECT_LIST_PREFIX),
+                prefix(keys::REVIEWER_LIST_PREFIX),
+                prefix(keys::SUBJECT_PREFIX),
+                user.clone(),
+                caller.clone(),
+                once,
+                limit.clone(),
+                warm.clone(),
+            ],
+        ),
+        (
+            "photo-uploaded",
+            TABLE,
+            vec![
+                prefix(keys::REVIEW_PREFIX),
+                prefix(keys::SUBJECT_LIST_PREFIX),
+                prefix(keys::REVIEWER_LIST_PREFIX),
+                warm.clone(),
+            ],
+        ),
+        (
+            "ratings",
+            TABLE,
+            vec![
+                prefix(keys::SUBJECT_PREFIX),
+                caller.clone(),
+                limit,
+                warm.clone(),
+            ],
+        ),
+        (
+            "purge-user",
+            TABLE,
+            vec![
+                user.clone(),
+                caller,
+                prefix(keys::ARTICLE_PREFIX),
+                prefix(keys::REVIEW_PREFIX),
+                prefix(keys::SUBJECT_PREFIX),
+                prefix(keys::TAG_PREFIX),
+                prefix(keys::LIST_PREFIX),
+                warm.clone(),
+            ],
+        ),
+        ("purge-user", GSI1, vec![prefix(keys::RATER_PREFIX)]),
+        ("reconcile", GSI1, vec![exact(keys::PURGES)]),
+        ("github", TABLE, vec![user.clone(), warm.clone()]),
+        (
+            "activity",
+            TABLE,
+            vec![user, exact(keys::JOB_ACTIVITY), warm],
+        ),
+        ("activity", GSI1, vec![exact(keys::USERS)]),
+    ]
+}
+
+/// The `dynamodb:LeadingKeys` patterns of `statement`'s condition, which
+/// may only be that one test; `None` without a condition.
+fn leading_keys_condition(id: &str, statement: &Value) -> Option<Vec<String>> {
+    let condition = &statement["Condition"];
+    if condition.is_null() {
+        return None;
+    }
+    let operators = condition.as_mapping().expect("a Condition mapping");
+    let keys = operators
+        .get("ForAllValues:StringLike")
+        .and_then(Value::as_mapping)
+        .filter(|_| operators.len() == 1)
+        .unwrap_or_else(|| {
+            panic!("{id}: a Condition is one ForAllValues:StringLike, not {condition:?}")
+        });
+    let patterns = keys
+        .get("dynamodb:LeadingKeys")
+        .filter(|_| keys.len() == 1)
+        .unwrap_or_else(|| {
+            panic!("{id}: a Condition tests dynamodb:LeadingKeys only, not {keys:?}")
+        });
+    Some(
+        one_or_many(patterns)
+            .iter()
+            .map(|pattern| pattern.as_str().expect("a pattern").to_owned())
+            .collect(),
+    )
+}
 
 pub(crate) fn template() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
@@ -685,6 +834,7 @@ fn template_policies_grant_only_what_each_function_uses() {
             "{id} must not bring its own Role"
         );
         let mut granted = BTreeSet::new();
+        let mut conditions = BTreeMap::new();
         for policy in policies(&template, id, resource) {
             let statements = policy["Statement"].as_sequence().unwrap_or_else(|| {
                 panic!(
@@ -693,8 +843,34 @@ fn template_policies_grant_only_what_each_function_uses() {
             });
             for statement in statements {
                 assert_eq!(statement["Effect"], "Allow", "{id}: {statement:?}");
-                for key in ["NotAction", "NotResource", "Principal", "Condition"] {
+                for key in ["NotAction", "NotResource", "Principal"] {
                     assert!(statement[key].is_null(), "{id}: no {key} in {statement:?}");
+                }
+                let leading = leading_keys_condition(id, statement);
+                let actions = one_or_many(&statement["Action"]);
+                let dynamodb = actions
+                    .iter()
+                    .all(|action| action.as_str().is_some_and(|a| a.starts_with("dynamodb:")));
+                if let Some(patterns) = &leading {
+                    // ForAllValues holds for a call naming no partition.
+                    assert!(
+                        dynamodb && !actions.iter().any(|a| a.as_str() == Some("dynamodb:Scan")),
+                        "{id}: a LeadingKeys condition binds neither a Scan nor another service's call: {statement:?}"
+                    );
+                    for target in one_or_many(&statement["Resource"]) {
+                        let patterns: BTreeSet<String> = patterns.iter().cloned().collect();
+                        let previous = conditions.insert(as_sub(target), patterns);
+                        assert!(previous.is_none(), "{id}: one statement a resource");
+                    }
+                } else if dynamodb {
+                    for target in one_or_many(&statement["Resource"]) {
+                        assert!(
+                            name == SCANNER && as_sub(target) == TABLE,
+                            "{id}: its DynamoDB statement on {} names the partitions it reaches \
+                             (a dynamodb:LeadingKeys condition, see expected_leading_keys)",
+                            as_sub(target)
+                        );
+                    }
                 }
                 for action in one_or_many(&statement["Action"]) {
                     let action = action.as_str().expect("an action is a string");
@@ -714,6 +890,15 @@ fn template_policies_grant_only_what_each_function_uses() {
             }
         }
         assert_eq!(granted, expected, "{id}'s (action, resource) grants");
+        let expected_conditions: BTreeMap<String, BTreeSet<String>> = expected_leading_keys()
+            .into_iter()
+            .filter(|(function, ..)| *function == name)
+            .map(|(_, resource, patterns)| (resource.to_owned(), patterns.into_iter().collect()))
+            .collect();
+        assert_eq!(
+            conditions, expected_conditions,
+            "{id}'s dynamodb:LeadingKeys conditions"
+        );
     }
 }
 
