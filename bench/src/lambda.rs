@@ -86,6 +86,10 @@ pub fn environment(
             stores.secrets_endpoint.clone(),
         ),
         (
+            "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER",
+            store::NO_USER_POOL.into(),
+        ),
+        (
             "SSL_CERT_FILE",
             stores.ca_bundle.to_string_lossy().into_owned(),
         ),

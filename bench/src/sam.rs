@@ -49,6 +49,15 @@ pub fn env_vars(functions: &[Function], stores: &Stores) -> Value {
             "AWS_ENDPOINT_URL_SECRETS_MANAGER".into(),
             stores.secrets_plain.clone(),
         );
+        if function
+            .environment
+            .contains_key("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER")
+        {
+            env.insert(
+                "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER".into(),
+                store::NO_USER_POOL.into(),
+            );
+        }
         if function.environment.contains_key("HDOC_GITHUB_API") {
             env.insert("HDOC_GITHUB_API".into(), stores.github_plain.clone());
         }

@@ -93,6 +93,9 @@ pub const SMOKE: &[Step] = &[
     Event("purge-user-stream.json", Done),
     Event("reconcile-schedule.json", Done),
     Event("users-get.json", Status(404)),
+    // An admin signs in; no user pool answers here, so the trigger cannot
+    // see a second factor and leaves `admin` out (checked below).
+    Event("pre-token-admin.json", Done),
 ];
 
 /// What the benchmark's events read: alice, her article, her review and rating.
@@ -327,6 +330,15 @@ impl<'a> Runner<'a> {
                     let body = self.send(&binary, name, event(name)?, expect).await?;
                     if name == "reviews-photos.json" {
                         self.last_upload_key = upload_key(&body);
+                    }
+                    if name == "pre-token-admin.json" {
+                        let groups = &body["response"]["claimsAndScopeOverrideDetails"]["groupOverrideDetails"]
+                            ["groupsToOverride"];
+                        if *groups != serde_json::json!([]) {
+                            return Err(format!(
+                                "pre-token kept the admin group without a second factor: {body}"
+                            ));
+                        }
                     }
                 }
                 SeedReview => seed_review(self.stores).await?,

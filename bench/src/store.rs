@@ -29,6 +29,12 @@ use tokio::sync::oneshot;
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// Where the system keeps its CA bundle (Debian, Amazon Linux).
+/// Where the functions' user pools API points: nothing listens on port 9
+/// (discard), so a call is refused at once. The bench has no user pool: the
+/// pre-token trigger cannot read an admin's factors and leaves `admin` out
+/// (fails closed), which the smoke test checks.
+pub const NO_USER_POOL: &str = "http://127.0.0.1:9";
+
 const SYSTEM_BUNDLES: &[&str] = &[
     "/etc/ssl/certs/ca-certificates.crt",
     "/etc/pki/tls/certs/ca-bundle.crt",

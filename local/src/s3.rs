@@ -88,9 +88,11 @@ async fn s3(State(state): State<S3State>, request: Request) -> Response {
         }
     };
     if put && response.status().is_success() {
+        // Only `reviews/`, as the bucket's notification in template.yaml.
         let key = path
             .strip_prefix(&format!("/{BUCKET}/"))
-            .and_then(percent_decode);
+            .and_then(percent_decode)
+            .filter(|key| key.starts_with("reviews/"));
         if let Some(key) = key
             && let Err(err) = reviews::photos_uploaded(&state.api, [key]).await
         {

@@ -23,18 +23,26 @@
 //!   without an `Authorization` header): the upload is made as the same
 //!   PutObject signed with the reviews function's keys instead.
 //!
-//! The two DynamoDB gaps are closed by an [`Authorizer`] in front of moto:
-//! it authorises each DynamoDB call of a function as AWS does (the table or
-//! the index it names, each write of a transaction as its own action)
-//! against the function's statements exactly as the template writes them,
-//! and only then lets moto check the signature and the action.
+//! - It does not evaluate the statements' `dynamodb:LeadingKeys` conditions
+//!   (DynamoDB reads the partition keys a request names; moto never sees
+//!   them): moto is given the DynamoDB statements without their `Condition`.
+//!
+//! These DynamoDB gaps are closed by an [`Authorizer`] in front of moto: it
+//! authorises each DynamoDB call of a function as AWS does (the table or the
+//! index it names, each write of a transaction as its own action, the
+//! partition keys it reaches against the statement's conditions) against the
+//! function's statements exactly as the template writes them, and only then
+//! lets moto check the signature and the action.
 
-use super::template::{as_sub, binaries, conditional, function_resource, one_or_many, template};
+use super::template::{
+    as_sub, binaries, conditional, function_resource, one_or_many, policies, template,
+};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-use hdoc_shared::aws_json::{AwsJson, SECRETS_MANAGER};
+use hdoc_shared::aws_json::{AwsJson, COGNITO_IDENTITY_PROVIDER, ErrorKind, SECRETS_MANAGER};
 use hdoc_shared::config::StaticCredentials;
 use hdoc_shared::domain::{Progress, Timestamp, User, UserId};
+use hdoc_shared::http::WarmUp;
 use hdoc_shared::jobs::Ended;
 use hdoc_shared::store::schema;
 use hdoc_shared::{AppState, Config};
@@ -186,11 +194,99 @@ fn form_encode(text: &str) -> String {
 }
 
 /// One statement of a function's policy as IAM in AWS reads it: its actions
-/// and resources, with the table's and the bucket's ARNs resolved.
+/// and resources, with the table's and the bucket's ARNs resolved, and the
+/// tests of its `Condition` (all of which must hold).
 #[derive(Clone, Debug)]
 struct Grant {
     actions: Vec<String>,
     resources: Vec<String>,
+    conditions: Vec<Condition>,
+}
+
+/// The one condition key these policies use.
+const LEADING_KEYS: &str = "dynamodb:LeadingKeys";
+
+/// One test of a statement's `Condition` on `dynamodb:LeadingKeys`: the
+/// partition key values a DynamoDB request reaches (each item's, or for an
+/// index Query the index's partition). Only what IAM's evaluation is written
+/// out for here; [`conditions`] refuses to read anything else.
+#[derive(Clone, Debug, PartialEq)]
+enum Condition {
+    /// `ForAllValues:StringLike`: every leading key matches one of the
+    /// patterns (`*`, `?`). True when the request has none (a Scan).
+    AllLike(Vec<String>),
+    /// `ForAllValues:StringEquals`: every leading key is one of the values.
+    /// True when the request has none.
+    AllEqual(Vec<String>),
+    /// `Null`: `true` holds when the request has no leading key, `false`
+    /// when it has one.
+    Null(bool),
+}
+
+impl Condition {
+    /// Whether the condition holds for a request reaching `keys`.
+    fn holds(&self, keys: &[String]) -> bool {
+        match self {
+            Self::AllLike(patterns) => keys
+                .iter()
+                .all(|key| patterns.iter().any(|pattern| wildcard(pattern, key))),
+            Self::AllEqual(values) => keys.iter().all(|key| values.contains(key)),
+            Self::Null(absent) => keys.is_empty() == *absent,
+        }
+    }
+}
+
+/// The tests of a statement's `Condition` block (`id` names the function).
+/// Panics on an operator or a key the authorizer does not evaluate, so that
+/// a condition added to the template is never passed unread.
+fn conditions(id: &str, block: &serde_yaml::Value) -> Vec<Condition> {
+    if block.is_null() {
+        return Vec::new();
+    }
+    let operators = block
+        .as_mapping()
+        .unwrap_or_else(|| panic!("{id}: a Condition is a mapping, not {block:?}"));
+    let mut tests = Vec::new();
+    for (operator, keys) in operators {
+        // A bare `Null` key is YAML's null to serde_yaml (CloudFormation
+        // reads it as the operator's name).
+        let operator = match operator {
+            serde_yaml::Value::Null => "Null",
+            other => other.as_str().expect("a condition operator"),
+        };
+        let keys = keys
+            .as_mapping()
+            .unwrap_or_else(|| panic!("{id}: {operator} holds a mapping of keys"));
+        for (key, values) in keys {
+            let key = key.as_str().expect("a condition key");
+            assert!(
+                key == LEADING_KEYS,
+                "{id}: the authorizer cannot evaluate the condition key {key} \
+                 (tests/api/iam.rs evaluates {LEADING_KEYS} only)"
+            );
+            let values: Vec<String> = one_or_many(values)
+                .iter()
+                .map(|value| match value {
+                    serde_yaml::Value::String(text) => text.clone(),
+                    serde_yaml::Value::Bool(flag) => flag.to_string(),
+                    other => panic!("{id}: {operator} {key}: a string, not {other:?}"),
+                })
+                .collect();
+            tests.push(match operator {
+                "ForAllValues:StringLike" => Condition::AllLike(values),
+                "ForAllValues:StringEquals" => Condition::AllEqual(values),
+                "Null" => match values.as_slice() {
+                    [flag] if flag == "true" || flag == "false" => Condition::Null(flag == "true"),
+                    other => panic!("{id}: Null {key}: true or false, not {other:?}"),
+                },
+                other => panic!(
+                    "{id}: the authorizer cannot evaluate the condition operator {other} \
+                     on {key} (tests/api/iam.rs): teach it before the template uses it"
+                ),
+            });
+        }
+    }
+    tests
 }
 
 /// The secrets of a stack: created by the admin on moto, as the stack (the
@@ -206,7 +302,7 @@ struct Secrets {
 
 impl Secrets {
     async fn create(moto: &Moto, run: &str) -> Self {
-        let sdk = sdk_for(&moto.admin).await;
+        let sdk = sdk_as(&moto.admin).await;
         let admin = AwsJson::new(&sdk, SECRETS_MANAGER, Some(&moto.endpoint)).expect("a client");
         let create = async |name: String, value: &str| {
             let answer = admin
@@ -255,17 +351,6 @@ impl Secrets {
     }
 }
 
-/// The SDK configuration of a process holding `keys`.
-async fn sdk_for(keys: &Keys) -> aws_config::SdkConfig {
-    let mut config = Config::from_lookup(|_| None);
-    config.static_credentials = Some(StaticCredentials {
-        access_key: keys.access_key.clone(),
-        secret_key: keys.secret_key.clone(),
-        region: REGION.to_owned(),
-    });
-    hdoc_shared::http::sdk_config(&config).await
-}
-
 /// The conditions template.yaml's `!If`s ask, as this test's stack has them.
 fn holds(condition: &str) -> bool {
     match condition {
@@ -274,19 +359,25 @@ fn holds(condition: &str) -> bool {
     }
 }
 
+/// What the template's references name in one of these stacks.
+struct Names<'a> {
+    table: &'a str,
+    bucket: &'a str,
+    pool: &'a str,
+    secrets: &'a Secrets,
+}
+
 /// The statements `template.yaml` grants the function built from `binary`.
-fn grants(
-    template: &serde_yaml::Value,
-    binary: &str,
-    table: &str,
-    bucket: &str,
-    secrets: &Secrets,
-) -> Vec<Grant> {
+fn grants(template: &serde_yaml::Value, binary: &str, names: &Names) -> Vec<Grant> {
     let (id, resource) = function_resource(template, binary);
-    let table_arn = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}");
-    let bucket_arn = format!("arn:aws:s3:::{bucket}");
+    let table_arn = format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}", names.table);
+    let bucket_arn = format!("arn:aws:s3:::{}", names.bucket);
+    let pool_arn = format!(
+        "arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{}",
+        names.pool
+    );
     let mut grants = Vec::new();
-    for policy in one_or_many(&resource["Properties"]["Policies"]) {
+    for policy in policies(template, id, resource) {
         for statement in one_or_many(&policy["Statement"]) {
             assert_eq!(statement["Effect"], "Allow", "{id}: {statement:?}");
             let actions = one_or_many(&statement["Action"])
@@ -300,15 +391,22 @@ fn grants(
                     (None, target) => Some(target),
                 })
                 .map(|target| {
-                    let arn = secrets
+                    let arn = names
+                        .secrets
                         .resolve(&as_sub(target))
                         .replace("${Table.Arn}", &table_arn)
-                        .replace("${MediaBucket.Arn}", &bucket_arn);
+                        .replace("${MediaBucket.Arn}", &bucket_arn)
+                        .replace("${UserPool.Arn}", &pool_arn);
                     assert!(!arn.contains("${"), "{id}: {arn} is not deployed here");
                     arn
                 })
                 .collect();
-            grants.push(Grant { actions, resources });
+            let conditions = conditions(id, &statement["Condition"]);
+            grants.push(Grant {
+                actions,
+                resources,
+                conditions,
+            });
         }
     }
     assert!(!grants.is_empty(), "{id} has no policy");
@@ -316,24 +414,32 @@ fn grants(
 }
 
 /// `grants` as moto 5.2.1 can evaluate them (see the module's notes): each
-/// DynamoDB statement on `*`, and `TransactWriteItems` when the policy
-/// grants what a transaction holds. S3 statements keep their ARNs.
+/// DynamoDB, Cognito and Secrets Manager statement on `*` (moto checks only
+/// S3's resources)
+/// without its conditions (the [`Authorizer`] evaluates DynamoDB's), and
+/// `TransactWriteItems` when the policy grants what a transaction holds. S3
+/// statements keep their ARNs.
 fn moto_policy(grants: &[Grant]) -> Value {
     let mut statements: Vec<Value> = grants
         .iter()
         .map(|grant| {
             let dynamodb = grant.actions.iter().all(|a| a.starts_with("dynamodb:"));
             let s3 = grant.actions.iter().all(|a| a.starts_with("s3:"));
+            let cognito = grant.actions.iter().all(|a| a.starts_with("cognito-idp:"));
             let secrets = grant
                 .actions
                 .iter()
                 .all(|a| a.starts_with("secretsmanager:"));
             assert!(
-                dynamodb || s3 || secrets,
+                dynamodb || s3 || cognito || secrets,
                 "one service a statement: {grant:?}"
             );
-            // moto checks DynamoDB and Secrets Manager calls against `*`.
-            let resource = if dynamodb || secrets {
+            assert!(
+                dynamodb || grant.conditions.is_empty(),
+                "moto would be given a condition it does not evaluate: {grant:?}"
+            );
+            // The authorizer checks Secrets Manager's resources (the secrets' ARNs).
+            let resource = if dynamodb || cognito || secrets {
                 json!("*")
             } else {
                 json!(grant.resources)
@@ -399,7 +505,7 @@ async fn init(
             variables.insert(secret.arn_variable, secrets.resolve(&as_sub(value)));
         }
     }
-    let sdk = sdk_for(keys).await;
+    let sdk = sdk_as(keys).await;
     Config::for_lambda_from(|key| variables.get(key).cloned(), &sdk).await
 }
 
@@ -412,6 +518,7 @@ async fn state_for(
     bucket: &str,
     keys: &Keys,
     photos: bool,
+    photo_urls: bool,
     init: Option<&Config>,
 ) -> AppState {
     let github = GITHUB_API.get().cloned();
@@ -419,7 +526,7 @@ async fn state_for(
         "HDOC_TABLE" => Some(table.to_owned()),
         "HDOC_GITHUB_API" => github.clone(),
         "HDOC_BUCKET" if photos => Some(bucket.to_owned()),
-        "HDOC_MEDIA_BASE_URL" if photos => Some("https://cdn.example".to_owned()),
+        "HDOC_MEDIA_BASE_URL" if photo_urls => Some("https://cdn.example".to_owned()),
         "AWS_ENDPOINT_URL_DYNAMODB" => Some(endpoints.dynamodb.to_owned()),
         "AWS_ENDPOINT_URL_S3" => Some(endpoints.s3.to_owned()),
         _ => None,
@@ -446,6 +553,8 @@ struct Stack {
     moto: Moto,
     table: String,
     bucket: String,
+    /// The user pool's id.
+    pool: String,
     admin: AppState,
     /// Each function's state (by binary name), on its own user's keys.
     functions: BTreeMap<&'static str, AppState>,
@@ -466,7 +575,7 @@ impl Stack {
             dynamodb: &moto.endpoint,
             s3: &moto.endpoint,
         };
-        let admin = state_for(&direct, &table, &bucket, &moto.admin, true, None).await;
+        let admin = state_for(&direct, &table, &bucket, &moto.admin, true, true, None).await;
         let secrets = Secrets::create(&moto, &run[..12]).await;
         schema::create_table(admin.repo.client(), &table)
             .await
@@ -476,10 +585,30 @@ impl Stack {
             .await
             .expect("the admin creates the bucket");
 
+        // The user pool, with its admin group, as the template makes it.
+        let pool = cognito(&moto.endpoint, &moto.admin)
+            .await
+            .call(
+                "CreateUserPool",
+                &json!({"PoolName": format!("hdoc-iam-{run}")}),
+            )
+            .await
+            .expect("the admin creates the user pool");
+        let pool = pool["UserPool"]["Id"]
+            .as_str()
+            .expect("a pool id")
+            .to_owned();
+
         let template = template();
         let (mut keys, mut policies) = (BTreeMap::new(), BTreeMap::new());
+        let names = Names {
+            table: &table,
+            bucket: &bucket,
+            pool: &pool,
+            secrets: &secrets,
+        };
         for binary in binaries() {
-            let granted = grants(&template, binary, &table, &bucket, &secrets);
+            let granted = grants(&template, binary, &names);
             let user = moto
                 .user(&format!("{binary}-{}", &run[..12]), &moto_policy(&granted))
                 .await;
@@ -495,45 +624,68 @@ impl Stack {
         let mut functions = BTreeMap::new();
         for (binary, user) in &keys {
             let (_, resource) = function_resource(&template, binary);
-            let photos =
-                !resource["Properties"]["Environment"]["Variables"]["HDOC_BUCKET"].is_null();
-            // Init reads the function's secrets through the authorizer, on
-            // its own keys: every one its environment names, or it fails.
-            let read = init(&template, binary, user, &secrets, &checked)
-                .await
-                .unwrap_or_else(|err| {
-                    panic!(
-                        "{binary}'s Init: {err}; IAM refused {:?}",
-                        authorizer.refused()
-                    )
-                });
-            let (_, resource) = function_resource(&template, binary);
+            let variables = &resource["Properties"]["Environment"]["Variables"];
+            let photos = !variables["HDOC_BUCKET"].is_null();
+            let photo_urls = !variables["HDOC_MEDIA_BASE_URL"].is_null();
+            let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
             let named = |variable: &str| {
-                !resource["Properties"]["Environment"]["Variables"][variable].is_null()
+                let value = if variables[variable].is_null() {
+                    &globals[variable]
+                } else {
+                    &variables[variable]
+                };
+                !value.is_null() && value.as_str() != Some("")
             };
-            assert_eq!(
-                read.cursor_secret, secrets.cursor.1,
-                "{binary}'s cursor key"
-            );
-            assert_eq!(
-                read.github_token.as_ref().map(|token| token.0.as_str()),
-                named("HDOC_GITHUB_TOKEN_ARN").then_some(secrets.token.1.as_str()),
-                "{binary}'s GitHub token"
-            );
-            assert_eq!(
-                read.webhook_secret.as_ref().map(|secret| secret.0.as_str()),
-                named("HDOC_GITHUB_WEBHOOK_SECRET_ARN").then_some(secrets.webhook.1.as_str()),
-                "{binary}'s webhook secret"
-            );
+            // Init reads the function's secrets through the authorizer, on
+            // its own keys: every one its environment names, or it fails. A
+            // function given no cursor key builds no Config (the pre-token
+            // trigger) and reads nothing.
+            let read = if named("HDOC_CURSOR_SECRET_ARN") {
+                let read = init(&template, binary, user, &secrets, &checked)
+                    .await
+                    .unwrap_or_else(|err| {
+                        panic!(
+                            "{binary}'s Init: {err}; IAM refused {:?}",
+                            authorizer.refused()
+                        )
+                    });
+                assert_eq!(
+                    read.cursor_secret, secrets.cursor.1,
+                    "{binary}'s cursor key"
+                );
+                assert_eq!(
+                    read.github_token.as_ref().map(|token| token.0.as_str()),
+                    named("HDOC_GITHUB_TOKEN_ARN").then_some(secrets.token.1.as_str()),
+                    "{binary}'s GitHub token"
+                );
+                assert_eq!(
+                    read.webhook_secret.as_ref().map(|secret| secret.0.as_str()),
+                    named("HDOC_GITHUB_WEBHOOK_SECRET_ARN").then_some(secrets.webhook.1.as_str()),
+                    "{binary}'s webhook secret"
+                );
+                Some(read)
+            } else {
+                None
+            };
             functions.insert(
                 *binary,
-                state_for(&through, &table, &bucket, user, photos, Some(&read)).await,
+                state_for(
+                    &through,
+                    &table,
+                    &bucket,
+                    user,
+                    photos,
+                    photo_urls,
+                    read.as_ref(),
+                )
+                .await,
             );
         }
         Self {
             moto,
             table,
             bucket,
+            pool,
             admin,
             functions,
             keys,
@@ -550,7 +702,16 @@ impl Stack {
             dynamodb: &self.moto.endpoint,
             s3: &self.moto.endpoint,
         };
-        state_for(&endpoints, &self.table, &self.bucket, keys, true, None).await
+        state_for(
+            &endpoints,
+            &self.table,
+            &self.bucket,
+            keys,
+            true,
+            true,
+            None,
+        )
+        .await
     }
 
     fn function(&self, binary: &str) -> &AppState {
@@ -562,9 +723,11 @@ impl Stack {
 
 /// IAM's authorisation of DynamoDB calls as AWS does it, where moto 5.2.1
 /// cannot: each call's resource (the table, or the index a Query or Scan
-/// names) and each write inside a transaction (a Put is `PutItem`, an Update
+/// names), each write inside a transaction (a Put is `PutItem`, an Update
 /// `UpdateItem`, a Delete `DeleteItem`, a ConditionCheck `ConditionCheckItem`,
-/// each on its table). A proxy in front of moto: it reads the calls signed
+/// each on its table) and the `dynamodb:LeadingKeys` each of those reaches
+/// ([`required`]), against the statements' conditions. A proxy in front of
+/// moto: it reads the calls signed
 /// with a function's key, checks them against that function's statements as
 /// `template.yaml` writes them (ARNs resolved), and refuses what they do not
 /// allow as DynamoDB does (400 `AccessDeniedException`); what they allow goes
@@ -578,7 +741,8 @@ struct Authorizer {
     /// The full ARNs of the stack's secrets, to which a call naming one by
     /// name or partial ARN is resolved (IAM authorises the secret's ARN).
     secrets: Arc<Vec<String>>,
-    /// What it refused, as "function: action on resource (operation)".
+    /// What it refused, as "function: action on resource [leading keys]
+    /// (operation)".
     refused: Arc<Mutex<Vec<String>>>,
     http: reqwest::Client,
 }
@@ -646,18 +810,29 @@ async fn authorize(
         let target = header("x-amz-target");
         let operation = target.rsplit('.').next().unwrap_or_default();
         let call: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let needed = if target.starts_with("secretsmanager.") {
+        let secrets_manager = target.starts_with("secretsmanager.");
+        let needed = if secrets_manager {
             let id = call["SecretId"].as_str().unwrap_or_default();
-            vec![(
-                format!("secretsmanager:{operation}"),
-                secret_arn(&authorizer.secrets, id),
-            )]
+            vec![Needed {
+                action: format!("secretsmanager:{operation}"),
+                resource: secret_arn(&authorizer.secrets, id),
+                leading_keys: Ok(Vec::new()),
+            }]
         } else {
             required(operation, &call)
         };
-        for (action, resource) in needed {
-            if !allows(grants, &action, &resource) {
-                let refusal = format!("{function}: {action} on {resource} ({operation})");
+        for needed in needed {
+            if !allows(grants, &needed) {
+                let Needed {
+                    action,
+                    resource,
+                    leading_keys,
+                } = needed;
+                let keys = match leading_keys {
+                    Ok(keys) => format!("{keys:?}"),
+                    Err(unread) => format!("(leading keys unread: {unread})"),
+                };
+                let refusal = format!("{function}: {action} on {resource} {keys} ({operation})");
                 authorizer
                     .refused
                     .lock()
@@ -665,7 +840,7 @@ async fn authorize(
                     .push(refusal.clone());
                 // As each service answers it: DynamoDB in JSON 1.0,
                 // Secrets Manager in 1.1.
-                let (code, content_type) = if target.starts_with("secretsmanager.") {
+                let (code, content_type) = if secrets_manager {
                     ("AccessDeniedException", "application/x-amz-json-1.1")
                 } else {
                     (
@@ -734,24 +909,29 @@ fn secret_arn(secrets: &[String], id: &str) -> String {
         .unwrap_or_else(|| id.to_owned())
 }
 
-/// The (action, resource) pairs IAM in AWS authorises a DynamoDB `operation`
-/// as, for the request body `call`.
-fn required(operation: &str, call: &Value) -> Vec<(String, String)> {
+/// One authorisation IAM in AWS makes for a DynamoDB call: an action on a
+/// resource, with the partition key values (`dynamodb:LeadingKeys`) it
+/// reaches, or why they could not be read (then nothing allows it).
+#[derive(Debug)]
+struct Needed {
+    action: String,
+    resource: String,
+    leading_keys: Result<Vec<String>, String>,
+}
+
+/// The authorisations IAM in AWS makes for a DynamoDB `operation` with the
+/// request body `call`: one per table of a batch (its leading keys those of
+/// all its items), one per part of a transaction (its item's), one for any
+/// other call (its item's; a Query's the partition its key condition names,
+/// of the index when it names one; none for a Scan or a call on the table).
+fn required(operation: &str, call: &Value) -> Vec<Needed> {
     let table = |name: &Value| {
         format!(
             "arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{}",
             name.as_str().unwrap_or("?")
         )
     };
-    let named = |key: &str| -> Vec<(String, Value)> {
-        call[key]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(name, value)| (name.clone(), value.clone()))
-            .collect()
-    };
-    let parts = |parts: &[(&str, &str)]| -> Vec<(String, String)> {
+    let parts = |parts: &[(&str, &str, &str)]| -> Vec<Needed> {
         let items = call["TransactItems"]
             .as_array()
             .cloned()
@@ -759,45 +939,167 @@ fn required(operation: &str, call: &Value) -> Vec<(String, String)> {
         items
             .iter()
             .flat_map(|item| item.as_object().into_iter().flatten())
-            .map(|(kind, part)| {
-                let action = parts.iter().find(|(name, _)| name == kind).map_or_else(
-                    || format!("dynamodb:{kind}?"),
-                    |(_, action)| format!("dynamodb:{action}"),
-                );
-                (action, table(&part["TableName"]))
+            .map(
+                |(kind, part)| match parts.iter().find(|(name, ..)| name == kind) {
+                    Some((_, action, key)) => Needed {
+                        action: format!("dynamodb:{action}"),
+                        resource: table(&part["TableName"]),
+                        leading_keys: leading_key(&part[*key], schema::PK).map(|key| vec![key]),
+                    },
+                    None => Needed {
+                        action: format!("dynamodb:{kind}?"),
+                        resource: table(&part["TableName"]),
+                        leading_keys: Err(format!("a {kind} in a transaction")),
+                    },
+                },
+            )
+            .collect()
+    };
+    let batch = |what: &dyn Fn(&Value) -> Result<Vec<String>, String>| -> Vec<Needed> {
+        call["RequestItems"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(name, items)| Needed {
+                action: format!("dynamodb:{operation}"),
+                resource: table(&Value::String(name.clone())),
+                leading_keys: what(items),
             })
             .collect()
     };
+    let single = |leading_keys| {
+        let mut resource = table(&call["TableName"]);
+        if let Some(index) = call["IndexName"].as_str() {
+            resource = format!("{resource}/index/{index}");
+        }
+        vec![Needed {
+            action: format!("dynamodb:{operation}"),
+            resource,
+            leading_keys,
+        }]
+    };
     match operation {
         "TransactWriteItems" => parts(&[
-            ("Put", "PutItem"),
-            ("Update", "UpdateItem"),
-            ("Delete", "DeleteItem"),
-            ("ConditionCheck", "ConditionCheckItem"),
+            ("Put", "PutItem", "Item"),
+            ("Update", "UpdateItem", "Key"),
+            ("Delete", "DeleteItem", "Key"),
+            ("ConditionCheck", "ConditionCheckItem", "Key"),
         ]),
-        "TransactGetItems" => parts(&[("Get", "GetItem")]),
-        "BatchGetItem" | "BatchWriteItem" => named("RequestItems")
-            .into_iter()
-            .map(|(name, _)| (format!("dynamodb:{operation}"), table(&Value::String(name))))
-            .collect(),
-        _ => {
-            let mut resource = table(&call["TableName"]);
-            if let Some(index) = call["IndexName"].as_str() {
-                resource = format!("{resource}/index/{index}");
-            }
-            vec![(format!("dynamodb:{operation}"), resource)]
+        "TransactGetItems" => parts(&[("Get", "GetItem", "Key")]),
+        "BatchGetItem" => batch(&|items| {
+            let keys = items["Keys"]
+                .as_array()
+                .ok_or("a batch read without Keys")?;
+            keys.iter()
+                .map(|key| leading_key(key, schema::PK))
+                .collect()
+        }),
+        "BatchWriteItem" => batch(&|items| {
+            let writes = items
+                .as_array()
+                .ok_or("a batch write without its requests")?;
+            writes
+                .iter()
+                .map(
+                    |write| match (&write["PutRequest"], &write["DeleteRequest"]) {
+                        (put, Value::Null) => leading_key(&put["Item"], schema::PK),
+                        (Value::Null, delete) => leading_key(&delete["Key"], schema::PK),
+                        _ => Err(format!(
+                            "a batch write of neither one Put nor one Delete: {write}"
+                        )),
+                    },
+                )
+                .collect()
+        }),
+        "GetItem" | "UpdateItem" | "DeleteItem" => {
+            single(leading_key(&call["Key"], schema::PK).map(|key| vec![key]))
         }
+        "PutItem" => single(leading_key(&call["Item"], schema::PK).map(|key| vec![key])),
+        "Query" => single(query_partition(call).map(|key| vec![key])),
+        // A Scan reads every partition and names none; so do the calls on the
+        // table itself (DescribeTable...).
+        _ => single(Ok(Vec::new())),
     }
 }
 
-/// Whether `grants` allow `action` on `resource` (IAM's `*` and `?` wildcards).
-fn allows(grants: &[Grant], action: &str, resource: &str) -> bool {
+/// The value of the partition key `name` in an item or a key, in DynamoDB's
+/// JSON (`{"PK": {"S": "USER#alice"}}`).
+fn leading_key(item: &Value, name: &str) -> Result<String, String> {
+    scalar(&item[name]).ok_or_else(|| format!("no {name} in {item}"))
+}
+
+/// A string, number or binary attribute value's text.
+fn scalar(value: &Value) -> Option<String> {
+    ["S", "N", "B"]
+        .iter()
+        .find_map(|kind| value[*kind].as_str().map(str::to_owned))
+}
+
+/// The partition a Query reads: the value its `KeyConditionExpression`
+/// sets the partition key equal to (the index's partition key when it names
+/// an index), placeholders resolved. Legacy `KeyConditions` are not read.
+fn query_partition(call: &Value) -> Result<String, String> {
+    let partition_key = match call["IndexName"].as_str() {
+        None => schema::PK,
+        Some(index) => {
+            schema::INDEXES
+                .iter()
+                .find(|known| known.name == index)
+                .ok_or_else(|| format!("no index {index} in the schema"))?
+                .partition_key
+        }
+    };
+    let expression = call["KeyConditionExpression"]
+        .as_str()
+        .ok_or("a Query without a KeyConditionExpression")?;
+    let name = |token: &str| match token.strip_prefix('#') {
+        Some(_) => call["ExpressionAttributeNames"][token]
+            .as_str()
+            .map(str::to_owned),
+        None => Some(token.to_owned()),
+    };
+    let value = |token: &str| {
+        token
+            .starts_with(':')
+            .then(|| scalar(&call["ExpressionAttributeValues"][token]))
+            .flatten()
+    };
+    for clause in expression.split(" AND ").flat_map(|c| c.split(" and ")) {
+        let Some((left, right)) = clause.split_once('=') else {
+            continue;
+        };
+        let (left, right) = (left.trim(), right.trim());
+        // `<=` and `>=` leave their `<` or `>` in `left`: no name matches it.
+        for (side, other) in [(left, right), (right, left)] {
+            if name(side).as_deref() == Some(partition_key)
+                && let Some(value) = value(other)
+            {
+                return Ok(value);
+            }
+        }
+    }
+    Err(format!(
+        "no {partition_key} = :value in the KeyConditionExpression {expression}"
+    ))
+}
+
+/// Whether `grants` allow `needed`: a statement naming its action and its
+/// resource (IAM's `*` and `?` wildcards) whose conditions all hold for the
+/// leading keys it reaches. Unread leading keys are allowed by nothing.
+fn allows(grants: &[Grant], needed: &Needed) -> bool {
+    let Ok(keys) = &needed.leading_keys else {
+        return false;
+    };
     grants.iter().any(|grant| {
         grant
             .actions
             .iter()
-            .any(|a| wildcard(&a.to_lowercase(), &action.to_lowercase()))
-            && grant.resources.iter().any(|r| wildcard(r, resource))
+            .any(|a| wildcard(&a.to_lowercase(), &needed.action.to_lowercase()))
+            && grant
+                .resources
+                .iter()
+                .any(|r| wildcard(r, &needed.resource))
+            && grant.conditions.iter().all(|test| test.holds(keys))
     })
 }
 
@@ -820,23 +1122,27 @@ fn the_authorizer_reads_calls_as_iam_does() {
     let grants = [Grant {
         actions: vec!["dynamodb:Query".into(), "dynamodb:PutItem".into()],
         resources: vec!["arn:aws:dynamodb:us-east-1:123456789012:table/t/index/GSI1".into()],
+        conditions: Vec::new(),
     }];
-    let query = |index: Option<&str>| json!({"TableName": "t", "IndexName": index});
-    let [(action, on_index)] = required("Query", &query(Some("GSI1")))
+    let query = |index: Option<&str>| {
+        json!({"TableName": "t", "IndexName": index, "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": {"#pk": "GSI1PK"},
+            "ExpressionAttributeValues": {":pk": {"S": "USERS"}}})
+    };
+    let [on_index] = required("Query", &query(Some("GSI1")))
         .try_into()
         .expect("one");
-    assert!(allows(&grants, &action, &on_index));
-    let [(action, on_table)] = required("Query", &query(None)).try_into().expect("one");
-    assert!(
-        !allows(&grants, &action, &on_table),
-        "the index is not the table"
-    );
+    assert!(allows(&grants, &on_index));
+    let [on_table] = required("Query", &query(None)).try_into().expect("one");
+    assert!(!allows(&grants, &on_table), "the index is not the table");
     let transaction = json!({"TransactItems": [
-        {"Put": {"TableName": "t"}}, {"Delete": {"TableName": "t"}}, {"ConditionCheck": {"TableName": "u"}}
+        {"Put": {"TableName": "t", "Item": {"PK": {"S": "A#1"}}}},
+        {"Delete": {"TableName": "t", "Key": {"PK": {"S": "B#2"}}}},
+        {"ConditionCheck": {"TableName": "u", "Key": {"PK": {"S": "C#3"}}}}
     ]});
     let actions: Vec<String> = required("TransactWriteItems", &transaction)
         .into_iter()
-        .map(|(action, resource)| format!("{action} {resource}"))
+        .map(|needed| format!("{} {}", needed.action, needed.resource))
         .collect();
     assert_eq!(
         actions,
@@ -855,6 +1161,158 @@ fn the_authorizer_reads_calls_as_iam_does() {
         "arn:aws:s3:::b/site/index.html"
     ));
     assert!(wildcard("dynamodb:Get?tem", "dynamodb:GetItem"));
+}
+
+/// The leading keys of each call, as [`required`] reads them.
+fn leading_keys(operation: &str, call: &Value) -> Vec<Result<Vec<String>, String>> {
+    required(operation, call)
+        .into_iter()
+        .map(|needed| needed.leading_keys)
+        .collect()
+}
+
+#[test]
+fn the_authorizer_reads_the_leading_keys_each_call_reaches() {
+    let key = |pk: &str| json!({"PK": {"S": pk}, "SK": {"S": "X"}});
+    let keys = |list: &[&str]| Ok(list.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>());
+    let single = |operation: &str, call: Value| leading_keys(operation, &call);
+    assert_eq!(
+        single("GetItem", json!({"TableName": "t", "Key": key("USER#a")})),
+        [keys(&["USER#a"])]
+    );
+    assert_eq!(
+        single("PutItem", json!({"TableName": "t", "Item": key("TAG#aws")})),
+        [keys(&["TAG#aws"])]
+    );
+    assert_eq!(
+        single(
+            "UpdateItem",
+            json!({"TableName": "t", "Key": key("LIMIT#s")})
+        ),
+        [keys(&["LIMIT#s"])]
+    );
+    // A Query of the table: the partition in its key condition, whichever
+    // side the name is on, with the sort key's condition beside it.
+    let query = json!({"TableName": "t",
+        "KeyConditionExpression": ":pk = PK AND begins_with(SK, :week)",
+        "ExpressionAttributeValues": {":pk": {"S": "USER#a"}, ":week": {"S": "WEEK#"}}});
+    assert_eq!(single("Query", query), [keys(&["USER#a"])]);
+    // Of an index: the index's partition, not the table's key.
+    let query = json!({"TableName": "t", "IndexName": "GSI2",
+        "KeyConditionExpression": "#pk = :pk AND #sk >= :from",
+        "ExpressionAttributeNames": {"#pk": "GSI2PK", "#sk": "GSI2SK"},
+        "ExpressionAttributeValues": {":pk": {"S": "TAGS"}, ":from": {"S": "0"}}});
+    assert_eq!(single("Query", query), [keys(&["TAGS"])]);
+    // A key condition on another attribute is no partition: unread.
+    let query = json!({"TableName": "t", "IndexName": "GSI1",
+        "KeyConditionExpression": "PK = :pk",
+        "ExpressionAttributeValues": {":pk": {"S": "USER#a"}}});
+    assert!(single("Query", query)[0].is_err());
+    // A batch: one authorisation per table, every item's key in it.
+    let batch = json!({"RequestItems": {"t": {"Keys": [key("USER#a"), key("USER#b")]}}});
+    assert_eq!(single("BatchGetItem", batch), [keys(&["USER#a", "USER#b"])]);
+    let batch = json!({"RequestItems": {"t": [
+        {"PutRequest": {"Item": key("ARTICLE#x")}}, {"DeleteRequest": {"Key": key("LIST#y")}}
+    ]}});
+    assert_eq!(
+        single("BatchWriteItem", batch),
+        [keys(&["ARTICLE#x", "LIST#y"])]
+    );
+    // A transaction: each part its own item's.
+    let transaction = json!({"TransactItems": [
+        {"Put": {"TableName": "t", "Item": key("REVIEW#r")}},
+        {"Update": {"TableName": "t", "Key": key("SUBJECT#s")}},
+        {"ConditionCheck": {"TableName": "t", "Key": key("USER#a")}}
+    ]});
+    assert_eq!(
+        single("TransactWriteItems", transaction),
+        [keys(&["REVIEW#r"]), keys(&["SUBJECT#s"]), keys(&["USER#a"])]
+    );
+    // A Scan names no partition.
+    assert_eq!(single("Scan", json!({"TableName": "t"})), [keys(&[])]);
+}
+
+#[test]
+fn leading_keys_conditions_hold_as_iam_evaluates_them() {
+    let yaml = |text: &str| serde_yaml::from_str::<serde_yaml::Value>(text).expect("yaml");
+    let like = conditions(
+        "f",
+        &yaml("ForAllValues:StringLike: {dynamodb:LeadingKeys: ['USER#*', 'WARMUP#']}"),
+    );
+    assert_eq!(
+        like,
+        [Condition::AllLike(vec!["USER#*".into(), "WARMUP#".into()])]
+    );
+    let keys = |list: &[&str]| list.iter().map(|k| (*k).to_owned()).collect::<Vec<_>>();
+    let holds = |tests: &[Condition], list: &[&str]| tests.iter().all(|t| t.holds(&keys(list)));
+    assert!(holds(&like, &["USER#alice"]));
+    assert!(
+        holds(&like, &["USER#alice", "WARMUP#"]),
+        "every key matches one"
+    );
+    assert!(
+        !holds(&like, &["USER#alice", "CALLER#sub"]),
+        "one key outside"
+    );
+    assert!(!holds(&like, &["WARMUP#x"]), "no wildcard, no prefix");
+    assert!(
+        !holds(&like, &["user#alice"]),
+        "StringLike is case-sensitive"
+    );
+    // ForAllValues holds vacuously when the request reaches no partition.
+    assert!(holds(&like, &[]));
+    // A Null guard is what closes that gap.
+    let guarded = conditions(
+        "f",
+        &yaml(
+            "{ForAllValues:StringEquals: {dynamodb:LeadingKeys: ['USERS']}, \
+              Null: {dynamodb:LeadingKeys: 'false'}}",
+        ),
+    );
+    assert!(holds(&guarded, &["USERS"]));
+    assert!(!holds(&guarded, &["USERS#"]), "StringEquals is exact");
+    assert!(!holds(&guarded, &[]));
+
+    // A statement with a condition allows a call only where it holds: each
+    // part of a transaction on its own.
+    let grants = [Grant {
+        actions: vec!["dynamodb:PutItem".into(), "dynamodb:GetItem".into()],
+        resources: vec!["arn:aws:dynamodb:us-east-1:123456789012:table/t".into()],
+        conditions: like,
+    }];
+    let get = |pk: &str| json!({"TableName": "t", "Key": {"PK": {"S": pk}}});
+    let allowed = |operation: &str, call: Value| {
+        required(operation, &call)
+            .iter()
+            .map(|needed| allows(&grants, needed))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(allowed("GetItem", get("USER#alice")), [true]);
+    assert_eq!(allowed("GetItem", get("ARTICLE#day-1")), [false]);
+    let transaction = json!({"TransactItems": [
+        {"Put": {"TableName": "t", "Item": {"PK": {"S": "USER#alice"}}}},
+        {"Put": {"TableName": "t", "Item": {"PK": {"S": "TAG#aws"}}}}
+    ]});
+    assert_eq!(allowed("TransactWriteItems", transaction), [true, false]);
+    // Leading keys it cannot read are allowed by nothing.
+    let unread = json!({"TableName": "t", "Key": {"SK": {"S": "PROFILE"}}});
+    assert_eq!(allowed("GetItem", unread), [false]);
+}
+
+#[test]
+#[should_panic(expected = "cannot evaluate the condition operator ForAnyValue:StringLike")]
+fn a_condition_operator_the_authorizer_does_not_know_fails_loudly() {
+    let block = serde_yaml::from_str("ForAnyValue:StringLike: {dynamodb:LeadingKeys: ['USER#*']}")
+        .expect("yaml");
+    conditions("f", &block);
+}
+
+#[test]
+#[should_panic(expected = "cannot evaluate the condition key dynamodb:Attributes")]
+fn a_condition_key_the_authorizer_does_not_know_fails_loudly() {
+    let block = serde_yaml::from_str("ForAllValues:StringLike: {dynamodb:Attributes: ['id']}")
+        .expect("yaml");
+    conditions("f", &block);
 }
 
 /// A caller, as the JWT authorizer hands it to a function.
@@ -1007,6 +1465,22 @@ async fn every_function_works_with_only_the_policy_template_yaml_grants_it() {
         .set(github.base.clone())
         .expect("one GitHub stand-in for this test");
     let stack = Stack::deploy().await;
+    // Each function's cold start opens its connection with the read its
+    // main.rs names (`AppState::warm_up`, of a key no item has); pre-token
+    // has no table (`run_trigger_lambda`).
+    for (binary, state) in &stack.functions {
+        let how = match *binary {
+            "pre-token" => continue,
+            "leaderboard" => WarmUp::Query(schema::GSI2),
+            _ => WarmUp::GetItem,
+        };
+        state.warm_up(how).await;
+    }
+    assert_eq!(
+        stack.authorizer.refused(),
+        Vec::<String>::new(),
+        "the warm-ups"
+    );
     let mut run = Driver {
         stack: &stack,
         served: BTreeSet::new(),
@@ -1156,6 +1630,26 @@ async fn every_function_works_with_only_the_policy_template_yaml_grants_it() {
         !object_exists(&stack, &keys[1]).await,
         "its photo went with it"
     );
+    // An upload that arrives after its review is gone: photo-uploaded, on
+    // its own policy, deletes it.
+    let late = keys[1].replace(".png", "-late.png");
+    reviews_photos
+        .client()
+        .put_object()
+        .bucket(reviews_photos.bucket())
+        .key(&late)
+        .content_type("image/png")
+        .body(b"\x89PNG\n".to_vec().into())
+        .send()
+        .await
+        .expect("the reviews function may put its photos");
+    reviews::photos_uploaded(stack.function("photo-uploaded"), [late.clone()])
+        .await
+        .expect("photo-uploaded may delete an upload no review awaits");
+    assert!(
+        !object_exists(&stack, &late).await,
+        "the late upload is gone"
+    );
 
     // ratings: rate, read both ways, unrate, rate again.
     let rating = "/ratings/park:yosemite";
@@ -1267,6 +1761,37 @@ async fn every_function_works_with_only_the_policy_template_yaml_grants_it() {
         .call("github", "POST", "/github/webhook", None, Some(push), 202)
         .await;
     assert_eq!(delivered["newDays"], 1, "{delivered}");
+
+    // pre-token: an admin signs in without TOTP; the trigger reads her
+    // factors on its own policy (AdminGetUser) and leaves `admin` out.
+    let idp = cognito(&stack.moto.endpoint, &stack.moto.admin).await;
+    let root = json!({"UserPoolId": stack.pool, "Username": "root", "MessageAction": "SUPPRESS"});
+    idp.call("AdminCreateUser", &root)
+        .await
+        .expect("an admin user");
+    let sdk = sdk_as(&stack.keys["pre-token"]).await;
+    let factors = users::pre_token::Factors::at(&sdk, Some(&stack.moto.endpoint)).expect("factors");
+    assert_eq!(
+        factors.has_totp(&stack.pool, "root").await.ok(),
+        Some(false),
+        "pre-token may read a user's factors"
+    );
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../events/pre-token-admin.json"
+    );
+    let mut event: Value =
+        serde_json::from_slice(&std::fs::read(path).expect("the event")).expect("JSON");
+    event["userPoolId"] = json!(stack.pool);
+    event["userName"] = json!("root");
+    let answer = users::pre_token::on_pre_token(&factors, event)
+        .await
+        .expect("answered");
+    assert_eq!(
+        answer["response"]["claimsAndScopeOverrideDetails"]["groupOverrideDetails"]["groupsToOverride"],
+        json!([]),
+        "{answer}"
+    );
 
     // users: alice deletes herself; purge-user removes her article, her
     // review and its photo, and her rating, as the table's stream has it do.
@@ -1383,6 +1908,23 @@ async fn object_exists(stack: &Stack, key: &str) -> bool {
         .is_ok()
 }
 
+/// The SDK configuration of a process holding `keys`.
+async fn sdk_as(keys: &Keys) -> aws_config::SdkConfig {
+    let mut config = Config::from_lookup(|_| None);
+    config.static_credentials = Some(StaticCredentials {
+        access_key: keys.access_key.clone(),
+        secret_key: keys.secret_key.clone(),
+        region: REGION.to_owned(),
+    });
+    hdoc_shared::http::sdk_config(&config).await
+}
+
+/// Cognito's user pools API on moto, called with `keys`.
+async fn cognito(endpoint: &str, keys: &Keys) -> AwsJson {
+    let sdk = sdk_as(keys).await;
+    AwsJson::new(&sdk, COGNITO_IDENTITY_PROVIDER, Some(endpoint)).expect("cognito")
+}
+
 /// Checks that a raw call was refused: by moto's IAM check (a 403
 /// `AccessDenied`, `by_moto`) or by the [`Authorizer`] (a 400
 /// `AccessDeniedException`, as DynamoDB answers).
@@ -1403,9 +1945,14 @@ fn denied<T: std::fmt::Debug, E: std::fmt::Debug>(
 
 /// The key of a profile item.
 fn profile_key(id: &str) -> std::collections::HashMap<String, AttributeValue> {
+    item_key(&format!("USER#{id}"), "PROFILE")
+}
+
+/// The key of the item `pk` / `sk`.
+fn item_key(pk: &str, sk: &str) -> std::collections::HashMap<String, AttributeValue> {
     [
-        ("PK".to_owned(), AttributeValue::S(format!("USER#{id}"))),
-        ("SK".to_owned(), AttributeValue::S("PROFILE".to_owned())),
+        ("PK".to_owned(), AttributeValue::S(pk.to_owned())),
+        ("SK".to_owned(), AttributeValue::S(sk.to_owned())),
     ]
     .into()
 }
@@ -1512,11 +2059,149 @@ async fn calls_outside_a_functions_policy_are_refused() {
         transact(users.repo.client()).send().await,
     );
     assert!(alice_is_there().await, "alice's profile is still there");
-    assert_eq!(
-        stack.authorizer.refused().len(),
-        3,
-        "{:?}",
-        stack.authorizer.refused()
+
+    // Nor may a function reach, with the actions it is granted, the
+    // partitions its statements' dynamodb:LeadingKeys conditions leave out:
+    // single reads and writes, batches, each part of a transaction, and the
+    // partitions of an index.
+    let fn_client = |binary: &str| stack.function(binary).repo.client();
+    let get = |binary: &str, pk: &str, sk: &str| {
+        fn_client(binary)
+            .get_item()
+            .table_name(table)
+            .set_key(Some(item_key(pk, sk)))
+    };
+    let article = "ARTICLE#day-1-lambda";
+    denied(
+        "users: GetItem of an article",
+        false,
+        get("users", article, "ARTICLE").send().await,
+    );
+    denied(
+        "photo-uploaded: GetItem of a profile",
+        false,
+        get("photo-uploaded", "USER#alice", "PROFILE").send().await,
+    );
+    denied(
+        "activity: GetItem of reconcile's checkpoint",
+        false,
+        get("activity", "JOB#RECONCILE", "CHECKPOINT").send().await,
+    );
+    let mut profile = profile_key("mallory");
+    profile.insert("id".to_owned(), AttributeValue::S("mallory".to_owned()));
+    let put = fn_client("ratings").put_item().table_name(table);
+    denied(
+        "ratings: PutItem of a profile",
+        false,
+        put.set_item(Some(profile)).send().await,
+    );
+    let keys = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+        .keys(profile_key("alice"))
+        .keys(item_key("CALLER#alice-sub", "PROFILE"))
+        .build()
+        .expect("keys");
+    let batch = fn_client("leaderboard")
+        .batch_get_item()
+        .request_items(table, keys);
+    denied(
+        "leaderboard: BatchGetItem of a profile and a claim",
+        false,
+        batch.send().await,
+    );
+    let query = |binary: &str, index: Option<&str>, partition: &str| {
+        let name = match index {
+            Some("GSI1") => "GSI1PK",
+            Some("GSI2") => "GSI2PK",
+            _ => "PK",
+        };
+        fn_client(binary)
+            .query()
+            .table_name(table)
+            .set_index_name(index.map(str::to_owned))
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", name)
+            .expression_attribute_values(":pk", AttributeValue::S(partition.to_owned()))
+    };
+    denied(
+        "tags: Query of GSI2's leaderboard",
+        false,
+        query("tags", Some("GSI2"), "LEADERBOARD").send().await,
+    );
+    denied(
+        "users: Query of GSI1's ratings by rater",
+        false,
+        query("users", Some("GSI1"), "RATER#alice-sub").send().await,
+    );
+    denied(
+        "articles: Query of a subject's reviews list",
+        false,
+        query("articles", None, "LIST#SUBJECT#park:yosemite")
+            .send()
+            .await,
+    );
+    // One part outside in a transaction refuses it all: the summary's
+    // Update is reviews' to make, the tag count's Put is not.
+    let summary = aws_sdk_dynamodb::types::Update::builder()
+        .table_name(table)
+        .set_key(Some(item_key("SUBJECT#park:zion", "SUMMARY")))
+        .update_expression("ADD rev :one")
+        .expression_attribute_values(":one", AttributeValue::N("1".to_owned()))
+        .build()
+        .expect("an update");
+    let mut count = item_key("TAG#spam", "COUNT");
+    count.insert("count".to_owned(), AttributeValue::N("1000".to_owned()));
+    let count = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(table)
+        .set_item(Some(count))
+        .build()
+        .expect("a put");
+    let mixed = fn_client("reviews")
+        .transact_write_items()
+        .transact_items(
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .update(summary)
+                .build(),
+        )
+        .transact_items(
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .put(count)
+                .build(),
+        );
+    denied(
+        "reviews: a transaction with a tag count's Put",
+        false,
+        mixed.send().await,
+    );
+    let admin = stack.admin.repo.client();
+    for (pk, sk) in [
+        ("USER#mallory", "PROFILE"),
+        ("TAG#spam", "COUNT"),
+        ("SUBJECT#park:zion", "SUMMARY"),
+    ] {
+        let stored = admin
+            .get_item()
+            .table_name(table)
+            .set_key(Some(item_key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("the admin reads");
+        assert!(stored.item.is_none(), "{pk} was not written");
+    }
+    // (moto alone, given the statements without their conditions, lets
+    // such calls through.)
+    moto_users
+        .get_item()
+        .table_name(table)
+        .set_key(Some(item_key(article, "ARTICLE")))
+        .send()
+        .await
+        .expect("moto checks the action only");
+    let refused = stack.authorizer.refused();
+    assert_eq!(refused.len(), 12, "{refused:#?}");
+    assert!(
+        refused[3].contains("users: dynamodb:GetItem on") && refused[3].contains(article),
+        "{refused:#?}"
     );
     // (moto alone, which authorises the transaction as TransactWriteItems,
     // lets it through: the reason the authorizer exists. Shown on an item
@@ -1545,7 +2230,7 @@ async fn calls_outside_a_functions_policy_are_refused() {
     let before = stack.authorizer.refused().len();
     let read_as = async |binary: &str, arn: &str| {
         let keys = &stack.keys[binary];
-        let sdk = sdk_for(keys).await;
+        let sdk = sdk_as(keys).await;
         let client =
             AwsJson::new(&sdk, SECRETS_MANAGER, Some(&stack.secrets_endpoint)).expect("a client");
         client
@@ -1577,7 +2262,7 @@ async fn calls_outside_a_functions_policy_are_refused() {
     // A function deployed with a secret that is not its own refuses to
     // start, naming it and IAM's refusal.
     let keys = &stack.keys["tags"];
-    let sdk = sdk_for(keys).await;
+    let sdk = sdk_as(keys).await;
     let variables: BTreeMap<&str, String> = [
         ("HDOC_STAGE", "dev".to_owned()),
         ("HDOC_TABLE", table.clone()),
@@ -1604,17 +2289,14 @@ async fn calls_outside_a_functions_policy_are_refused() {
         access_key: stack.keys["users"].access_key.clone(),
         secret_key: "not-the-secret".to_owned(),
     };
-    let sdk = sdk_for(&forged).await;
+    let sdk = sdk_as(&forged).await;
     let client = AwsJson::new(&sdk, SECRETS_MANAGER, Some(&stack.moto.endpoint)).expect("a client");
     let err = client
         .call("GetSecretValue", &json!({"SecretId": token}))
         .await
         .expect_err("a forged signature");
     assert!(
-        matches!(
-            err.kind,
-            hdoc_shared::aws_json::ErrorKind::Service { status: 403, .. }
-        ),
+        matches!(err.kind, ErrorKind::Service { status: 403, .. }),
         "{err}"
     );
 
@@ -1633,7 +2315,8 @@ async fn calls_outside_a_functions_policy_are_refused() {
 
     // S3 (moto checks objects' ARNs): reviews may put and delete photos under
     // reviews/ only, and read nothing (CloudFront serves photos);
-    // photo-uploaded has no S3 at all.
+    // photo-uploaded may only delete under reviews/ (an upload no review
+    // awaits).
     let photos = stack
         .function("reviews")
         .photos()
@@ -1658,14 +2341,37 @@ async fn calls_outside_a_functions_policy_are_refused() {
         .expect("reviews puts under reviews/");
     let get = s3.get_object().bucket(bucket).key("reviews/x/y.png");
     denied("reviews: GetObject", true, get.send().await);
-    let stranger = direct("photo-uploaded").await;
-    let stranger = stranger.photos().expect("a photo store");
-    let delete = stranger
-        .client()
+    let uploaded = direct("photo-uploaded").await;
+    let uploaded = uploaded.photos().expect("a photo store").client();
+    let put = uploaded
+        .put_object()
+        .bucket(bucket)
+        .key("reviews/x/z.png")
+        .body(b"x".to_vec().into());
+    denied("photo-uploaded: PutObject", true, put.send().await);
+    let get = uploaded.get_object().bucket(bucket).key("reviews/x/y.png");
+    denied("photo-uploaded: GetObject", true, get.send().await);
+    let delete = uploaded
         .delete_object()
         .bucket(bucket)
-        .key("reviews/x/y.png");
-    denied("photo-uploaded: DeleteObject", true, delete.send().await);
+        .key("site/index.html");
+    denied(
+        "photo-uploaded: DeleteObject outside reviews/",
+        true,
+        delete.send().await,
+    );
+
+    // Cognito: pre-token only reads users; it may not change a group.
+    let trigger = cognito(&stack.moto.endpoint, &stack.keys["pre-token"]).await;
+    let group = json!({"UserPoolId": stack.pool, "Username": "root", "GroupName": "admin"});
+    let refused = trigger
+        .call("AdminAddUserToGroup", &group)
+        .await
+        .expect_err("pre-token: AdminAddUserToGroup");
+    assert!(
+        matches!(refused.kind, ErrorKind::Service { status: 403, .. }),
+        "{refused}"
+    );
 
     // And keys are checked: a wrong secret is refused whatever the policy.
     let forged = Keys {

@@ -1,6 +1,7 @@
 //! The integration suite: the whole API over HTTP (and in the Lambda shape),
 //! on the embedded engine or on the endpoint in `HDOC_TEST_DYNAMODB_ENDPOINT`.
 
+mod admin_mfa;
 mod articles;
 mod bad_input;
 mod caching;

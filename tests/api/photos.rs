@@ -230,6 +230,47 @@ async fn deleting_a_review_deletes_its_photo_objects() {
     assert_eq!(app.http.get(url).send().await.expect("get").status(), 404);
 }
 
+/// An upload that arrives after its review is gone is deleted as soon as S3
+/// reports it, so its URL serves nothing; S3 reporting a joined photo again
+/// (its notifications come at least once) keeps the photo.
+#[tokio::test]
+async fn an_upload_no_review_awaits_is_deleted() {
+    let app = TestApp::spawn().await;
+    let (token, review) = review(&app).await;
+    let joined = app.presign_photo(&token, &review, "image/png", 100).await;
+    assert_eq!(app.upload_photo(&joined, "image/png", png(100)).await, 200);
+    let joined_url = joined["photoUrl"].as_str().expect("url").to_owned();
+    let key = joined_url
+        .split_once("/media/")
+        .expect("a media URL")
+        .1
+        .to_owned();
+    reviews::photos_uploaded(app.state(), [key])
+        .await
+        .expect("a second report");
+    assert_eq!(
+        json_of(app.get(&review).await, 200).await["photos"],
+        json!([joined_url]),
+        "reported twice, joined once"
+    );
+    let fetched = app.http.get(&joined_url).send().await.expect("get");
+    assert_eq!(fetched.status(), 200, "a second report deletes nothing");
+
+    let late = app.presign_photo(&token, &review, "image/png", 100).await;
+    let response = app
+        .request(Method::DELETE, &review, Some(&token))
+        .send()
+        .await
+        .expect("delete");
+    assert_eq!(response.status(), 204);
+    // The URL is still valid, and S3 takes the upload; nothing awaits it.
+    assert_eq!(app.upload_photo(&late, "image/png", png(100)).await, 200);
+    let url = late["photoUrl"].as_str().expect("url");
+    let fetched = app.http.get(url).send().await.expect("get");
+    assert_eq!(fetched.status(), 404, "the unclaimed upload was deleted");
+    app.shutdown().await;
+}
+
 /// Presigning is the production code path: it must work against a second S3
 /// implementation too. The test script points `HDOC_TEST_S3_ENDPOINT` at moto's
 /// S3 in its second run; otherwise this runs against the embedded S3 server.
@@ -264,7 +305,10 @@ async fn presigned_uploads_work_against_the_configured_s3() {
     };
     let request: PhotoRequest =
         parse_json(br#"{"contentType":"image/jpeg","contentLength":321}"#).expect("valid");
-    let key = Photos::new_key(&ReviewId::new(), &request);
+    // Outside `reviews/`, which S3 reports to the photo-uploaded function
+    // (and the embedded server to it too): no review awaits this object,
+    // which would be deleted there as soon as it arrived.
+    let key = Photos::new_key(&ReviewId::new(), &request).replacen("reviews/", "presign-check/", 1);
     let upload = photos.presign(&key, &request).await.expect("presigned");
     let mut put = app.http.put(&upload.url);
     for (name, value) in &upload.headers {

@@ -109,11 +109,21 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "pre-token",
+        &[
+            // on_pre_token(): AdminGetUser of an admin signing in.
+            ("cognito-idp:AdminGetUser", "${UserPool.Arn}"),
+        ],
+    ),
+    (
         "photo-uploaded",
         &[
-            // photo_uploaded(): modify_review = get() and a conditional Put.
+            // photo_uploaded(): modify_review = get() and a conditional Put
+            // (a transaction of Puts: the review and its list entries).
             ("dynamodb:GetItem", TABLE),
             ("dynamodb:PutItem", TABLE),
+            // photos_uploaded(): deletes an upload no review awaits.
+            ("s3:DeleteObject", "${MediaBucket.Arn}/reviews/*"),
         ],
     ),
     (
@@ -208,6 +218,154 @@ const EXPECTED_ACCESS: &[(&str, &[(&str, &str)])] = &[
 /// The one function allowed to Scan the table: a nightly batch job, never a request.
 const SCANNER: &str = "reconcile";
 
+/// The partitions each function's DynamoDB statement on a resource may
+/// reach: its `dynamodb:LeadingKeys` condition (`ForAllValues:StringLike`),
+/// built of `keys.rs`'s constants (`prefix` a partition prefix, `*` after
+/// it). For an index, the index's partitions. Every DynamoDB statement has
+/// one but [`SCANNER`]'s on the table: a Scan names no partition, and the
+/// walk reads and repairs every kind of item.
+fn expected_leading_keys() -> Vec<(&'static str, &'static str, Vec<String>)> {
+    let prefix = |prefix: &str| format!("{prefix}*");
+    let exact = |key: &str| key.to_owned();
+    // The cold start's read (`AppState::warm_up`), in every function's grant.
+    let warm = exact(keys::WARM_UP);
+    let user = prefix(keys::USER_PREFIX);
+    let caller = prefix(keys::CALLER_PREFIX);
+    // What every HTTP write takes and records: its write bucket, its
+    // Idempotency-Key's record.
+    let limit = prefix(keys::LIMIT_PREFIX);
+    let once = prefix(keys::IDEMPOTENCY_PREFIX);
+    vec![
+        (
+            "users",
+            TABLE,
+            vec![
+                user.clone(),
+                caller.clone(),
+                once.clone(),
+                limit.clone(),
+                warm.clone(),
+            ],
+        ),
+        ("users", GSI1, vec![exact(keys::USERS)]),
+        (
+            "leaderboard",
+            GSI2,
+            vec![
+                exact(keys::LEADERBOARD),
+                prefix(keys::WEEKBOARD_PREFIX),
+                warm.clone(),
+            ],
+        ),
+        ("leaderboard", TABLE, vec![user.clone()]),
+        (
+            "articles",
+            TABLE,
+            vec![
+                prefix(keys::ARTICLE_PREFIX),
+                exact(keys::ALL_ARTICLES),
+                prefix(keys::AUTHOR_LIST_PREFIX),
+                prefix(keys::TAG_LIST_PREFIX),
+                prefix(keys::TAG_PREFIX),
+                user.clone(),
+                caller.clone(),
+                once.clone(),
+                limit.clone(),
+                warm.clone(),
+            ],
+        ),
+        ("tags", TABLE, vec![prefix(keys::TAG_PREFIX), warm.clone()]),
+        ("tags", GSI2, vec![exact(keys::TAGS)]),
+        (
+            "reviews",
+            TABLE,
+            vec![
+                prefix(keys::REVIEW_PREFIX),
+                prefix(keys::SUBJECT_LIST_PREFIX),
+                prefix(keys::REVIEWER_LIST_PREFIX),
+                prefix(keys::SUBJECT_PREFIX),
+                user.clone(),
+                caller.clone(),
+                once,
+                limit.clone(),
+                warm.clone(),
+            ],
+        ),
+        (
+            "photo-uploaded",
+            TABLE,
+            vec![
+                prefix(keys::REVIEW_PREFIX),
+                prefix(keys::SUBJECT_LIST_PREFIX),
+                prefix(keys::REVIEWER_LIST_PREFIX),
+                warm.clone(),
+            ],
+        ),
+        (
+            "ratings",
+            TABLE,
+            vec![
+                prefix(keys::SUBJECT_PREFIX),
+                caller.clone(),
+                limit,
+                warm.clone(),
+            ],
+        ),
+        (
+            "purge-user",
+            TABLE,
+            vec![
+                user.clone(),
+                caller,
+                prefix(keys::ARTICLE_PREFIX),
+                prefix(keys::REVIEW_PREFIX),
+                prefix(keys::SUBJECT_PREFIX),
+                prefix(keys::TAG_PREFIX),
+                prefix(keys::LIST_PREFIX),
+                warm.clone(),
+            ],
+        ),
+        ("purge-user", GSI1, vec![prefix(keys::RATER_PREFIX)]),
+        ("reconcile", GSI1, vec![exact(keys::PURGES)]),
+        ("github", TABLE, vec![user.clone(), warm.clone()]),
+        (
+            "activity",
+            TABLE,
+            vec![user, exact(keys::JOB_ACTIVITY), warm],
+        ),
+        ("activity", GSI1, vec![exact(keys::USERS)]),
+    ]
+}
+
+/// The `dynamodb:LeadingKeys` patterns of `statement`'s condition, which
+/// may only be that one test; `None` without a condition.
+fn leading_keys_condition(id: &str, statement: &Value) -> Option<Vec<String>> {
+    let condition = &statement["Condition"];
+    if condition.is_null() {
+        return None;
+    }
+    let operators = condition.as_mapping().expect("a Condition mapping");
+    let keys = operators
+        .get("ForAllValues:StringLike")
+        .and_then(Value::as_mapping)
+        .filter(|_| operators.len() == 1)
+        .unwrap_or_else(|| {
+            panic!("{id}: a Condition is one ForAllValues:StringLike, not {condition:?}")
+        });
+    let patterns = keys
+        .get("dynamodb:LeadingKeys")
+        .filter(|_| keys.len() == 1)
+        .unwrap_or_else(|| {
+            panic!("{id}: a Condition tests dynamodb:LeadingKeys only, not {keys:?}")
+        });
+    Some(
+        one_or_many(patterns)
+            .iter()
+            .map(|pattern| pattern.as_str().expect("a pattern").to_owned())
+            .collect(),
+    )
+}
+
 pub(crate) fn template() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
     let text = std::fs::read_to_string(path).expect("template.yaml is readable");
@@ -263,9 +421,20 @@ fn ref_target(value: &Value) -> Option<&str> {
     }
 }
 
+/// The media bucket's name as template.yaml writes it. The function the
+/// bucket's notification names (photo-uploaded) reaches the bucket by this
+/// name, since `!Ref MediaBucket` from it would be a cycle.
+const MEDIA_BUCKET_NAME: &str = "hdoc-backend-${Stage}-media-${AWS::AccountId}";
+
 /// A resource reference as a `!Sub` string: `!GetAtt T.Arn` and
-/// `!Sub "${T.Arn}"` are both `${T.Arn}`; a literal ARN stays itself.
+/// `!Sub "${T.Arn}"` are both `${T.Arn}`, and so is the media bucket's ARN
+/// written with its name; a literal ARN stays itself.
 pub(crate) fn as_sub(value: &Value) -> String {
+    let bucket_by_name = format!("arn:${{AWS::Partition}}:s3:::{MEDIA_BUCKET_NAME}");
+    written_as_sub(value).replace(&bucket_by_name, "${MediaBucket.Arn}")
+}
+
+fn written_as_sub(value: &Value) -> String {
     match intrinsic(value) {
         Some((name, Value::String(argument))) if name == "Sub" => argument.clone(),
         Some((name, Value::String(argument))) if name == "GetAtt" => format!("${{{argument}}}"),
@@ -317,7 +486,9 @@ pub(crate) fn secrets_read_at_init(
             let value = [own, globals]
                 .into_iter()
                 .map(|vars| &vars[secret.arn_variable])
-                .find(|value| !value.is_null())?;
+                .find(|value| !value.is_null())
+                // Empty: a function given no such secret (the pre-token trigger).
+                .filter(|value| value.as_str() != Some(""))?;
             let (condition, value) = conditional(value);
             let arn = as_sub(value);
             let granted = if arn.starts_with("arn:") {
@@ -331,6 +502,25 @@ pub(crate) fn secrets_read_at_init(
                 granted,
             ))
         })
+        .collect()
+}
+
+/// The policy documents a function's role holds: its own `Policies`, and
+/// the `AWS::IAM::Policy` resources attached to the role SAM makes for it
+/// (`<id>Role`), for a grant that naming in the function would make a
+/// cycle (the pre-token trigger's, on the pool that names it).
+pub(crate) fn policies<'a>(template: &'a Value, id: &str, function: &'a Value) -> Vec<&'a Value> {
+    let role = format!("{id}Role");
+    let attached = of_type(template, "AWS::IAM::Policy")
+        .filter(|(_, policy)| {
+            one_or_many(&policy["Properties"]["Roles"])
+                .iter()
+                .any(|named| ref_target(named) == Some(role.as_str()))
+        })
+        .map(|(_, policy)| &policy["Properties"]["PolicyDocument"]);
+    one_or_many(&function["Properties"]["Policies"])
+        .into_iter()
+        .chain(attached)
         .collect()
 }
 
@@ -495,7 +685,13 @@ fn template_caller_routes_have_the_authorizer_and_public_ones_none() {
 /// Gateway) invokes, with no routes: further binaries of the crates in
 /// `FUNCTIONS` (`photo-uploaded`, `purge-user`) or crates of their own
 /// (`reconcile`, `activity`).
-const EVENT_BINARIES: &[&str] = &["photo-uploaded", "purge-user", "reconcile", "activity"];
+const EVENT_BINARIES: &[&str] = &[
+    "photo-uploaded",
+    "purge-user",
+    "reconcile",
+    "activity",
+    "pre-token",
+];
 
 /// The event types that invoke a function without routing a request.
 const BACKGROUND_EVENTS: &[&str] = &["S3", "DynamoDB", "Schedule"];
@@ -620,14 +816,24 @@ fn template_declares_every_function_as_a_rust_arm64_lambda() {
                 .unwrap_or_else(|err| panic!("StageConfig.{stage}.WriteLimits: {err}"));
         }
         // Only the functions that handle photos get the bucket (and links S3):
-        // reviews presigns and deletes them, purge-user deletes a deleted user's.
-        let photos = matches!(name, "reviews" | "purge-user");
+        // reviews presigns and deletes them, purge-user deletes a deleted
+        // user's, photo-uploaded deletes uploads no review awaits. Those that
+        // hand out or read photo URLs get where they are served.
+        let photos = matches!(name, "reviews" | "purge-user" | "photo-uploaded");
         assert_eq!(config.bucket.is_some(), photos, "{id}: HDOC_BUCKET");
         assert_eq!(
             config.media_base_url.is_some(),
-            photos,
+            matches!(name, "reviews" | "purge-user"),
             "{id}: HDOC_MEDIA_BASE_URL"
         );
+        if name == "photo-uploaded" {
+            let bucket = only(&template, "AWS::S3::Bucket").1;
+            assert_eq!(
+                as_sub(&bucket["Properties"]["BucketName"]),
+                MEDIA_BUCKET_NAME
+            );
+            assert_eq!(as_sub(variables["HDOC_BUCKET"]), MEDIA_BUCKET_NAME, "{id}");
+        }
         assert_eq!(
             variables.get("HDOC_TABLE").copied().and_then(ref_target),
             Some(only(&template, "AWS::DynamoDB::Table").0)
@@ -646,9 +852,12 @@ fn template_policies_grant_only_what_each_function_uses() {
     let (table, _) = only(&template, "AWS::DynamoDB::Table");
     assert_eq!(table, "Table", "EXPECTED_ACCESS names the table Table");
     let (bucket, _) = only(&template, "AWS::S3::Bucket");
-    // The table, its indexes, and the photo bucket's objects: nothing else.
+    let (pool, _) = only(&template, "AWS::Cognito::UserPool");
+    // The table, its indexes, the photo bucket's objects and the user pool:
+    // nothing else.
     let mut allowed_resources: BTreeSet<String> = [
         TABLE.to_owned(),
+        format!("${{{pool}.Arn}}"),
         format!("${{{bucket}.Arn}}/*"),
         format!("${{{bucket}.Arn}}/reviews/*"),
     ]
@@ -687,7 +896,8 @@ fn template_policies_grant_only_what_each_function_uses() {
         );
         let mut granted = BTreeSet::new();
         let mut secrets = BTreeSet::new();
-        for policy in one_or_many(&resource["Properties"]["Policies"]) {
+        let mut conditions = BTreeMap::new();
+        for policy in policies(&template, id, resource) {
             let statements = policy["Statement"].as_sequence().unwrap_or_else(|| {
                 panic!(
                     "{id}: every policy is an inline document with a Statement list, not {policy:?}"
@@ -695,8 +905,34 @@ fn template_policies_grant_only_what_each_function_uses() {
             });
             for statement in statements {
                 assert_eq!(statement["Effect"], "Allow", "{id}: {statement:?}");
-                for key in ["NotAction", "NotResource", "Principal", "Condition"] {
+                for key in ["NotAction", "NotResource", "Principal"] {
                     assert!(statement[key].is_null(), "{id}: no {key} in {statement:?}");
+                }
+                let leading = leading_keys_condition(id, statement);
+                let actions = one_or_many(&statement["Action"]);
+                let dynamodb = actions
+                    .iter()
+                    .all(|action| action.as_str().is_some_and(|a| a.starts_with("dynamodb:")));
+                if let Some(patterns) = &leading {
+                    // ForAllValues holds for a call naming no partition.
+                    assert!(
+                        dynamodb && !actions.iter().any(|a| a.as_str() == Some("dynamodb:Scan")),
+                        "{id}: a LeadingKeys condition binds neither a Scan nor another service's call: {statement:?}"
+                    );
+                    for target in one_or_many(&statement["Resource"]) {
+                        let patterns: BTreeSet<String> = patterns.iter().cloned().collect();
+                        let previous = conditions.insert(as_sub(target), patterns);
+                        assert!(previous.is_none(), "{id}: one statement a resource");
+                    }
+                } else if dynamodb {
+                    for target in one_or_many(&statement["Resource"]) {
+                        assert!(
+                            name == SCANNER && as_sub(target) == TABLE,
+                            "{id}: its DynamoDB statement on {} names the partitions it reaches \
+                             (a dynamodb:LeadingKeys condition, see expected_leading_keys)",
+                            as_sub(target)
+                        );
+                    }
                 }
                 for action in one_or_many(&statement["Action"]) {
                     let action = action.as_str().expect("an action is a string");
@@ -731,6 +967,15 @@ fn template_policies_grant_only_what_each_function_uses() {
             secrets_read_at_init(&template, resource),
             "{id}'s Secrets Manager grants"
         );
+        let expected_conditions: BTreeMap<String, BTreeSet<String>> = expected_leading_keys()
+            .into_iter()
+            .filter(|(function, ..)| *function == name)
+            .map(|(_, resource, patterns)| (resource.to_owned(), patterns.into_iter().collect()))
+            .collect();
+        assert_eq!(
+            conditions, expected_conditions,
+            "{id}'s dynamodb:LeadingKeys conditions"
+        );
     }
 }
 
@@ -760,6 +1005,8 @@ fn template_background_functions_have_their_triggers() {
         // An hourly schedule starts or continues a run (no stream: the
         // table's stream has its two readers).
         ("activity", BTreeSet::from(["Schedule"])),
+        // Cognito, through the pool's LambdaConfig (checked below): no SAM event.
+        ("pre-token", BTreeSet::new()),
     ]
     .into();
     for name in EVENT_BINARIES {
@@ -1373,6 +1620,43 @@ fn glob(pattern: &str, path: &str) -> bool {
 /// scopes `openid email`, back to `/token`, out to `/`, `next dev` on 8080):
 /// a domain whose prefix is a parameter per stage, the web client's OAuth
 /// settings, and the outputs its configuration reads.
+/// MFA for admins (docs/security.md): the pool asks for TOTP of whoever has
+/// it, and its version 2 pre token trigger (which sets the access token's
+/// groups too) is the pre-token function, which Cognito may invoke.
+#[test]
+fn template_gives_admin_powers_only_to_admins_with_totp() {
+    let template = template();
+    let (pool_id, pool) = only(&template, "AWS::Cognito::UserPool");
+    let pool = &pool["Properties"];
+    assert_eq!(pool["MfaConfiguration"], "OPTIONAL");
+    assert_eq!(
+        strings(&pool["EnabledMfas"]),
+        BTreeSet::from(["SOFTWARE_TOKEN_MFA"])
+    );
+    assert_eq!(
+        pool["UserPoolTier"], "ESSENTIALS",
+        "version 2 events need it"
+    );
+    let trigger = &pool["LambdaConfig"]["PreTokenGenerationConfig"];
+    assert_eq!(trigger["LambdaVersion"], "V2_0");
+    let (function_id, _) = function_resource(&template, "pre-token");
+    assert_eq!(
+        as_sub(&trigger["LambdaArn"]),
+        format!("${{{function_id}.Arn}}")
+    );
+    let invokes = of_type(&template, "AWS::Lambda::Permission").any(|(_, permission)| {
+        let permission = &permission["Properties"];
+        permission["Principal"] == "cognito-idp.amazonaws.com"
+            && as_sub(&permission["FunctionName"]) == format!("${{{function_id}.Arn}}")
+            && as_sub(&permission["SourceArn"]) == format!("${{{pool_id}.Arn}}")
+            && permission["Action"] == "lambda:InvokeFunction"
+    });
+    assert!(
+        invokes,
+        "the pool may invoke {function_id}, and only the pool"
+    );
+}
+
 #[test]
 fn template_gives_the_front_end_a_hosted_ui_to_sign_in_with() {
     let template = template();

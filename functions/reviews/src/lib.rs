@@ -14,7 +14,8 @@ use hdoc_shared::domain::{
 };
 use hdoc_shared::http::Route;
 use hdoc_shared::store::{
-    Answer, Missing, PendingPhoto, Photos, ReviewFilter, ReviewRecord, StoreError, UPLOAD_VALIDITY,
+    Answer, Arrival, Missing, PendingPhoto, Photos, ReviewFilter, ReviewRecord, StoreError,
+    UPLOAD_VALIDITY,
 };
 use hdoc_shared::telemetry::{self, emf};
 use hdoc_shared::{
@@ -235,23 +236,37 @@ async fn add_photo(
 }
 
 /// Handles S3's report of new objects (the bucket's notification in AWS,
-/// `hdoc-local`'s embedded S3 server locally): each photo joins its review.
+/// `hdoc-local`'s embedded S3 server locally): each photo joins its review,
+/// and an object no review awaits or lists (its review deleted, its slot
+/// expired, or not a photo key) is deleted, so nothing serves it.
 pub async fn photos_uploaded(
     state: &AppState,
     keys: impl IntoIterator<Item = String>,
 ) -> std::result::Result<(), StoreError> {
     let mut joined_photos = 0;
+    let mut unclaimed = 0;
     let outcome = async {
         for key in keys {
-            let joined = state.repo.photo_uploaded(&key).await?;
-            tracing::info!(key, joined, "photo uploaded");
-            joined_photos += u64::from(joined);
+            let arrival = state.repo.photo_uploaded(&key).await?;
+            tracing::info!(key, ?arrival, "photo uploaded");
+            match arrival {
+                Arrival::Joined => joined_photos += 1,
+                Arrival::Known => {}
+                Arrival::Unclaimed => {
+                    let photos = state
+                        .photos()
+                        .map_err(|err| StoreError::failed(err.to_string()))?;
+                    photos.delete(&key).await?;
+                    unclaimed += 1;
+                }
+            }
         }
         Ok(())
     }
     .await;
-    // Counted even when a later key failed: those before it have joined.
+    // Counted even when a later key failed: those before it are done.
     telemetry::count(emf::PHOTOS_JOINED, joined_photos);
+    telemetry::count(emf::PHOTOS_UNCLAIMED, unclaimed);
     outcome
 }
 

@@ -1,5 +1,8 @@
-//! `/users`: profiles, one per caller, keyed by GitHub username; and the
-//! `purge-user` function, which removes a deleted user's things.
+//! `/users`: profiles, one per caller, keyed by GitHub username; the
+//! `purge-user` function, which removes a deleted user's things; and the
+//! `pre-token` function, which keeps admin powers from admins without TOTP.
+
+pub mod pre_token;
 
 use activity::github::GitHub;
 use activity::journey::check_verification;

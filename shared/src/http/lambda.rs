@@ -74,3 +74,27 @@ where
     }))
     .await
 }
+
+/// Runs `handle` as a Lambda function that a service calls and waits on
+/// (Cognito's pre token generation trigger): telemetry, the process's SDK
+/// configuration (the role's keys and region; no table, no settings of the
+/// API's), `context` built once from it, and each event's JSON answered with
+/// what `handle` makes of it.
+pub async fn run_trigger_lambda<C, F, Fut>(
+    context: impl FnOnce(&aws_config::SdkConfig) -> Result<C, String>,
+    handle: F,
+) -> Result<(), LambdaError>
+where
+    C: Sync + 'static,
+    F: Fn(&'static C, serde_json::Value) -> Fut,
+    Fut: std::future::Future<Output = Result<serde_json::Value, LambdaError>>,
+{
+    use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
+    crate::telemetry::init();
+    let context: &'static C = Box::leak(Box::new(context(&super::state::lambda_sdk_config())?));
+    let handle = &handle;
+    lambda_runtime::run(service_fn(
+        |event: LambdaEvent<serde_json::Value>| async move { handle(context, event.payload).await },
+    ))
+    .await
+}

@@ -37,6 +37,7 @@ pub use extract::{Id, JsonBody, PathParam, Query};
 pub use idempotency::{Create, create_once};
 pub use lambda::{
     LambdaError, run_event_lambda, run_lambda, run_lambda_from, run_lambda_with_photos,
+    run_trigger_lambda,
 };
 pub use observe::Observer;
 pub use pages::{CursorScope, PageLimits, PageQuery, PageRequest};

@@ -4,7 +4,7 @@
 use super::cursor::CursorKey;
 use super::error::ApiError;
 use crate::config::Config;
-use crate::store::{Photos, Repository, schema};
+use crate::store::{Photos, Repository, keys, schema};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,7 +60,7 @@ fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
 /// first, but reaching it links and initializes every other provider (profile
 /// files, SSO, STS, instance metadata): 1.3 MB of the bootstrap and part of
 /// its Init (docs/performance.md).
-fn lambda_sdk_config() -> aws_config::SdkConfig {
+pub(super) fn lambda_sdk_config() -> aws_config::SdkConfig {
     use aws_config::environment::EnvironmentVariableCredentialsProvider;
     use aws_sdk_dynamodb::config::{BehaviorVersion, SharedCredentialsProvider};
     let region = std::env::var("AWS_REGION")
@@ -88,9 +88,6 @@ pub enum WarmUp {
     Query(schema::Index),
 }
 
-/// The key [`WarmUp`] reads: no entity's key starts with `WARMUP`.
-const WARM_UP_KEY: &str = "WARMUP#";
-
 /// How long Init waits for the warm-up before it goes on without it.
 const WARM_UP_LIMIT: Duration = Duration::from_secs(2);
 
@@ -105,7 +102,7 @@ impl AppState {
     /// request then connects as it would have without it.
     pub async fn warm_up(&self, how: WarmUp) {
         let client = self.repo.client();
-        let key = || AttributeValue::S(WARM_UP_KEY.to_owned());
+        let key = || AttributeValue::S(keys::WARM_UP.to_owned());
         let request = async {
             match how {
                 WarmUp::GetItem => client

@@ -37,6 +37,9 @@ pub const JOB_RECONCILE: &str = "JOB#RECONCILE";
 pub const JOB_ACTIVITY: &str = "JOB#ACTIVITY";
 /// The item that records which contract's shape the table's items are in.
 pub const META_DATA: &str = "META#DATA";
+/// The key a function's cold start reads to open its connection (no item
+/// has it): the partition of a table read or of an index query.
+pub const WARM_UP: &str = "WARMUP#";
 
 // ---- fixed sort keys ------------------------------------------------------------
 
@@ -141,25 +144,36 @@ pub fn tag_pk(tag: &Tag) -> String {
 
 // ---- list partitions (the entries a list page reads) --------------------------
 
+/// Every list partition starts with this.
+pub const LIST_PREFIX: &str = "LIST#";
 /// Every article, newest first.
 pub const ALL_ARTICLES: &str = "LIST#ARTICLES";
+/// An author's articles: `LIST#AUTHOR#<author>`.
+pub const AUTHOR_LIST_PREFIX: &str = "LIST#AUTHOR#";
+/// A tag's articles, `LIST#TAG#<tag>`, and a tag's by one author,
+/// `LIST#TAG#<tag>#AUTHOR#<author>`.
+pub const TAG_LIST_PREFIX: &str = "LIST#TAG#";
+/// A subject's reviews: `LIST#SUBJECT#<subject>`.
+pub const SUBJECT_LIST_PREFIX: &str = "LIST#SUBJECT#";
+/// An author's reviews: `LIST#REVIEWER#<author>`.
+pub const REVIEWER_LIST_PREFIX: &str = "LIST#REVIEWER#";
 
 pub fn articles_by_author(author: &UserId) -> String {
-    format!("LIST#AUTHOR#{}", author.key())
+    format!("{AUTHOR_LIST_PREFIX}{}", author.key())
 }
 
 pub fn articles_by_tag(tag: &Tag) -> String {
-    format!("LIST#TAG#{}", tag.as_str())
+    format!("{TAG_LIST_PREFIX}{}", tag.as_str())
 }
 
 pub fn articles_by_tag_and_author(tag: &Tag, author: &UserId) -> String {
-    format!("LIST#TAG#{}#AUTHOR#{}", tag.as_str(), author.key())
+    format!("{TAG_LIST_PREFIX}{}#AUTHOR#{}", tag.as_str(), author.key())
 }
 
 pub fn reviews_of_subject(subject: &Subject) -> String {
-    format!("LIST#SUBJECT#{}", subject.as_str())
+    format!("{SUBJECT_LIST_PREFIX}{}", subject.as_str())
 }
 
 pub fn reviews_by_author(author: &UserId) -> String {
-    format!("LIST#REVIEWER#{}", author.key())
+    format!("{REVIEWER_LIST_PREFIX}{}", author.key())
 }

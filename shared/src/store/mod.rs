@@ -86,7 +86,7 @@ pub use codec::user::{Purge, UserRecord};
 pub use error::{BoxError, Missing, Precondition, StoreError};
 pub use journey::Found;
 pub use parts::answers::{Answer, KeyedCreate, Replay};
-pub use photos::{Photos, UPLOAD_VALIDITY, Upload};
+pub use photos::{Arrival, Photos, UPLOAD_VALIDITY, Upload};
 pub use read::ScanKey;
 pub use reconcile::{ReconcileCheckpoint, Repairs, Run, Stretch};
 pub use retry::WRITE_BUDGET;

@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::domain::{PhotoRequest, ReviewId, Timestamp};
 use crate::telemetry::xray::{Daemon, Subsegments};
 use aws_sdk_s3::presigning::PresigningConfig;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// How long an upload URL is valid.
@@ -28,7 +29,10 @@ const PHOTO_GRACE: Duration = Duration::from_secs(5 * 60);
 pub struct Photos {
     client: aws_sdk_s3::Client,
     bucket: String,
-    public_base: String,
+    /// `None` in the `photo-uploaded` function: it hands out no URL, and
+    /// the CDN's domain cannot reach it (a cycle through the bucket's
+    /// notification in template.yaml).
+    public_base: Option<String>,
 }
 
 /// A presigned upload, as `POST /reviews/{id}/photos` answers it.
@@ -40,11 +44,11 @@ pub struct Upload {
 }
 
 impl Photos {
-    pub fn new(client: aws_sdk_s3::Client, bucket: &str, public_base: &str) -> Self {
+    pub fn new(client: aws_sdk_s3::Client, bucket: &str, public_base: Option<&str>) -> Self {
         Self {
             client,
             bucket: bucket.to_owned(),
-            public_base: public_base.trim_end_matches('/').to_owned(),
+            public_base: public_base.map(|base| base.trim_end_matches('/').to_owned()),
         }
     }
 
@@ -52,10 +56,7 @@ impl Photos {
     /// client on the process's one SDK configuration.
     pub fn connect(sdk: &aws_config::SdkConfig, config: &Config) -> Option<Self> {
         let bucket = config.bucket.as_deref()?;
-        let base = config
-            .media_base_url
-            .as_deref()
-            .expect("HDOC_MEDIA_BASE_URL must be set with HDOC_BUCKET");
+        let base = config.media_base_url.as_deref();
         let mut s3 = aws_sdk_s3::config::Builder::from(sdk);
         if let Some(endpoint) = &config.s3_endpoint {
             s3 = s3.endpoint_url(endpoint).force_path_style(true);
@@ -89,8 +90,13 @@ impl Photos {
     }
 
     /// Where the object `key` is served publicly.
+    ///
+    /// # Panics
+    /// Without `HDOC_MEDIA_BASE_URL`, which every function that hands out
+    /// photo URLs has (tests/api/template.rs checks the template).
     pub fn public_url(&self, key: &str) -> String {
-        format!("{}/{key}", self.public_base)
+        let base = self.public_base.as_deref();
+        format!("{}/{key}", base.expect("HDOC_MEDIA_BASE_URL is set"))
     }
 
     /// A PUT URL for `key` that accepts only `request`'s type and length,
@@ -133,7 +139,7 @@ impl Photos {
 
     /// The key of a public URL this store made, if it is one.
     pub fn key_of(&self, url: &str) -> Option<String> {
-        url.strip_prefix(&self.public_base)?
+        url.strip_prefix(self.public_base.as_deref()?)?
             .strip_prefix('/')
             .map(str::to_owned)
     }
@@ -196,18 +202,23 @@ impl Repository {
         }
     }
 
-    /// Records that the object `key` now exists: its pending photo joins the
-    /// review's `photos`. `Ok(false)` when no review is waiting for that key
-    /// (not a photo key, review deleted, or reservation dropped).
+    /// Records that the object `key` now exists: if its review awaits it,
+    /// the pending photo joins the review's `photos`. S3 may report an
+    /// object more than once: a photo already joined is [`Arrival::Known`].
     #[tracing::instrument(skip_all, fields(key))]
-    pub async fn photo_uploaded(&self, key: &str) -> Result<bool> {
+    pub async fn photo_uploaded(&self, key: &str) -> Result<Arrival> {
         let Some(id) = Photos::review_of(key) else {
-            return Ok(false);
+            return Ok(Arrival::Unclaimed);
         };
+        // A joined photo's URL ends with its key (a fresh UUID per upload).
+        let suffix = format!("/{key}");
+        let known = AtomicBool::new(false);
         let joined = self
             .modify_review(
                 &id,
                 |record| {
+                    let listed = record.review.photos.iter().any(|u| u.ends_with(&suffix));
+                    known.store(listed, Ordering::Relaxed);
                     let Some(at) = record.pending.iter().position(|p| p.key == key) else {
                         return Ok::<_, StoreError>(false);
                     };
@@ -218,8 +229,24 @@ impl Repository {
                 None,
             )
             .await?;
-        Ok(joined.is_some())
+        Ok(match (joined, known.load(Ordering::Relaxed)) {
+            (Some(_), _) => Arrival::Joined,
+            (None, true) => Arrival::Known,
+            (None, false) => Arrival::Unclaimed,
+        })
     }
+}
+
+/// What a new object in the photo bucket is to the reviews.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arrival {
+    /// Its review awaited it: it joined the review's photos.
+    Joined,
+    /// Its review lists it already (S3 reported it again).
+    Known,
+    /// No review awaits or lists it: not a photo key, its review is gone,
+    /// or its slot expired. Nothing will ever serve it from a review.
+    Unclaimed,
 }
 
 #[cfg(test)]

@@ -83,6 +83,11 @@ pub const RATINGS_SET: Metric = count("RatingsSet");
 pub const PHOTO_UPLOADS_STARTED: Metric = count("PhotoUploadsStarted");
 /// An uploaded photo joined its review (the photo-uploaded function).
 pub const PHOTOS_JOINED: Metric = count("PhotosJoined");
+/// An uploaded object no review awaited, deleted (the photo-uploaded function).
+pub const PHOTOS_UNCLAIMED: Metric = count("PhotosUnclaimed");
+/// An admin signed in without TOTP and got tokens without the `admin` group
+/// (the pre-token function).
+pub const ADMIN_TOKENS_WITHOUT_MFA: Metric = count("AdminTokensWithoutMfa");
 /// A deleted user's purge finished (the purge-user function).
 pub const USERS_PURGED: Metric = count("UsersPurged");
 /// Things (articles, reviews, ratings) a purge removed.
@@ -122,6 +127,8 @@ pub const ALL: &[Metric] = &[
     RATINGS_SET,
     PHOTO_UPLOADS_STARTED,
     PHOTOS_JOINED,
+    PHOTOS_UNCLAIMED,
+    ADMIN_TOKENS_WITHOUT_MFA,
     USERS_PURGED,
     THINGS_PURGED,
     ITEMS_IMPORTED,
