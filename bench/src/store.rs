@@ -395,160 +395,26 @@ async fn serve_github(
     Ok((endpoint, upstream))
 }
 
-/// The secrets the stand-in Secrets Manager holds: what the template's
-/// functions name for the bench's stack (bench/src/template.rs), by full ARN.
-fn bench_secrets() -> Vec<(&'static str, &'static str)> {
-    vec![(template::CURSOR_SECRET_ARN, template::CURSOR_SECRET)]
-}
-
-/// A stand-in for Secrets Manager's `GetSecretValue` in its wire format
-/// (AWS JSON 1.1: `POST /`, `X-Amz-Target: secretsmanager.GetSecretValue`,
-/// `{"SecretId": ...}`), for the functions' Init. It checks each call's
-/// SigV4 signature with the bench's keys for `secretsmanager` in the
-/// template's region, as AWS would; takes a secret by full ARN, by name, or
-/// by partial ARN (the name without the suffix), as AWS does; and answers
-/// any other `ResourceNotFoundException`. On plain HTTP behind a TLS
-/// endpoint like the table's; its `https://` base URL, and the plain one on
-/// `host`.
+/// The stand-in Secrets Manager (`hdoc_local::secrets`) with what the
+/// template's functions name for the bench's stack (bench/src/template.rs),
+/// taking the bench's keys in the template's region; on plain HTTP behind a
+/// TLS endpoint like the table's: its `https://` base URL, and the plain one
+/// on `host`.
 async fn serve_secrets(
     tls: Arc<rustls::ServerConfig>,
     host: std::net::IpAddr,
     stop: &mut Vec<oneshot::Sender<()>>,
 ) -> Result<(String, String), Error> {
-    use axum::http::{HeaderMap, Method, StatusCode};
-    use axum::response::{IntoResponse, Response};
-    use serde_json::{Value, json};
-
-    fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
-        let body = json!({"__type": code, "message": message}).to_string();
-        (
-            status,
-            [("content-type", "application/x-amz-json-1.1")],
-            body,
-        )
-            .into_response()
-    }
-    async fn answer(method: Method, headers: HeaderMap, body: Bytes) -> Response {
-        let header = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|value| value.to_str().ok())
-                .unwrap_or_default()
-        };
-        if method != Method::POST || header("content-type") != "application/x-amz-json-1.1" {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "SerializationException",
-                "not AWS JSON 1.1",
-            );
-        }
-        if let Err(why) = signed(&headers, &body) {
-            return refuse(StatusCode::FORBIDDEN, "InvalidSignatureException", &why);
-        }
-        if header("x-amz-target") != "secretsmanager.GetSecretValue" {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "UnknownOperationException",
-                "the stand-in serves GetSecretValue only",
-            );
-        }
-        let id = serde_json::from_slice::<Value>(&body)
-            .ok()
-            .and_then(|input| input["SecretId"].as_str().map(str::to_owned))
-            .unwrap_or_default();
-        let found = bench_secrets().into_iter().find(|(arn, _)| {
-            let name_suffixed = arn.rsplit(":secret:").next().unwrap_or_default();
-            let partial = arn.rsplit_once('-').map_or(*arn, |(partial, _)| partial);
-            let name = name_suffixed.rsplit_once('-').map_or("", |(name, _)| name);
-            id == *arn || id == partial || id == name
-        });
-        let Some((arn, value)) = found else {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "ResourceNotFoundException",
-                "Secrets Manager can't find the specified secret.",
-            );
-        };
-        let name = arn
-            .rsplit(":secret:")
-            .next()
-            .and_then(|suffixed| suffixed.rsplit_once('-'))
-            .map_or("", |(name, _)| name);
-        let body = json!({
-            "ARN": arn,
-            "Name": name,
-            "VersionId": "00000000-0000-4000-8000-000000000001",
-            "SecretString": value,
-            "VersionStages": ["AWSCURRENT"],
-            "CreatedDate": 1.7e9,
-        });
-        (
-            [("content-type", "application/x-amz-json-1.1")],
-            body.to_string(),
-        )
-            .into_response()
-    }
-    /// The request signed again with the bench's keys, at the time it says
-    /// it was signed: the same signature, or why not.
-    fn signed(headers: &HeaderMap, body: &[u8]) -> Result<(), String> {
-        use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
-        let header = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|value| value.to_str().ok())
-                .ok_or(format!("no {name} header"))
-        };
-        let authorization = header("authorization")?;
-        let scope = format!("/{}/secretsmanager/aws4_request", template::REGION);
-        if !authorization.contains(&scope) {
-            return Err(format!("not signed for {scope}: {authorization}"));
-        }
-        let stamp = header("x-amz-date")?;
-        let format =
-            time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-        let at = time::PrimitiveDateTime::parse(stamp, &format)
-            .map_err(|err| format!("x-amz-date {stamp}: {err}"))?
-            .assume_utc();
-        let keys = credentials();
-        let identity = aws_sdk_dynamodb::config::Credentials::new(
-            keys.access_key,
-            keys.secret_key,
-            None,
-            None,
-            "hdoc-bench",
-        )
-        .into();
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&identity)
-            .region(template::REGION)
-            .name("secretsmanager")
-            .time(at.into())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|err| err.to_string())?
-            .into();
-        let url = format!("http://{}/", header("host")?);
-        let signed_headers = [
-            ("content-type", header("content-type")?),
-            ("x-amz-target", header("x-amz-target")?),
-        ];
-        let signable = SignableRequest::new(
-            "POST",
-            &url,
-            signed_headers.into_iter(),
-            SignableBody::Bytes(body),
-        )
-        .map_err(|err| err.to_string())?;
-        let (_, signature) = sign(signable, &params)
-            .map_err(|err| err.to_string())?
-            .into_parts();
-        if authorization.ends_with(&format!("Signature={signature}")) {
-            Ok(())
-        } else {
-            Err(format!("the signature does not match ({authorization})"))
-        }
-    }
-    let app = axum::Router::new().fallback(answer);
+    let keys = credentials();
+    let app = hdoc_local::secrets::router(hdoc_local::secrets::Secrets {
+        secrets: vec![(
+            template::CURSOR_SECRET_ARN.to_owned(),
+            template::CURSOR_SECRET.to_owned(),
+        )],
+        access_key: keys.access_key,
+        secret_key: keys.secret_key,
+        region: template::REGION.to_owned(),
+    });
     let plain = TcpListener::bind((host, 0)).await?;
     let upstream = format!("http://{}", plain.local_addr()?);
     let listener = TcpListener::bind("127.0.0.1:0").await?;

@@ -20,6 +20,7 @@ pub mod docs;
 pub mod import;
 pub mod jwt;
 pub mod s3;
+pub mod secrets;
 
 use activity::ActivityRun;
 use activity::github::GitHub;
@@ -48,6 +49,10 @@ use tower_http::services::ServeDir;
 /// 10 s timeout bounds it (`hdoc_shared::store::WRITE_BUDGET`); here API
 /// Gateway's 29 s integration timeout is what a client would meet. A slow
 /// engine (moto serves one request at a time) needs the room.
+/// The name of the cursor key's secret in the stand-in Secrets Manager of
+/// `--engines` (local/sam-env-vars.json names it).
+pub const LOCAL_CURSOR_SECRET_NAME: &str = "hdoc-local-cursor-secret";
+
 const LOCAL_WRITE_BUDGET: std::time::Duration = std::time::Duration::from_secs(25);
 
 /// The routes only `hdoc-local` serves (no deployment has them), marked
@@ -195,6 +200,8 @@ async fn dev_routes_from_loopback(request: Request, next: Next) -> Response {
 pub struct Running {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// The stand-in Secrets Manager's endpoint, with `--engines`.
+    pub secrets_endpoint: Option<String>,
     /// The state its handlers share (its repository's usage, for tests).
     pub state: AppState,
     /// The GitHub API client of its activity job.
@@ -272,6 +279,36 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         None => SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
     };
     let local_s3 = s3::LocalS3::bind_on(&s3_root, s3_addr).await?;
+    // With --engines, a stand-in Secrets Manager on the port after S3's: the
+    // functions `sam local` runs read their cursor key from it at Init.
+    let secrets_endpoint = match options.engines {
+        Some(engines) => {
+            let port = engines.port().checked_add(2).ok_or("--engines port")?;
+            let secrets = secrets::Secrets {
+                secrets: vec![(
+                    secrets::arn_of("us-east-1", LOCAL_CURSOR_SECRET_NAME),
+                    options.config.cursor_secret.clone(),
+                )],
+                access_key: s3::ACCESS_KEY.to_owned(),
+                secret_key: s3::SECRET_KEY.to_owned(),
+                region: "us-east-1".to_owned(),
+            };
+            let listener = TcpListener::bind(SocketAddr::new(engines.ip(), port)).await?;
+            let endpoint = format!("http://{}", listener.local_addr()?);
+            let (tx, rx) = oneshot::channel::<()>();
+            stop.push(tx);
+            let served = axum::serve(listener, secrets::router(secrets));
+            tokio::spawn(async move {
+                let _ = served
+                    .with_graceful_shutdown(async {
+                        let _ = rx.await;
+                    })
+                    .await;
+            });
+            Some(endpoint)
+        }
+        None => None,
+    };
 
     // What a function's environment says in AWS, pointed at the emulators;
     // the state is built by the very constructors Lambda's `main` uses.
@@ -339,6 +376,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     });
     Ok(Running {
         addr,
+        secrets_endpoint,
         state,
         github,
         stop,

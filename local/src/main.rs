@@ -48,8 +48,10 @@ USAGE: hdoc-local [--demo] [--port PORT] [--data-dir DIR] [--dynamodb-endpoint U
                             https://api.github.com; HDOC_GITHUB_TOKEN, if set,
                             is sent as its token)
   --engines ADDR:PORT       serve the embedded engine's DynamoDB API on
-                            ADDR:PORT and the S3 server on the next port (env
-                            HDOC_ENGINES; default: free loopback ports), e.g.
+                            ADDR:PORT, the S3 server on the next port and a
+                            stand-in Secrets Manager holding the cursor key on
+                            the one after (env HDOC_ENGINES; default: free
+                            loopback ports, no Secrets Manager), e.g.
                             172.17.0.1:8000, Docker's bridge, so that functions
                             run by `sam local` use this data (README, sam local;
                             local/sam-env-vars.json)
@@ -280,7 +282,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             dynamodb.as_deref().unwrap_or("?"),
             s3.as_deref().unwrap_or("?"),
         );
-        eprintln!("hdoc-local: DynamoDB at {dynamodb}, S3 at {s3} (for sam local: README)");
+        let secrets = running.secrets_endpoint.as_deref().unwrap_or("?");
+        eprintln!(
+            "hdoc-local: DynamoDB at {dynamodb}, S3 at {s3}, Secrets Manager at {secrets} \
+             (for sam local: README)"
+        );
     }
     eprintln!(
         "hdoc-local: http://{} (data in {data}, DynamoDB: {dynamodb}, GitHub API: {github}); Ctrl-C stops",

@@ -313,3 +313,79 @@ async fn a_lambda_reads_its_secrets_at_init_and_refuses_to_start_without_one() {
         "{err}"
     );
 }
+
+/// `sam local` by hand (README): `hdoc-local --engines` serves a stand-in
+/// Secrets Manager after its DynamoDB and S3, and a function given
+/// local/sam-env-vars.json (every variable of which the template declares,
+/// since SAM drops the others) reads its cursor key from it at Init, signed
+/// with the keys the README exports.
+#[tokio::test]
+async fn sam_env_vars_give_a_function_its_secrets_from_hdoc_local() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../local/sam-env-vars.json");
+    let file: Value =
+        serde_json::from_slice(&std::fs::read(file).expect("the file")).expect("JSON");
+    let parameters = file["Parameters"].as_object().expect("Parameters");
+    let template =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml"))
+            .expect("template.yaml");
+    for name in parameters.keys() {
+        assert!(
+            template.contains(&format!("\n        {name}: "))
+                || template.contains(&format!("\n          {name}: ")),
+            "template.yaml declares no variable {name}: SAM would drop it"
+        );
+    }
+
+    // Three ports in a row on loopback (Docker's bridge in the README).
+    let base = loop {
+        let first = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        let port = first.local_addr().expect("address").port();
+        let free = |port: u16| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok();
+        if port < 65000 && free(port + 1) && free(port + 2) {
+            drop(first);
+            break port;
+        }
+    };
+    let config = Config::from_lookup(|key| match key {
+        "HDOC_TABLE" => Some(format!("hdoc-test-{}", uuid::Uuid::new_v4().simple())),
+        _ => None,
+    });
+    let cursor_key = config.cursor_secret.clone();
+    let running = hdoc_local::start(hdoc_local::Options {
+        addr: "127.0.0.1:0".parse().expect("address"),
+        data_dir: None,
+        dynamodb_endpoint: None,
+        engines: Some(format!("127.0.0.1:{base}").parse().expect("address")),
+        config,
+        jwt_secret: "test-secret".to_owned(),
+    })
+    .await
+    .expect("hdoc-local starts");
+    let secrets = running.secrets_endpoint.clone().expect("a Secrets Manager");
+    assert_eq!(secrets, format!("http://127.0.0.1:{}", base + 2));
+
+    // What SAM gives the container: the file's values, the bridge's address
+    // being loopback here, and the keys the README exports.
+    let bridge = format!("http://127.0.0.1:{base}");
+    let value = |key: &str| {
+        parameters.get(key).and_then(Value::as_str).map(|v| {
+            v.replace("http://172.17.0.1:8000", &bridge)
+                .replace("172.17.0.1:8002", &format!("127.0.0.1:{}", base + 2))
+        })
+    };
+    let mut keys = Config::from_lookup(|_| None);
+    keys.static_credentials = Some(StaticCredentials {
+        access_key: "hdoc-local".into(),
+        secret_key: "hdoc-local-secret".into(),
+        region: "us-east-1".into(),
+    });
+    let sdk = hdoc_shared::http::sdk_config(&keys).await;
+    let read = Config::for_lambda_from(|key| value(key), &sdk)
+        .await
+        .expect("Init reads its secrets from hdoc-local's stand-in");
+    assert_eq!(
+        read.cursor_secret, cursor_key,
+        "hdoc-local's own cursor key"
+    );
+    running.shutdown().await;
+}
