@@ -378,21 +378,7 @@ async fn serve_github(
             "/repos/{owner}/{name}/compare/{range}",
             axum::routing::get(compare),
         );
-    let plain = TcpListener::bind((host, 0)).await?;
-    let upstream = format!("http://{}", plain.local_addr()?);
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let endpoint = format!("https://{}", listener.local_addr()?);
-    let (tx, rx) = oneshot::channel::<()>();
-    stop.push(tx);
-    let front = serve_tls(listener, tls, upstream.clone(), Arc::new(Meter::default()));
-    tokio::spawn(async move {
-        tokio::select! {
-            _ = axum::serve(plain, app) => {}
-            _ = front => {}
-            _ = rx => {}
-        }
-    });
-    Ok((endpoint, upstream))
+    serve_behind_tls(app, tls, host, stop).await
 }
 
 /// The stand-in Secrets Manager (`hdoc_local::secrets`) with what the
@@ -415,6 +401,18 @@ async fn serve_secrets(
         secret_key: keys.secret_key,
         region: template::REGION.to_owned(),
     });
+    serve_behind_tls(app, tls, host, stop).await
+}
+
+/// Serves `app` on plain HTTP on `host` and behind a TLS endpoint on
+/// loopback (the run's CA signs it): the `https://` base URL, and the plain
+/// one (for containers, which reach `host`).
+async fn serve_behind_tls(
+    app: axum::Router,
+    tls: Arc<rustls::ServerConfig>,
+    host: std::net::IpAddr,
+    stop: &mut Vec<oneshot::Sender<()>>,
+) -> Result<(String, String), Error> {
     let plain = TcpListener::bind((host, 0)).await?;
     let upstream = format!("http://{}", plain.local_addr()?);
     let listener = TcpListener::bind("127.0.0.1:0").await?;
