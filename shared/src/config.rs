@@ -325,6 +325,19 @@ pub const JOURNEY_TEMPLATE: &str = "100DaysOfCloud/100DaysOfCloud";
 /// The cursor key used when none is configured; only allowed on the `local` stage.
 pub const DEV_CURSOR_SECRET: &str = "hdoc-local-cursor-secret";
 
+/// Whether a Lambda function hands out pagination cursors, and so needs the
+/// key that signs them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cursors {
+    /// An HTTP function: it signs and checks cursors with the stage's key
+    /// (`HDOC_CURSOR_SECRET_ARN` must name it).
+    Signed,
+    /// A function events invoke (a stream, a schedule, S3): it answers no
+    /// request, so it is given no key and reads none; it holds a random one
+    /// of its own, which no cursor anyone sees was signed with.
+    Unsigned,
+}
+
 impl Config {
     /// Reads the configuration from the process environment.
     ///
@@ -343,8 +356,9 @@ impl Config {
     /// settings does not run on the local stage's defaults; with a secret's
     /// value in the environment, where anyone who may read the function's
     /// configuration reads it; and when a secret it names cannot be read.
-    pub async fn for_lambda(sdk: &aws_config::SdkConfig) -> Result<Self, String> {
-        Self::for_lambda_from(|key| env::var(key).ok().filter(|v| !v.is_empty()), sdk).await
+    pub async fn for_lambda(sdk: &aws_config::SdkConfig, cursors: Cursors) -> Result<Self, String> {
+        let get = |key: &str| env::var(key).ok().filter(|v| !v.is_empty());
+        Self::for_lambda_from(get, sdk, cursors).await
     }
 
     /// [`Self::for_lambda`] from any key lookup. Secrets Manager is called
@@ -353,6 +367,7 @@ impl Config {
     pub async fn for_lambda_from(
         get: impl Fn(&str) -> Option<String>,
         sdk: &aws_config::SdkConfig,
+        cursors: Cursors,
     ) -> Result<Self, String> {
         match get("HDOC_STAGE").as_deref() {
             None => {
@@ -377,7 +392,7 @@ impl Config {
                 ));
             }
         }
-        if get(CURSOR_SECRET.arn_variable).is_none() {
+        if cursors == Cursors::Signed && get(CURSOR_SECRET.arn_variable).is_none() {
             return Err(format!(
                 "{} must be set in Lambda: the ARN of the secret that holds the \
                  key signing pagination cursors",
@@ -385,11 +400,20 @@ impl Config {
             ));
         }
         let read = read_secrets(&get, sdk).await?;
+        let unsigned = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
         Ok(Self::from_lookup(|key| {
             read.iter()
                 .find(|(variable, _)| *variable == key)
                 .map(|(_, value)| value.clone())
                 .or_else(|| get(key))
+                .or_else(|| {
+                    let own_key = cursors == Cursors::Unsigned && key == CURSOR_SECRET.variable;
+                    own_key.then(|| unsigned.clone())
+                })
         }))
     }
 
@@ -574,6 +598,41 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_function_that_hands_out_no_cursor_reads_no_key_and_holds_its_own() {
+        let env = |key: &str| {
+            [
+                ("HDOC_STAGE", "dev"),
+                ("HDOC_TABLE", "t"),
+                ("HDOC_CORS_ORIGINS", "*"),
+            ]
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| (*v).to_owned())
+        };
+        // No region, no credentials: nothing here reaches Secrets Manager.
+        let sdk = aws_config::SdkConfig::builder().build();
+        let first = Config::for_lambda_from(env, &sdk, Cursors::Unsigned)
+            .await
+            .expect("an event function starts without the cursor key");
+        let second = Config::for_lambda_from(env, &sdk, Cursors::Unsigned)
+            .await
+            .expect("again");
+        assert_eq!(first.cursor_secret.len(), 64);
+        assert_ne!(
+            first.cursor_secret, second.cursor_secret,
+            "random, per process"
+        );
+        assert_ne!(first.cursor_secret, DEV_CURSOR_SECRET);
+        let err = Config::for_lambda_from(env, &sdk, Cursors::Signed)
+            .await
+            .expect_err("an HTTP function needs it");
+        assert!(
+            err.starts_with("HDOC_CURSOR_SECRET_ARN must be set"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
     async fn a_lambda_without_its_stage_or_with_a_plain_secret_refuses_to_start() {
         let lookup = |pairs: &'static [(&'static str, &'static str)]| {
             move |key: &str| {
@@ -586,7 +645,7 @@ mod tests {
         // No region, no credentials: nothing here reaches Secrets Manager.
         let sdk = aws_config::SdkConfig::builder().build();
         let refusal = async |pairs| {
-            Config::for_lambda_from(lookup(pairs), &sdk)
+            Config::for_lambda_from(lookup(pairs), &sdk, Cursors::Signed)
                 .await
                 .expect_err("refused")
         };

@@ -40,7 +40,7 @@ use super::template::{
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use hdoc_shared::aws_json::{AwsJson, COGNITO_IDENTITY_PROVIDER, ErrorKind, SECRETS_MANAGER};
-use hdoc_shared::config::StaticCredentials;
+use hdoc_shared::config::{Cursors, StaticCredentials};
 use hdoc_shared::domain::{Progress, Timestamp, User, UserId};
 use hdoc_shared::http::WarmUp;
 use hdoc_shared::jobs::Ended;
@@ -379,6 +379,11 @@ fn grants(template: &serde_yaml::Value, binary: &str, names: &Names) -> Vec<Gran
     let mut grants = Vec::new();
     for policy in policies(template, id, resource) {
         for statement in one_or_many(&policy["Statement"]) {
+            // A statement only on a condition (`!If`): as this stack decides it.
+            let (when, statement) = conditional(statement);
+            if when.is_some_and(|condition| !holds(&condition)) {
+                continue;
+            }
             assert_eq!(statement["Effect"], "Allow", "{id}: {statement:?}");
             let actions = one_or_many(&statement["Action"])
                 .iter()
@@ -483,6 +488,7 @@ async fn init(
     keys: &Keys,
     secrets: &Secrets,
     endpoint: &str,
+    cursors: Cursors,
 ) -> Result<Config, String> {
     let (_, resource) = function_resource(template, binary);
     let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
@@ -501,12 +507,13 @@ async fn init(
             .find(|value| !value.is_null());
         if let Some((condition, value)) = value.map(conditional)
             && condition.as_deref().is_none_or(holds)
+            && value.as_str() != Some("")
         {
             variables.insert(secret.arn_variable, secrets.resolve(&as_sub(value)));
         }
     }
     let sdk = sdk_as(keys).await;
-    Config::for_lambda_from(|key| variables.get(key).cloned(), &sdk).await
+    Config::for_lambda_from(|key| variables.get(key).cloned(), &sdk, cursors).await
 }
 
 /// The state a function builds at cold start (`AppState::from_env`, and the
@@ -636,12 +643,26 @@ impl Stack {
                 };
                 !value.is_null() && value.as_str() != Some("")
             };
+            // Init as the function's main.rs runs it: an HTTP function signs
+            // cursors and is given their key; a function events invoke hands
+            // out none, is given no key and reads none; the pre-token
+            // trigger builds no Config at all (`run_trigger_lambda`).
+            let cursors = if *binary == "pre-token" {
+                None
+            } else if hdoc_tests::FUNCTIONS.iter().any(|f| f.name == *binary) {
+                Some(Cursors::Signed)
+            } else {
+                Some(Cursors::Unsigned)
+            };
+            assert_eq!(
+                named("HDOC_CURSOR_SECRET_ARN"),
+                cursors == Some(Cursors::Signed),
+                "{binary}: the cursor key goes only to the functions that sign cursors"
+            );
             // Init reads the function's secrets through the authorizer, on
-            // its own keys: every one its environment names, or it fails. A
-            // function given no cursor key builds no Config (the pre-token
-            // trigger) and reads nothing.
-            let read = if named("HDOC_CURSOR_SECRET_ARN") {
-                let read = init(&template, binary, user, &secrets, &checked)
+            // its own keys: every one its environment names, or it fails.
+            let read = if let Some(cursors) = cursors {
+                let read = init(&template, binary, user, &secrets, &checked, cursors)
                     .await
                     .unwrap_or_else(|err| {
                         panic!(
@@ -650,7 +671,8 @@ impl Stack {
                         )
                     });
                 assert_eq!(
-                    read.cursor_secret, secrets.cursor.1,
+                    read.cursor_secret == secrets.cursor.1,
+                    cursors == Cursors::Signed,
                     "{binary}'s cursor key"
                 );
                 assert_eq!(
@@ -2275,7 +2297,7 @@ async fn calls_outside_a_functions_policy_are_refused() {
         ),
     ]
     .into();
-    let err = Config::for_lambda_from(|key| variables.get(key).cloned(), &sdk)
+    let err = Config::for_lambda_from(|key| variables.get(key).cloned(), &sdk, Cursors::Signed)
         .await
         .expect_err("tags may not read the webhook's secret");
     assert!(

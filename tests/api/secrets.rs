@@ -4,7 +4,7 @@
 
 use hdoc_shared::Config;
 use hdoc_shared::aws_json::{AwsJson, ErrorKind, SECRETS_MANAGER, endpoint_override};
-use hdoc_shared::config::StaticCredentials;
+use hdoc_shared::config::{Cursors, StaticCredentials};
 use serde_json::{Value, json};
 
 /// A moto server of this test's own, stopped when dropped.
@@ -238,7 +238,7 @@ async fn a_lambda_reads_its_secrets_at_init_and_refuses_to_start_without_one() {
         ("HDOC_GITHUB_WEBHOOK_SECRET_ARN", webhook.clone()),
         endpoint.clone(),
     ]);
-    let config = Config::for_lambda_from(lookup(env), &sdk)
+    let config = Config::for_lambda_from(lookup(env), &sdk, Cursors::Signed)
         .await
         .expect("the secrets are read");
     assert_eq!(config.cursor_secret, "cursor-key-at-init");
@@ -258,7 +258,7 @@ async fn a_lambda_reads_its_secrets_at_init_and_refuses_to_start_without_one() {
     // A function without the optional ones reads only the cursor key.
     let mut env = deployed();
     env.extend([("HDOC_CURSOR_SECRET_ARN", cursor.clone()), endpoint.clone()]);
-    let config = Config::for_lambda_from(lookup(env), &sdk)
+    let config = Config::for_lambda_from(lookup(env), &sdk, Cursors::Signed)
         .await
         .expect("the cursor key is read");
     assert_eq!(config.cursor_secret, "cursor-key-at-init");
@@ -273,7 +273,7 @@ async fn a_lambda_reads_its_secrets_at_init_and_refuses_to_start_without_one() {
         ("HDOC_GITHUB_WEBHOOK_SECRET_ARN", gone.to_owned()),
         endpoint.clone(),
     ]);
-    let err = Config::for_lambda_from(lookup(env), &sdk)
+    let err = Config::for_lambda_from(lookup(env), &sdk, Cursors::Signed)
         .await
         .expect_err("a missing secret");
     assert!(
@@ -292,7 +292,7 @@ async fn a_lambda_reads_its_secrets_at_init_and_refuses_to_start_without_one() {
         ("HDOC_CURSOR_SECRET_ARN", cursor.clone()),
         ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
     ]);
-    let config = Config::for_lambda_from(lookup(env), &sdk)
+    let config = Config::for_lambda_from(lookup(env), &sdk, Cursors::Signed)
         .await
         .expect("read through AWS_ENDPOINT_URL");
     assert_eq!(config.cursor_secret, "cursor-key-at-init");
@@ -305,7 +305,7 @@ async fn a_lambda_reads_its_secrets_at_init_and_refuses_to_start_without_one() {
         ),
         ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
     ]);
-    let err = Config::for_lambda_from(lookup(env), &sdk)
+    let err = Config::for_lambda_from(lookup(env), &sdk, Cursors::Signed)
         .await
         .expect_err("nothing listens at the service's own endpoint");
     assert!(
@@ -380,7 +380,7 @@ async fn sam_env_vars_give_a_function_its_secrets_from_hdoc_local() {
         region: "us-east-1".into(),
     });
     let sdk = hdoc_shared::http::sdk_config(&keys).await;
-    let read = Config::for_lambda_from(|key| value(key), &sdk)
+    let read = Config::for_lambda_from(|key| value(key), &sdk, Cursors::Signed)
         .await
         .expect("Init reads its secrets from hdoc-local's stand-in");
     assert_eq!(

@@ -904,6 +904,16 @@ fn template_policies_grant_only_what_each_function_uses() {
                 )
             });
             for statement in statements {
+                // A statement only on a condition (`!If`): a secret's grant
+                // (activity's GitHub token), on the condition the secret is.
+                let (when, statement) = conditional(statement);
+                assert!(
+                    when.is_none()
+                        || one_or_many(&statement["Action"])
+                            .iter()
+                            .all(|a| a.as_str().is_some_and(|a| a.starts_with("secretsmanager:"))),
+                    "{id}: only a secret's grant is conditional: {statement:?}"
+                );
                 assert_eq!(statement["Effect"], "Allow", "{id}: {statement:?}");
                 for key in ["NotAction", "NotResource", "Principal"] {
                     assert!(statement[key].is_null(), "{id}: no {key} in {statement:?}");
@@ -944,6 +954,7 @@ fn template_policies_grant_only_what_each_function_uses() {
                         let (condition, target) = conditional(target);
                         let target = as_sub(target);
                         if action.starts_with("secretsmanager:") {
+                            let condition = condition.or_else(|| when.clone());
                             secrets.insert((action.to_owned(), condition, target));
                             continue;
                         }

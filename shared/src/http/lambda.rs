@@ -2,6 +2,7 @@
 //! apart from naming its routes.
 
 use super::{AppState, WarmUp, app};
+use crate::config::Cursors;
 use axum::Router;
 
 /// The error a Lambda `main` returns.
@@ -21,7 +22,7 @@ pub async fn run_lambda_from(
     warm_up: WarmUp,
 ) -> Result<(), LambdaError> {
     crate::telemetry::init();
-    let state = AppState::from_env().await?;
+    let state = AppState::from_env(Cursors::Signed).await?;
     state.warm_up(warm_up).await;
     lambda_http::run(app(routes(&state), state)).await
 }
@@ -32,7 +33,7 @@ pub async fn run_lambda_with_photos(
     warm_up: WarmUp,
 ) -> Result<(), LambdaError> {
     crate::telemetry::init();
-    let state = AppState::from_env().await?.with_photos();
+    let state = AppState::from_env(Cursors::Signed).await?.with_photos();
     state.warm_up(warm_up).await;
     lambda_http::run(app(routes, state)).await
 }
@@ -57,7 +58,8 @@ where
 {
     use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
     crate::telemetry::init();
-    let mut state = AppState::from_env().await?;
+    // An event function hands out no cursor: it reads no cursor key.
+    let mut state = AppState::from_env(Cursors::Unsigned).await?;
     if photos {
         state = state.with_photos();
     }

@@ -3,7 +3,7 @@
 
 use super::cursor::CursorKey;
 use super::error::ApiError;
-use crate::config::Config;
+use crate::config::{Config, Cursors};
 use crate::store::{Photos, Repository, keys, schema};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::sync::Arc;
@@ -154,9 +154,9 @@ impl AppState {
     /// ([`Config::for_lambda`]) without `HDOC_STAGE`, with a secret in the
     /// environment, or when a secret cannot be read: the function fails its
     /// Init with that message rather than run without it.
-    pub async fn from_env() -> Result<Self, String> {
+    pub async fn from_env(cursors: Cursors) -> Result<Self, String> {
         let sdk = lambda_sdk_config();
-        let config = Config::for_lambda(&sdk).await?;
+        let config = Config::for_lambda(&sdk, cursors).await?;
         Ok(Self::on(config, sdk))
     }
 
