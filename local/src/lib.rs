@@ -45,14 +45,14 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
 use tower_http::services::ServeDir;
 
-/// How long a write may retry lost races locally. In AWS the functions'
-/// 10 s timeout bounds it (`hdoc_shared::store::WRITE_BUDGET`); here API
-/// Gateway's 29 s integration timeout is what a client would meet. A slow
-/// engine (moto serves one request at a time) needs the room.
 /// The name of the cursor key's secret in the stand-in Secrets Manager of
 /// `--engines` (local/sam-env-vars.json names it).
 pub const LOCAL_CURSOR_SECRET_NAME: &str = "hdoc-local-cursor-secret";
 
+/// How long a write may retry lost races locally. In AWS the functions'
+/// 10 s timeout bounds it (`hdoc_shared::store::WRITE_BUDGET`); here API
+/// Gateway's 29 s integration timeout is what a client would meet. A slow
+/// engine (moto serves one request at a time) needs the room.
 const LOCAL_WRITE_BUDGET: std::time::Duration = std::time::Duration::from_secs(25);
 
 /// The routes only `hdoc-local` serves (no deployment has them), marked

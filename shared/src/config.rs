@@ -255,7 +255,8 @@ pub struct Secret {
     pub arn_variable: &'static str,
 }
 
-/// The key that signs pagination cursors; every function has one.
+/// The key that signs pagination cursors: the HTTP functions read it
+/// ([`Cursors::Signed`]); the others hold a random one of their own.
 pub const CURSOR_SECRET: Secret = Secret {
     variable: "HDOC_CURSOR_SECRET",
     arn_variable: "HDOC_CURSOR_SECRET_ARN",
@@ -400,20 +401,17 @@ impl Config {
             ));
         }
         let read = read_secrets(&get, sdk).await?;
-        let unsigned = format!(
-            "{}{}",
-            uuid::Uuid::new_v4().simple(),
-            uuid::Uuid::new_v4().simple()
-        );
+        // A key of its own for a function that signs no cursor.
+        let own_key = (cursors == Cursors::Unsigned).then(|| {
+            let (a, b) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+            format!("{}{}", a.simple(), b.simple())
+        });
         Ok(Self::from_lookup(|key| {
             read.iter()
                 .find(|(variable, _)| *variable == key)
                 .map(|(_, value)| value.clone())
                 .or_else(|| get(key))
-                .or_else(|| {
-                    let own_key = cursors == Cursors::Unsigned && key == CURSOR_SECRET.variable;
-                    own_key.then(|| unsigned.clone())
-                })
+                .or_else(|| own_key.clone().filter(|_| key == CURSOR_SECRET.variable))
         }))
     }
 

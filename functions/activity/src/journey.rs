@@ -146,7 +146,6 @@ pub struct PushHint {
     pub files: BTreeSet<String>,
 }
 
-/// What a failed page means for the caller: its failure.
 /// The template's placeholder SHAs, read once (two requests) and kept.
 #[derive(Debug)]
 pub struct Placeholders {

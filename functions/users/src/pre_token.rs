@@ -12,12 +12,10 @@
 //! group is left out (fail closed) and the sign-in still goes on.
 
 use hdoc_shared::aws_json::{AwsJson, AwsJsonError, COGNITO_IDENTITY_PROVIDER, endpoint_override};
+use hdoc_shared::http::caller::ADMIN_GROUP;
 use hdoc_shared::telemetry::{self, emf};
 use serde::Deserialize;
 use serde_json::{Value, json};
-
-/// The group whose members the API treats as admins (`http::caller`).
-pub const ADMIN: &str = "admin";
 
 /// The MFA setting of an account with a TOTP app (authenticator) set up.
 const TOTP: &str = "SOFTWARE_TOKEN_MFA";
@@ -95,14 +93,14 @@ pub enum Outcome {
 /// An event that is not one (no pool, user or request) is an error:
 /// Cognito then refuses the sign-in rather than issue unchecked tokens.
 pub async fn on_pre_token(factors: &Factors, mut event: Value) -> Result<Value, String> {
-    let asked: Asked = serde_json::from_value(event.clone())
+    let asked = Asked::deserialize(&event)
         .map_err(|err| format!("not a pre token generation event: {err}"))?;
     let groups = asked
         .request
         .group_configuration
         .groups_to_override
         .unwrap_or_default();
-    let outcome = if !groups.iter().any(|group| group == ADMIN) {
+    let outcome = if !groups.iter().any(|group| group == ADMIN_GROUP) {
         Outcome::NotAdmin
     } else {
         match factors
@@ -120,7 +118,10 @@ pub async fn on_pre_token(factors: &Factors, mut event: Value) -> Result<Value, 
     tracing::info!(?outcome, "pre token generation");
     if outcome == Outcome::AdminWithoutTotp {
         telemetry::count(emf::ADMIN_TOKENS_WITHOUT_MFA, 1);
-        let kept: Vec<&String> = groups.iter().filter(|group| *group != ADMIN).collect();
+        let kept: Vec<&String> = groups
+            .iter()
+            .filter(|group| *group != ADMIN_GROUP)
+            .collect();
         event["response"] = json!({
             "claimsAndScopeOverrideDetails": {
                 "groupOverrideDetails": {"groupsToOverride": kept}

@@ -6,6 +6,9 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 use lambda_http::request::RequestContext;
 
+/// The user pool group whose members are admins (template.yaml's `AdminGroup`).
+pub const ADMIN_GROUP: &str = "admin";
+
 /// An authenticated caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {
@@ -28,9 +31,11 @@ impl Caller {
         };
         let claims = &context.authorizer.as_ref()?.jwt.as_ref()?.claims;
         let sub = claims.get("sub").filter(|sub| !sub.is_empty())?.clone();
-        let admin = claims
-            .get("cognito:groups")
-            .is_some_and(|groups| parse_groups(groups).iter().any(|group| group == "admin"));
+        let admin = claims.get("cognito:groups").is_some_and(|groups| {
+            parse_groups(groups)
+                .iter()
+                .any(|group| group == ADMIN_GROUP)
+        });
         Some(Self { sub, admin })
     }
 
