@@ -337,13 +337,20 @@ async fn storm(
     );
     let deletion = async {
         let path = format!("/users/doomed{run}{retry}");
+        let mut retried = false;
         for _ in 0..30 {
             let asked = (Method::DELETE, path.as_str(), None);
             let (status, _) =
                 send(app, &statuses, "DELETE /users/{id}", asked, &doomed, None).await;
+            // A 404 after a 503: the first went through and its answer was
+            // lost, as the articles' ledger counts a 404 after a retry.
+            if status == 404 && retried {
+                return 204;
+            }
             if status != 503 && status != 409 {
                 return status;
             }
+            retried = true;
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         0
